@@ -1,0 +1,23 @@
+"""seqrecipes: Keras 3 recurrent and convolutional sequence models, wired right.
+
+Builders return ready Keras models (`build_sequence_classifier`, `build_sequence_tagger`,
+`build_conv_classifier`, `build_recurrent_encoder`, ...); recipes take a text file to a trained,
+evaluated, saved and servable model (`seqrecipes <recipe> --help`).
+"""
+
+__version__ = "0.1.0"
+
+from seqrecipes.errors import (  # noqa: E402
+    DataError,
+    DataFileNotFoundError,
+    InvalidArgumentError,
+    RunDirectoryError,
+    SeqrecipesError,
+)
+from seqrecipes.models import (  # noqa: E402
+    build_conv_classifier,
+    build_recurrent_encoder,
+    build_sequence_classifier,
+    build_sequence_regressor,
+    build_sequence_tagger,
+)

@@ -1,0 +1,117 @@
+"""Argument checks: one error class, one message shape.
+
+Every message reads ``"`name` must be <what>. Received: name=<value> (<type>)."`` so users see the
+same sentence whatever they got wrong. Checks run at the top of a builder, loader or recipe,
+before any layer is built or file is read.
+"""
+
+import numbers
+import os
+
+from seqrecipes.errors import DataFileNotFoundError, InvalidArgumentError
+
+
+def _received(name, value):
+    return f"Received: {name}={value!r} ({type(value).__name__})."
+
+
+def _fail(name, value, requirement):
+    raise InvalidArgumentError(f"`{name}` must be {requirement}. {_received(name, value)}")
+
+
+def _is_int(value):
+    # `True` is an `int` in Python but never a sensible count.
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_positive_int(name, value, *, allow_none=False):
+    """Returns `value` if it is an integer >= 1 (or `None` when allowed)."""
+    if value is None and allow_none:
+        return None
+    if not _is_int(value) or value < 1:
+        _fail(name, value, "a positive integer" + (" or None" if allow_none else ""))
+    return int(value)
+
+
+def check_non_negative_int(name, value):
+    """Returns `value` if it is an integer >= 0."""
+    if not _is_int(value) or value < 0:
+        _fail(name, value, "a non-negative integer")
+    return int(value)
+
+
+def check_positive_ints(name, value):
+    """Returns a tuple of positive integers from one integer or a non-empty sequence of them.
+
+    This is how `units=128` and `units=(128, 64)` (a stack) are both accepted.
+    """
+    items = (value,) if _is_int(value) else value
+    if isinstance(value, (str, bytes)) or not isinstance(items, (tuple, list)) or not items:
+        _fail(name, value, "a positive integer or a non-empty list of positive integers")
+    if not all(_is_int(item) and item >= 1 for item in items):
+        _fail(name, value, "a positive integer or a non-empty list of positive integers")
+    return tuple(int(item) for item in items)
+
+
+def check_fraction(name, value, *, closed_right=False):
+    """Returns `value` as a float in [0, 1) (or [0, 1] with `closed_right=True`)."""
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    upper_ok = is_number and (value <= 1 if closed_right else value < 1)
+    if not is_number or value != value or value < 0 or not upper_ok:
+        _fail(name, value, "a number in [0, 1]" if closed_right else "a number in [0, 1)")
+    return float(value)
+
+
+def check_positive_float(name, value, *, allow_none=False):
+    """Returns `value` as a float > 0 (or `None` when allowed)."""
+    if value is None and allow_none:
+        return None
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not is_number or not value > 0 or value == float("inf"):
+        _fail(name, value, "a positive finite number" + (" or None" if allow_none else ""))
+    return float(value)
+
+
+def check_choice(name, value, choices):
+    """Returns `value` if it is one of `choices`, else names them all."""
+    if not isinstance(value, (str, type(None))) or value not in choices:
+        shown = ", ".join(repr(choice) for choice in choices)
+        _fail(name, value, f"one of {shown}")
+    return value
+
+
+def check_bool(name, value):
+    """Returns `value` if it is `True` or `False` (not 0, 1 or a string)."""
+    if not isinstance(value, bool):
+        _fail(name, value, "True or False")
+    return value
+
+
+def check_string(name, value, *, allow_none=False):
+    """Returns `value` if it is a non-empty string (or `None` when allowed)."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str) or not value:
+        _fail(name, value, "a non-empty string" + (" or None" if allow_none else ""))
+    return value
+
+
+def check_existing_file(name, value):
+    """Returns `value` as a string path if it names an existing file; the path is in the error."""
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        _fail(name, value, "a path to a file")
+    path = os.fspath(value)
+    if not os.path.exists(path):
+        raise DataFileNotFoundError(
+            f"`{name}`: no such file: {path!r}. Check the path (it is read relative to "
+            f"{os.getcwd()!r})."
+        )
+    if os.path.isdir(path):
+        raise DataFileNotFoundError(f"`{name}`: {path!r} is a directory, not a file.")
+    return path
+
+
+def check_conflict(condition, message):
+    """Raises with `message` (which names both arguments and the fix) when `condition` holds."""
+    if condition:
+        raise InvalidArgumentError(message)

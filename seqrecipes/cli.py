@@ -1,0 +1,65 @@
+"""The `seqrecipes` command: argparse subcommands, one per recipe.
+
+This module holds no recipe logic. Each recipe module defines `add_parser(subparsers)`, which
+declares its flags (kebab-case, one-to-one with its `run()` keyword arguments) and sets
+`func`, the function that receives the parsed flags. Our own errors are caught once, here:
+``seqrecipes: error: <message>`` on stderr and exit status 2. Anything else is a bug and
+propagates with its traceback.
+"""
+
+import argparse
+import importlib
+import os
+import sys
+
+from seqrecipes.errors import SeqrecipesError
+
+# Subcommand modules, in the order `seqrecipes --help` lists them.
+RECIPE_MODULES = ()
+
+
+class UsageError(SeqrecipesError):
+    """A command line that argparse could not parse."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An `ArgumentParser` that raises instead of exiting, so `main` owns the exit status."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        raise UsageError(f"{message}\n(see `{self.prog} --help`)")
+
+
+def build_parser():
+    """Returns the `seqrecipes` parser with every recipe's subcommand."""
+    from seqrecipes import __version__
+
+    parser = ArgumentParser(
+        prog="seqrecipes",
+        description="Recurrent and convolutional sequence models for Keras 3, wired right.",
+    )
+    parser.add_argument("--version", action="version", version=f"seqrecipes {__version__}")
+    subparsers = parser.add_subparsers(dest="recipe", metavar="RECIPE", required=True)
+    for module_name in RECIPE_MODULES:
+        importlib.import_module(module_name).add_parser(subparsers)
+    return parser
+
+
+def main(argv=None):
+    """Runs the command line `argv` (default: `sys.argv[1:]`) and returns the exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ log quiet
+    try:
+        args = build_parser().parse_args(argv)
+        status = args.func(args)
+    except SystemExit as exit_:  # --help and --version
+        return exit_.code if isinstance(exit_.code, int) else 0
+    except SeqrecipesError as error:
+        print(f"seqrecipes: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("seqrecipes: interrupted", file=sys.stderr)
+        return 130
+    return 0 if status is None else int(status)

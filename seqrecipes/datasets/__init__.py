@@ -1,0 +1,1 @@
+"""Readers, vocabularies, input pipelines and the embedded sample datasets."""

@@ -1,0 +1,12 @@
+"""Model builders (wired by `seqrecipes.models.wiring`) and tools to look inside them."""
+
+from seqrecipes.models.conv import build_conv_classifier
+from seqrecipes.models.recurrent import (
+    build_recurrent_encoder,
+    build_sequence_classifier,
+    build_sequence_regressor,
+    build_sequence_tagger,
+    input_layers,
+    recurrent_layer,
+    recurrent_stack,
+)

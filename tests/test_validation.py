@@ -1,0 +1,51 @@
+import pytest
+
+from seqrecipes import _validation
+from seqrecipes.errors import DataFileNotFoundError, InvalidArgumentError
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, "8", True, None])
+def test_positive_int_rejects_with_one_message_shape(value):
+    with pytest.raises(InvalidArgumentError) as info:
+        _validation.check_positive_int("units", value)
+    assert str(info.value) == (
+        f"`units` must be a positive integer. Received: units={value!r} "
+        f"({type(value).__name__})."
+    )
+
+
+def test_error_is_both_value_and_type_error():
+    with pytest.raises(ValueError):
+        _validation.check_positive_int("units", 0)
+    with pytest.raises(TypeError):
+        _validation.check_positive_int("units", "8")
+
+
+@pytest.mark.parametrize("value", [(), [], [4, 0], [4, True], "64", (4, 2.0)])
+def test_positive_ints_rejects(value):
+    with pytest.raises(InvalidArgumentError, match="`units` must be a positive integer or"):
+        _validation.check_positive_ints("units", value)
+
+
+@pytest.mark.parametrize("value, expected", [(4, (4,)), ([8, 4], (8, 4)), ((2,), (2,))])
+def test_positive_ints_accepts(value, expected):
+    assert _validation.check_positive_ints("units", value) == expected
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.0, 1.5, float("nan"), "0.1", True])
+def test_fraction_rejects(value):
+    with pytest.raises(InvalidArgumentError, match=r"`dropout` must be a number in \[0, 1\)"):
+        _validation.check_fraction("dropout", value)
+
+
+def test_choice_lists_the_choices():
+    with pytest.raises(InvalidArgumentError, match="one of 'lstm', 'gru'. Received: cell='rnn'"):
+        _validation.check_choice("cell", "rnn", ("lstm", "gru"))
+
+
+def test_missing_file_names_the_path(tmp_path):
+    missing = tmp_path / "nope.tsv"
+    with pytest.raises(DataFileNotFoundError, match="nope.tsv"):
+        _validation.check_existing_file("data", missing)
+    with pytest.raises(DataFileNotFoundError, match="is a directory"):
+        _validation.check_existing_file("data", tmp_path)
