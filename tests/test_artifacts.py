@@ -1,0 +1,104 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+import keras
+
+from seqrecipes.errors import RunDirectoryError
+from seqrecipes.recipes import _artifacts, _plots
+
+
+def tiny_model():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="dense")])
+    return model
+
+
+def write(run_dir, model=None, metrics=None):
+    history = [{"epoch": 1, "loss": 0.9, "val_loss": 1.0}, {"epoch": 2, "loss": 0.5,
+                                                            "val_loss": 0.7}]
+    return _artifacts.write_run(
+        run_dir,
+        model=model or tiny_model(),
+        config={"recipe": "test", "seed": 1},
+        metrics=metrics or {"accuracy": 0.5},
+        history=history,
+        figures={"training_curves.png": _plots.training_curves(history)},
+    )
+
+
+def test_round_trip(tmp_path):
+    model = tiny_model()
+    run_dir = write(tmp_path / "run", model)
+    names = sorted(path.name for path in run_dir.iterdir())
+    assert names == ["config.json", "history.csv", "metrics.json", "model.keras", "run.json",
+                     "training_curves.png"]
+    run = _artifacts.load_run(run_dir, verify_checksums=True)
+    x = np.ones((1, 3), "float32")
+    np.testing.assert_allclose(run.model(x), model(x))
+    assert run.config["versions"]["keras"] == keras.__version__
+    assert run.metrics == {"accuracy": 0.5}
+    assert list(run.history()["val_loss"]) == [1.0, 0.7]
+    assert not list(tmp_path.glob(".run.*")), "no staging directory is left behind"
+
+
+def test_crash_while_writing_keeps_the_previous_run(tmp_path, monkeypatch):
+    run_dir = write(tmp_path / "run", metrics={"accuracy": 0.5})
+
+    class Boom(Exception):
+        pass
+
+    def crash(*args, **kwargs):
+        raise Boom
+
+    monkeypatch.setattr(_artifacts, "_fsync_tree", crash)
+    with pytest.raises(Boom):
+        write(run_dir, metrics={"accuracy": 0.9})
+    assert _artifacts.load_run(run_dir).metrics == {"accuracy": 0.5}
+    assert not list(tmp_path.glob(".run.*"))
+
+
+def test_crash_between_the_two_renames_is_recovered(tmp_path, monkeypatch):
+    run_dir = write(tmp_path / "run", metrics={"accuracy": 0.5})
+    real_rename = os.rename
+    calls = []
+
+    def rename(source, target):
+        calls.append(target)
+        if len(calls) == 2:  # the new run's rename: the machine "dies" here
+            raise KeyboardInterrupt
+        real_rename(source, target)
+
+    monkeypatch.setattr(_artifacts.os, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        write(run_dir, metrics={"accuracy": 0.9})
+    monkeypatch.setattr(_artifacts.os, "rename", real_rename)
+    assert not run_dir.exists()
+    assert _artifacts.load_run(run_dir).metrics == {"accuracy": 0.5}
+
+
+def test_incomplete_and_missing_runs_are_refused_with_the_reason(tmp_path):
+    with pytest.raises(RunDirectoryError, match="No run directory"):
+        _artifacts.load_run(tmp_path / "nothing")
+    (tmp_path / "partial" / ".training").mkdir(parents=True)
+    with pytest.raises(RunDirectoryError, match="run the same train command again to resume"):
+        _artifacts.load_run(tmp_path / "partial")
+
+
+def test_damaged_file_is_detected(tmp_path):
+    run_dir = write(tmp_path / "run")
+    (run_dir / "metrics.json").write_text('{"accuracy": 1.0, "forged": true}')
+    with pytest.raises(RunDirectoryError, match="metrics.json is missing or has changed"):
+        _artifacts.load_run(run_dir)
+
+
+@pytest.mark.parametrize("run_format, message", [(99, "Upgrade seqrecipes"), (0, "Retrain")])
+def test_other_run_formats_name_both_versions(tmp_path, run_format, message):
+    run_dir = write(tmp_path / "run")
+    manifest = json.loads((run_dir / "run.json").read_text())
+    manifest["format"] = run_format
+    manifest["versions"]["seqrecipes"] = "9.9.9"
+    (run_dir / "run.json").write_text(json.dumps(manifest))
+    with pytest.raises(RunDirectoryError, match=f"seqrecipes 9.9.9.*{message}"):
+        _artifacts.load_run(run_dir)

@@ -1,0 +1,137 @@
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras
+
+from seqrecipes.errors import RunDirectoryError
+from seqrecipes.recipes import _training
+
+SEED = 7
+X = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+Y = (X[:, 0] + X[:, 1] > 0).astype("float32")
+
+
+def dataset():
+    """Shuffled per epoch from (seed, epoch) only, as the real pipelines are."""
+    epoch = _training.epoch_variable()
+
+    def order(_):
+        seed = tf.stack([tf.constant(SEED, tf.int64), epoch.read_value()])
+        return tf.data.Dataset.from_tensor_slices(
+            tf.random.experimental.stateless_shuffle(tf.range(len(X)), seed=seed)
+        )
+
+    return (
+        tf.data.Dataset.range(1).flat_map(order)
+        .map(lambda i: (tf.gather(X, i), tf.gather(Y, i)))
+        .batch(8)
+    )
+
+
+def model():
+    keras.utils.set_random_seed(SEED)
+    net = keras.Sequential([
+        keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dropout(0.5),
+        keras.layers.Dense(1, activation="sigmoid"),
+    ])
+    net.compile(keras.optimizers.Adam(0.01), "binary_crossentropy", metrics=["accuracy"])
+    return net
+
+
+def train(run_dir, epochs=4, callbacks=(), config=None):
+    config = config or {"epochs": epochs, "units": 8}
+    state_dir = _training.prepare_run_dir(run_dir, config)
+    net = model()
+    validation = tf.data.Dataset.from_tensor_slices((X[:16], Y[:16])).batch(8)
+    result = _training.fit_resumable(
+        net, dataset(), validation_data=validation, epochs=epochs, state_dir=state_dir,
+        config=config, seed=SEED, patience=10, callbacks=callbacks, verbose=0,
+    )
+    return net, result
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Stands in for Ctrl-C in the middle of an epoch."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at = (epoch, batch)
+        self.epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise KeyboardInterrupt
+
+
+def test_same_seed_same_result(tmp_path):
+    first, result_1 = train(tmp_path / "a")
+    second, result_2 = train(tmp_path / "b")
+    assert result_1.history == result_2.history
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_interrupted_mid_epoch_resumes_and_matches_an_uninterrupted_run(tmp_path):
+    reference, expected = train(tmp_path / "reference")
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "run", callbacks=[Interrupt(epoch=2, batch=3)])
+    state = json.loads((tmp_path / "run" / ".training" / "state.json").read_text())
+    assert state["epochs_done"] == 2
+    resumed, result = train(tmp_path / "run")
+    assert result.resumed_from_epoch == 2
+    assert [row["epoch"] for row in result.history] == [1, 2, 3, 4]
+    np.testing.assert_allclose(
+        [row["val_loss"] for row in result.history],
+        [row["val_loss"] for row in expected.history], rtol=1e-6,
+    )
+    for a, b in zip(resumed.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "run", callbacks=[Interrupt(epoch=1, batch=0)])
+    with pytest.raises(RunDirectoryError, match="units: 8 then, 16 now"):
+        _training.prepare_run_dir(tmp_path / "run", {"epochs": 4, "units": 16})
+
+
+def test_best_epoch_weights_are_kept(tmp_path):
+    net, result = train(tmp_path / "run", epochs=5)
+    best = min(result.history, key=lambda row: row["val_loss"])
+    assert result.best_epoch == best["epoch"]
+    validation = net.evaluate(X[:16], Y[:16], verbose=0, return_dict=True)
+    assert validation["loss"] == pytest.approx(best["val_loss"], rel=1e-5)
+
+
+def test_nan_loss_stops_with_the_epoch_and_keeps_the_last_good_weights(tmp_path):
+    class Poison(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                self.model.optimizer.learning_rate.assign(float("inf"))
+
+    with pytest.raises(_training.TrainingDivergedError, match=r"epoch 3.*--clipnorm") as info:
+        train(tmp_path / "run", callbacks=[Poison()])
+    assert "weights after epoch 2 are kept" in str(info.value)
+    state = json.loads((tmp_path / "run" / ".training" / "state.json").read_text())
+    assert state["epochs_done"] == 2
+
+
+def test_a_complete_run_is_not_overwritten_by_accident(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "run.json").write_text("{}")
+    with pytest.raises(RunDirectoryError, match="--overwrite"):
+        _training.prepare_run_dir(run_dir, {})
+    assert _training.prepare_run_dir(run_dir, {}, overwrite=True) == run_dir / ".training"
+
+
+def test_a_foreign_directory_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(RunDirectoryError, match="not a seqrecipes run directory"):
+        _training.prepare_run_dir(tmp_path, {})
