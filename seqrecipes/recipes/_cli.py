@@ -1,0 +1,52 @@
+"""Flag groups shared by the recipes' subcommands, so every recipe spells them the same way.
+
+Flags are kebab-case and map one-to-one onto `run()` keyword arguments (`--embedding-dim` ->
+`embedding_dim`). Types here are loose on purpose (int, float, str): the recipe's own validation
+gives the message, in the one shape every error has.
+"""
+
+# argparse bookkeeping that is not a keyword argument of `run()`.
+_NOT_ARGUMENTS = ("func", "recipe", "command", "handler")
+
+
+def keyword_arguments(args):
+    """Returns the parsed flags as `run()` keyword arguments."""
+    return {key: value for key, value in vars(args).items() if key not in _NOT_ARGUMENTS}
+
+
+def bind(parser, function):
+    """Makes `parser` call `function(**flags)` and turns a result into exit status 0."""
+
+    def handler(args):
+        function(**keyword_arguments(args))
+        return 0
+
+    parser.set_defaults(func=handler)
+
+
+def add_training_flags(
+    parser, *, default_run_dir, epochs, batch_size, learning_rate, patience=3, seed=1234
+):
+    """Adds the flags every `train` subcommand has, with the recipe's own defaults."""
+    group = parser.add_argument_group("training")
+    group.add_argument("--run-dir", default=default_run_dir,
+                       help="where the run is written; the same command resumes it")
+    group.add_argument("--overwrite", action="store_true",
+                       help="replace a complete run already in --run-dir")
+    group.add_argument("--epochs", type=int, default=epochs, help="maximum number of epochs")
+    group.add_argument("--batch-size", type=int, default=batch_size)
+    group.add_argument("--learning-rate", type=float, default=learning_rate)
+    group.add_argument("--clipnorm", type=float, default=None,
+                       help="clip each gradient's norm to this value")
+    group.add_argument("--patience", type=int, default=patience,
+                       help="epochs without validation improvement before stopping")
+    group.add_argument("--seed", type=int, default=seed,
+                       help="seeds weights, data order and dropout: same seed, same run")
+    group.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
+                       help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch")
+    return group
+
+
+def add_run_dir_argument(parser):
+    """Adds the positional RUN_DIR of `evaluate`, `predict` and `export`."""
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
