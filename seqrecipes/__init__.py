@@ -7,6 +7,12 @@ evaluated, saved and servable model (`seqrecipes <recipe> --help`).
 
 __version__ = "0.1.0"
 
+import os  # noqa: E402
+
+# TensorFlow's C++ start-up notices (oneDNN, CUDA probing) are noise for our users; set before
+# TensorFlow is first imported, and only if the user has not chosen a level.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 from seqrecipes.errors import (  # noqa: E402
     DataError,
     DataFileNotFoundError,

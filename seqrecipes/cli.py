@@ -9,7 +9,6 @@ propagates with its traceback.
 
 import argparse
 import importlib
-import os
 import sys
 
 from seqrecipes.errors import SeqrecipesError
@@ -50,7 +49,6 @@ def build_parser():
 
 def main(argv=None):
     """Runs the command line `argv` (default: `sys.argv[1:]`) and returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ log quiet
     try:
         args = build_parser().parse_args(argv)
         status = args.func(args)
