@@ -10,3 +10,4 @@ from seqrecipes.models.recurrent import (
     recurrent_layer,
     recurrent_stack,
 )
+from seqrecipes.models.params import diagnose_wiring, explain_build_error, parameter_table
