@@ -26,4 +26,6 @@ from seqrecipes.models import (  # noqa: E402
     build_sequence_classifier,
     build_sequence_regressor,
     build_sequence_tagger,
+    diagnose_wiring,
+    parameter_table,
 )
