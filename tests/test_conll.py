@@ -43,6 +43,9 @@ def test_sentences_tokens_tags_and_lines(tmp_path):
     assert data.scheme == "iob2" and data.num_repaired == 0
     assert data.entity_counts() == {"LOC": 1, "MISC": 1, "ORG": 1, "PER": 1}
     assert data.tag_counts()["O"] == 4
+    assert repr(data).endswith(
+        "sentences=3, tokens=9, scheme='iob2', num_repaired=0, num_converted=0)"
+    )
 
 
 def test_other_columns(tmp_path):

@@ -34,6 +34,10 @@ def test_nsmc_layout_keeps_quotes_and_na_literally(tmp_path):
     assert data.classes == (0, 1)
     assert data.label_counts == {0: 2, 1: 2}
     assert data.num_empty == 1
+    assert repr(data) == (
+        f"LabelledTexts(path={str(data.path)!r}, format='tsv', texts=4, classes=(0, 1), "
+        "num_empty=1, empty='keep')"
+    )
 
 
 def test_empty_documents_error_names_count_lines_and_flag(tmp_path):

@@ -26,7 +26,7 @@ INVALID_POLICIES = ("error", "repair")
 DOCSTART = "-DOCSTART-"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class TaggedSentences:
     """Sentences of tokens with one tag per token, as read from one file.
 
@@ -53,6 +53,13 @@ class TaggedSentences:
 
     def __len__(self):
         return len(self.tokens)
+
+    def __repr__(self):  # short: the default would print every sentence
+        return (
+            f"TaggedSentences(path={self.path!r}, sentences={len(self)}, "
+            f"tokens={self.num_tokens}, scheme={self.scheme!r}, "
+            f"num_repaired={self.num_repaired}, num_converted={self.num_converted})"
+        )
 
     @property
     def num_tokens(self):
@@ -167,7 +174,7 @@ def load_conll(
 
 def _read_columns(path, text, token_column, tag_column, delimiter):
     tokens, tags, lines = [], [], []
-    sentence = ([], [], [])
+    sentence_tokens, sentence_tags, sentence_lines = [], [], []
     num_documents = 0
     width = first_line = None
     for number, line in enumerate(_files.normalize_newlines(text).split("\n"), start=1):
@@ -175,33 +182,35 @@ def _read_columns(path, text, token_column, tag_column, delimiter):
         if fields and fields[0].strip() == DOCSTART:  # "-DOCSTART-" with any other columns
             num_documents += 1
             fields = None
-        if fields is not None:
-            if width is None:
-                width, first_line = len(fields), number
-                _check_columns(path, number, fields, token_column, tag_column)
-            if len(fields) != width:
-                raise DataError(
-                    f"{path}:{number}: {len(fields)} columns, expected {width} as on line "
-                    f"{first_line} (the first token line): {line!r}. Every token line needs "
-                    f"the same columns{_delimiter_hint(delimiter)}."
-                )
         if fields is None:  # a blank or -DOCSTART- line ends the current sentence
-            if sentence[0]:
-                for collected, part in zip((tokens, tags, lines), sentence):
-                    collected.append(part)
-                sentence = ([], [], [])
+            if sentence_tokens:
+                tokens.append(sentence_tokens)
+                tags.append(sentence_tags)
+                lines.append(sentence_lines)
+                sentence_tokens, sentence_tags, sentence_lines = [], [], []
             continue
+        if width is None:
+            width, first_line = len(fields), number
+            _check_columns(path, number, fields, token_column, tag_column)
+        if len(fields) != width:
+            raise DataError(
+                f"{path}:{number}: {len(fields)} columns, expected {width} as on line "
+                f"{first_line} (the first token line): {line!r}. Every token line needs "
+                f"the same columns{_delimiter_hint(delimiter)}."
+            )
         token, tag = fields[token_column], fields[tag_column].strip()
         if not token or not tag:
             raise DataError(
                 f"{path}:{number}: empty {'tag' if token else 'token'} in {line!r}. "
                 f"Every token line needs a token and a tag{_delimiter_hint(delimiter)}."
             )
-        for part, value in zip(sentence, (token, tag, number)):
-            part.append(value)
-    if sentence[0]:
-        for collected, part in zip((tokens, tags, lines), sentence):
-            collected.append(part)
+        sentence_tokens.append(token)
+        sentence_tags.append(tag)
+        sentence_lines.append(number)
+    if sentence_tokens:
+        tokens.append(sentence_tokens)
+        tags.append(sentence_tags)
+        lines.append(sentence_lines)
     return tokens, tags, lines, num_documents
 
 

@@ -30,7 +30,7 @@ LABEL_COLUMNS = ("label", "sentiment")
 _INTEGER = re.compile(r"[+-]?\d+")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class LabelledTexts:
     """Texts and their labels, as read from one file.
 
@@ -57,6 +57,12 @@ class LabelledTexts:
 
     def __len__(self):
         return len(self.texts)
+
+    def __repr__(self):  # short: the default would print every text
+        return (
+            f"LabelledTexts(path={self.path!r}, format={self.format!r}, texts={len(self)}, "
+            f"classes={self.classes!r}, num_empty={self.num_empty}, empty={self.empty!r})"
+        )
 
     @property
     def label_counts(self):
