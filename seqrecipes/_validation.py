@@ -33,6 +33,13 @@ def check_positive_int(name, value, *, allow_none=False):
     return int(value)
 
 
+def check_int(name, value):
+    """Returns `value` if it is an integer (negative allowed: e.g. a column index from the end)."""
+    if not _is_int(value):
+        _fail(name, value, "an integer")
+    return int(value)
+
+
 def check_non_negative_int(name, value):
     """Returns `value` if it is an integer >= 0."""
     if not _is_int(value) or value < 0:

@@ -49,3 +49,13 @@ def test_missing_file_names_the_path(tmp_path):
         _validation.check_existing_file("data", missing)
     with pytest.raises(DataFileNotFoundError, match="is a directory"):
         _validation.check_existing_file("data", tmp_path)
+
+
+@pytest.mark.parametrize("value", [1.0, "0", True, None])
+def test_int_rejects(value):
+    with pytest.raises(InvalidArgumentError, match="`tag_column` must be an integer. Received"):
+        _validation.check_int("tag_column", value)
+
+
+def test_int_accepts_negative():
+    assert _validation.check_int("tag_column", -1) == -1

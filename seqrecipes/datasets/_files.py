@@ -1,0 +1,97 @@
+"""Opening data files: gzip recognised by content, UTF-8 errors located by byte and line.
+
+Every reader in `seqrecipes.datasets` goes through `read_bytes` and `decode`, so a missing file, a
+directory, a broken gzip stream or a bad byte gives the same kind of `DataError` everywhere.
+"""
+
+import csv
+import gzip
+import io
+import os
+import zlib
+
+from seqrecipes import _validation
+from seqrecipes.errors import DataError
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def read_bytes(name, path):
+    """Returns the content of `path` as bytes, decompressed when it is gzip (by its magic bytes).
+
+    Args:
+        name: str. The argument name shown in errors (e.g. "path").
+        path: str or path-like. The file.
+    """
+    path = _validation.check_existing_file(name, path)
+    with open(path, "rb") as stream:
+        raw = stream.read()
+    if raw[:2] == _GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as error:
+            raise DataError(
+                f"{path}: starts like a gzip file but cannot be decompressed ({error}). "
+                "The download may be incomplete: fetch the file again."
+            ) from None
+    return raw
+
+
+def stripped_name(path):
+    """The file name without a trailing ``.gz`` (``train.csv.gz`` -> ``train.csv``)."""
+    name = os.path.basename(os.fspath(path))
+    return name[:-3] if name.lower().endswith(".gz") else name
+
+
+def decode_error(path, raw, error):
+    """A `DataError` naming the byte offset, line and column of an invalid UTF-8 sequence."""
+    offset = error.start
+    line = raw.count(b"\n", 0, offset) + 1
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    bad = raw[offset : offset + 4]
+    return DataError(
+        f"{path}:{line}: not valid UTF-8 at byte offset {offset} (line {line}, byte "
+        f"{offset - line_start + 1} of the line; bytes {bad!r}). Save the file as UTF-8 "
+        "(e.g. `iconv -f cp949 -t utf-8` for Korean Windows files)."
+    )
+
+
+def decode(path, raw):
+    """Decodes UTF-8 (a leading byte-order mark is dropped) or raises `decode_error`."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise decode_error(path, raw, error) from None
+
+
+def normalize_newlines(text):
+    """Windows (``\\r\\n``) and old Mac (``\\r``) line endings become ``\\n``."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def record_lines(raw, records, *, delimiter, quoting):
+    """The 1-based line where each data record in `records` (0-based, header excluded) starts.
+
+    Records and lines differ when a quoted field spans lines or blank lines are skipped, so this
+    replays the file once with the standard `csv` module (the dialect pandas used). It runs only
+    when an error is being reported. Returns a dict ``{record: line}``; records that cannot be
+    found (past the end, or the replay fails) are left out.
+    """
+    wanted = set(records)
+    found = {}
+    text = raw.decode("utf-8-sig", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
+    seen = -1  # the header is record -1
+    start = 1
+    try:
+        for row in reader:
+            if row:  # pandas skips blank lines (skip_blank_lines=True)
+                if seen in wanted:
+                    found[seen] = start
+                    if len(found) == len(wanted):
+                        break
+                seen += 1
+            start = reader.line_num + 1
+    except csv.Error:
+        pass
+    return found

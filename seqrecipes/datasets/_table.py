@@ -1,0 +1,141 @@
+"""Reading a table with a header (TSV or CSV) into strings, and pointing back at its lines.
+
+Shared by `tabular.load_table` and `text.load_series`. Two dialects exist: "csv" (commas, standard
+quoting) and "tsv" (tabs, quotes are plain characters, as NSMC is meant to be read).
+"""
+
+import csv
+import io
+import os
+import warnings
+
+import pandas as pd
+
+from seqrecipes.datasets import _files
+from seqrecipes.errors import DataError
+
+FORMATS = ("auto", "csv", "tsv")
+DIALECTS = {"csv": (",", csv.QUOTE_MINIMAL), "tsv": ("\t", csv.QUOTE_NONE)}
+_SHOWN = 5  # how many line numbers an error lists
+
+
+def read_frame(path, *, format="auto", min_columns=2):
+    """Reads a table with a header into a DataFrame of strings.
+
+    Args:
+        path: str or path-like. The file (gzip recognised by its content).
+        format: str. "csv", "tsv" or "auto" (from the name, else from the header).
+        min_columns: int. Fewer columns than this is an error that suggests the other dialect.
+
+    Returns:
+        ``(frame, raw, path, format)``: the DataFrame (every cell a str), the decompressed bytes
+        (to locate lines in later errors), the path as a str, and the dialect used.
+    """
+    raw = _files.read_bytes("path", path)
+    path = os.fspath(path)
+    if not raw.strip():
+        raise DataError(
+            f"{path}: the file is empty. Expected a header line, then one row per text."
+        )
+    if format == "auto":
+        format = _detect_format(path, raw, single_column=min_columns == 1)
+    delimiter, quoting = DIALECTS[format]
+    try:
+        with warnings.catch_warnings():
+            # pandas only *warns* when the first row has more fields than the header, and drops
+            # the extra ones; that must be an error.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.BytesIO(raw),
+                sep=delimiter,
+                quoting=quoting,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                index_col=False,
+                encoding="utf-8",
+                engine="c",
+            )
+    except UnicodeDecodeError as error:
+        # pandas' offsets are relative to its read buffer: decode ourselves to name the place.
+        _files.decode(path, raw)
+        raise DataError(f"{path}: not valid UTF-8 ({error}). Save the file as UTF-8.") from None
+    except pd.errors.ParserWarning:
+        raise DataError(
+            f"{path}: the first row has more fields than the header "
+            f"({_header(raw)!r}). {_dialect_hint(format)}"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as error:
+        raise DataError(
+            f"{path}: cannot be parsed as {format.upper()} ({str(error).strip()}). "
+            f"{_dialect_hint(format)}"
+        ) from None
+    columns = [str(column) for column in frame.columns]
+    other = "tsv" if format == "csv" else "csv"
+    looks_other = len(columns) == 1 and DIALECTS[other][0] in columns[0]
+    if len(columns) < min_columns or looks_other:
+        hint = f"It looks {other.upper()}: pass format={other!r}." if looks_other else (
+            f"At least {min_columns} columns are needed: check the delimiter (a tab for TSV, a "
+            "comma for CSV) and the header line."
+        )
+        raise DataError(
+            f"{path}:1: the header {columns[0]!r} is a single column when read as "
+            f"{format.upper()}. {hint}"
+        )
+    if frame.empty:
+        raise DataError(f"{path}: has a header ({', '.join(columns)}) but no rows.")
+    return frame, raw, path, format
+
+
+def _detect_format(path, raw, *, single_column=False):
+    name = _files.stripped_name(path).lower()
+    if name.endswith(".csv"):
+        return "csv"
+    if name.endswith((".tsv", ".tab")):
+        return "tsv"
+    header = _header(raw)
+    if "\t" in header:
+        return "tsv"
+    if "," in header or single_column:
+        return "csv"
+    raise DataError(
+        f"{path}:1: cannot tell the delimiter: the header {header!r} has neither a tab nor a "
+        "comma. The file needs a header naming a text and a label column; pass format='csv' "
+        "or format='tsv' if the name does not end in .csv / .tsv."
+    )
+
+
+def _header(raw):
+    first = raw.lstrip(b"\r\n").split(b"\n", 1)[0]
+    return first.decode("utf-8-sig", errors="replace").rstrip("\r")
+
+
+def _dialect_hint(format):
+    if format == "tsv":
+        return (
+            "TSV is read with quotes as plain characters, so a tab inside a text splits it: "
+            "remove tabs from texts, or save the file as CSV (format='csv')."
+        )
+    return "Check for an unclosed quote, or pass format='tsv' for a tab-separated file."
+
+
+class Locator:
+    """Turns 0-based record indices into ``file:line`` for error messages (only when raising)."""
+
+    def __init__(self, path, raw, format):
+        self.path, self.raw = path, raw
+        self.delimiter, self.quoting = DIALECTS[format]
+
+    def _lines(self, records):
+        return _files.record_lines(
+            self.raw, records, delimiter=self.delimiter, quoting=self.quoting
+        )
+
+    def __call__(self, record):
+        line = self._lines([record]).get(record)
+        return f"{self.path}:{line}" if line else f"{self.path} (record {record + 1})"
+
+    def lines(self, records):
+        found = self._lines(records[:_SHOWN])
+        shown = ", ".join(str(found.get(r, f"record {r + 1}")) for r in records[:_SHOWN])
+        return shown + (f", ... ({len(records) - _SHOWN} more)" if len(records) > _SHOWN else "")
