@@ -60,10 +60,12 @@ def test_a_vocabulary_from_a_stream_reads_only_max_samples():
 
 
 def test_script_splitting_separates_hangul_jamo_and_punctuation():
+    texts = ["영화ㅋㅋ!! 최고", "영화 10점"]
     vectorizer = datasets.build_text_vectorizer(
-        ["영화ㅋㅋ!! 최고", "영화 10점"], min_frequency=1, standardize="lower_and_split_scripts"
+        texts, min_frequency=1, standardize="lower_and_split_scripts"
     )
-    assert sorted(vocabulary(vectorizer)[2:]) == sorted(["영화", "ㅋㅋ", "!!", "최고", "10", "점"])
+    expected = ["영화", "ㅋㅋ", "!!", "최고", "10", "점"]
+    assert sorted(vocabulary(vectorizer)[2:]) == sorted(expected)
 
 
 def test_tag_lookup_reserves_0_for_padding_and_has_no_oov():
@@ -112,6 +114,18 @@ def test_keras_file_with_the_vectorizer_inside_predicts_the_same_on_raw_strings(
     assert vocabulary(loaded.get_layer(vectorizer.name)) == vocabulary(vectorizer)
     ordered = datasets.predict_in_order(core, strings, vectorizer=vectorizer)
     np.testing.assert_allclose(ordered, before, rtol=1e-5, atol=1e-6)
+
+
+def test_exported_saved_model_takes_raw_strings(tmp_path):
+    vectorizer = datasets.build_text_vectorizer(
+        TRAIN + ["영화ㅋㅋ!! 최고"], min_frequency=1, standardize="lower_and_split_scripts"
+    )
+    core = build_sequence_classifier(vectorizer.vocabulary_size(), 2, embedding_dim=4, units=4)
+    model = datasets.with_text_input(core, vectorizer)
+    raw = tf.constant(["영화ㅋㅋ!!", "a good film", ""])
+    model.export(tmp_path / "exported", verbose=False)
+    served = tf.saved_model.load(str(tmp_path / "exported"))  # keep it: it owns the tables
+    np.testing.assert_allclose(served.serve(raw).numpy(), model.predict(raw, verbose=0), rtol=1e-6)
 
 
 def test_tagger_with_token_and_character_inputs_round_trips(tmp_path):

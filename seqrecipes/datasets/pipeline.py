@@ -110,9 +110,9 @@ def classification_dataset(
         return (batch["token_ids"], batch["y"]) if "y" in batch else batch["token_ids"]
 
     return bucketing.bucketed(
-        dataset, size=size, lengths=lengths, batch_size=batch_size, boundaries=boundaries, shuffle=shuffle,
-        seed=seed, max_length=max_length, min_length=min_length, to_output=to_output,
-        prefetch=prefetch,
+        dataset, size=size, lengths=lengths, batch_size=batch_size, boundaries=boundaries,
+        shuffle=shuffle, seed=seed, max_length=max_length, min_length=min_length,
+        to_output=to_output, prefetch=prefetch,
     )
 
 

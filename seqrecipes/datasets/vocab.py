@@ -240,7 +240,8 @@ def build_token_lookup(sentences, *, max_tokens=None, min_frequency=1, name="tok
     """
     _check_sizes(max_tokens, min_frequency)
     _validation.check_string("name", name)
-    counter = collections.Counter(itertools.chain.from_iterable(_token_rows("sentences", sentences)))
+    rows = _token_rows("sentences", sentences)
+    counter = collections.Counter(itertools.chain.from_iterable(rows))
     kept = _keep(_ranked(counter), max_tokens, min_frequency, "token")
     return keras.layers.StringLookup(
         vocabulary=kept, mask_token=PAD_TOKEN, oov_token=OOV_TOKEN, name=name
