@@ -1,0 +1,176 @@
+"""Speed of the bucketed pipeline against fixed padding, and no loss of accuracy (NSMC).
+
+One run trains the same LSTM (Embedding 128 -> LSTM 128 -> Dense, mask_zero=True, built by
+`build_sequence_classifier` from the same seed) twice on the NSMC training reviews:
+
+(a) as a tutorial would: every review padded (and truncated) to one fixed length, the
+    99th percentile of the training lengths by default, as NumPy arrays through
+    `model.fit(x, y, batch_size=..., shuffle=True)`;
+(b) through `seqrecipes.datasets.classification_dataset`: ids cached, length buckets,
+    each batch padded to its own longest review, shuffled with a seed.
+
+It prints useful (non-padding) tokens per second of each training epoch, the ratio (b)/(a),
+and the test accuracy (ratings_test) of both after the same number of epochs.
+
+    flock /work/bench.lock python bench/pipeline_speed.py            # the full data
+    flock /work/bench.lock python bench/pipeline_speed.py --quick    # 20k / 5k reviews
+
+The data are read from ../shared/data/nsmc beside the repository (never downloaded), or
+from `--data-dir`.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+NSMC = REPO.parent / "shared" / "data" / "nsmc"
+
+from seqrecipes import datasets  # noqa: E402
+from seqrecipes.models import build_sequence_classifier  # noqa: E402
+
+
+def read_nsmc(folder, name, limit):
+    # The shared reader (datasets.tabular) will replace this once both branches land.
+    frame = pd.read_csv(folder / name, sep="\t", quoting=3, keep_default_na=False)
+    if limit:
+        frame = frame.sample(n=min(limit, len(frame)), random_state=0)
+    return frame["document"].astype(str).tolist(), frame["label"].to_numpy("int32")
+
+
+def model_for(vocabulary_size, seed):
+    keras.utils.set_random_seed(seed)
+    model = build_sequence_classifier(
+        vocabulary_size, 2, embedding_dim=128, cell="lstm", units=128, mask_zero=True
+    )
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="20k train / 5k test reviews")
+    parser.add_argument("--train-size", type=int, default=None, help="subset of train")
+    parser.add_argument("--test-size", type=int, default=None, help="subset of test")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--tokenizer", default="syllables",
+                        choices=("words", *datasets.KOREAN_TOKENIZERS))
+    parser.add_argument("--fixed-percentile", type=float, default=99.0,
+                        help="fixed padding length: this percentile of train lengths; 100 = max")
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--data-dir", type=pathlib.Path, default=NSMC,
+                        help="folder with ratings_train.txt.gz and ratings_test.txt.gz")
+    parser.add_argument("--output", default=None, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    train_size = args.train_size or (20_000 if args.quick else None)
+    test_size = args.test_size or (5_000 if args.quick else None)
+
+    started = time.perf_counter()
+    train_texts, train_labels = read_nsmc(args.data_dir, "ratings_train.txt.gz", train_size)
+    test_texts, test_labels = read_nsmc(args.data_dir, "ratings_test.txt.gz", test_size)
+    if args.tokenizer == "words":
+        options = dict(standardize="lower_and_strip_punctuation", split="whitespace")
+    else:
+        options = datasets.KOREAN_VECTORIZER_OPTIONS[args.tokenizer]
+        train_texts = datasets.pretokenize_korean(train_texts, args.tokenizer)
+        test_texts = datasets.pretokenize_korean(test_texts, args.tokenizer)
+    vectorizer = datasets.build_text_vectorizer(train_texts, max_tokens=20000, **options)
+    train_ids = datasets.encode_texts(train_texts, vectorizer)
+    test_ids = datasets.encode_texts(test_texts, vectorizer)
+    lengths = train_ids.row_lengths().numpy()
+    prepare_seconds = time.perf_counter() - started
+
+    fixed_length = int(np.ceil(np.percentile(lengths, args.fixed_percentile)))
+    pad = dict(maxlen=fixed_length, padding="post", truncating="post", dtype="int32")
+    x_train = keras.utils.pad_sequences(train_ids.to_list(), **pad)
+    x_test = keras.utils.pad_sequences(test_ids.to_list(), **pad)
+    fixed_tokens = int(np.minimum(lengths, fixed_length).sum())
+    truncated = float(np.mean(lengths > fixed_length))
+
+    boundaries = datasets.bucket_boundaries(lengths)
+    train_batches = datasets.classification_dataset(
+        train_ids, train_labels, batch_size=args.batch_size, boundaries=boundaries,
+        shuffle=True, seed=args.seed,
+    )
+    test_batches = datasets.classification_dataset(
+        test_ids, test_labels, batch_size=256, boundaries=boundaries
+    )
+    padded_steps = sum(int(np.prod(x.shape)) for x, _ in train_batches)
+
+    results = {
+        "train_reviews": len(train_texts), "test_reviews": len(test_texts),
+        "tokenizer": args.tokenizer, "vocabulary_size": vectorizer.vocabulary_size(),
+        "mean_length": float(lengths.mean()), "max_length": int(lengths.max()),
+        "epochs": args.epochs, "batch_size": args.batch_size,
+        "prepare_seconds": round(prepare_seconds, 1),
+        "fixed": {"length": fixed_length, "percentile": args.fixed_percentile,
+                  "fraction_truncated": truncated, "useful_tokens": fixed_tokens,
+                  "padded_steps": int(x_train.size)},
+        "bucketed": {"boundaries": boundaries, "useful_tokens": int(lengths.sum()),
+                     "padded_steps": padded_steps},
+    }
+    # The two models train in turn, one epoch each, so that a change in the load of the
+    # shared machine hits both alike; wall-clock and CPU (process) time are both recorded.
+    runs = {
+        "fixed": dict(
+            model=model_for(vectorizer.vocabulary_size(), args.seed), tokens=fixed_tokens,
+            fit=lambda model, epoch: model.fit(
+                x_train, train_labels, batch_size=args.batch_size, shuffle=True, verbose=0,
+                initial_epoch=epoch, epochs=epoch + 1),
+            evaluate=lambda model: model.evaluate(x_test, test_labels, batch_size=256,
+                                                  verbose=0)),
+        "bucketed": dict(
+            model=model_for(vectorizer.vocabulary_size(), args.seed),
+            tokens=int(lengths.sum()),
+            fit=lambda model, epoch: model.fit(
+                train_batches, shuffle=False, verbose=0, initial_epoch=epoch, epochs=epoch + 1),
+            evaluate=lambda model: model.evaluate(test_batches, verbose=0)),
+    }
+    for epoch in range(args.epochs):
+        for name, run in runs.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            run["fit"](run["model"], epoch)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            entry = results[name]
+            entry.setdefault("epoch_seconds", []).append(round(wall, 1))
+            entry.setdefault("epoch_cpu_seconds", []).append(round(cpu, 1))
+            entry.setdefault("tokens_per_second", []).append(round(run["tokens"] / wall))
+            entry.setdefault("tokens_per_cpu_second", []).append(round(run["tokens"] / cpu))
+            print(f"epoch {epoch + 1} {name:8s} {wall:6.1f} s wall {cpu:6.1f} s CPU: "
+                  f"{run['tokens'] / wall:8.0f} useful tokens/s", flush=True)
+    for name, run in runs.items():
+        loss, accuracy = run["evaluate"](run["model"])
+        results[name].update(test_accuracy=round(float(accuracy), 4),
+                             test_loss=round(float(loss), 4))
+
+    ratios = [b / a for a, b in zip(results["fixed"]["tokens_per_second"],
+                                     results["bucketed"]["tokens_per_second"])]
+    results["speedup_per_epoch"] = [round(r, 2) for r in ratios]
+    results["speedup_per_epoch_cpu"] = [
+        round(b / a, 2) for a, b in zip(results["fixed"]["tokens_per_cpu_second"],
+                                        results["bucketed"]["tokens_per_cpu_second"])]
+    print(json.dumps(results))
+    print(f"\nfixed padding to {fixed_length} ({args.fixed_percentile:g}th percentile, "
+          f"{100 * truncated:.2f}% of reviews truncated) vs bucketed "
+          f"({len(boundaries) + 1} buckets): useful tokens/s ratio per epoch "
+          f"{results['speedup_per_epoch']} (wall), {results['speedup_per_epoch_cpu']} (CPU); "
+          f"test accuracy after {args.epochs} epochs "
+          f"{results['fixed']['test_accuracy']:.4f} vs {results['bucketed']['test_accuracy']:.4f}")
+    if args.output:
+        pathlib.Path(args.output).write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

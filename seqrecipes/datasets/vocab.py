@@ -1,0 +1,351 @@
+"""Vocabularies as Keras preprocessing layers, adapted on the training split only.
+
+Every vocabulary here gives id 0 to padding (the empty string "") and, where unknown input is
+possible, id 1 to out-of-vocabulary input ("[UNK]"), so `Embedding(mask_zero=True)` skips
+padding and a word first seen at test time maps to 1:
+
+- `build_text_vectorizer`: raw strings -> word (or character) ids, a `TextVectorization`. It
+  lives inside the saved model, so the model takes raw strings (see `with_text_input`).
+- `build_token_lookup`: pre-tokenised words -> ids, a `StringLookup` (CoNLL tokens).
+- `build_tag_lookup`: tags -> ids 1..K, id 0 = padding, no OOV id (an unknown tag is an error).
+- `build_char_lookup`: characters -> ids, a `StringLookup` (character language models, and
+  per-token character features through `CharacterIds`).
+
+The final layers are always built with `vocabulary=[...]` rather than adapted in place: Keras
+then stores the vocabulary in the model's `config.json` instead of a `vocabulary.txt` asset,
+which it reads back with `str.splitlines()` and so cannot hold a "\\n" or "\\u2028" token (a
+character vocabulary of real text has both). Vocabulary order: most frequent first, ties by
+token, which is what `adapt()` does.
+"""
+
+import collections
+import itertools
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqrecipes import _validation
+from seqrecipes.errors import InvalidArgumentError
+
+PAD_TOKEN = ""  # id 0: padding; `Embedding(mask_zero=True)` masks it
+OOV_TOKEN = "[UNK]"  # id 1: anything not in the vocabulary
+PAD_ID = 0
+OOV_ID = 1
+STANDARDIZE = (
+    None, "lower", "strip_punctuation", "lower_and_strip_punctuation", "lower_and_split_scripts",
+)
+SPLITS = ("whitespace", "character")
+
+
+@keras.saving.register_keras_serializable(package="seqrecipes")
+def lower_and_split_scripts(inputs):
+    """Lower-cases and puts spaces around runs of Hangul syllables, jamo, digits, punctuation.
+
+    Korean words carry particles and punctuation ("영화ㅋㅋ!!" is one whitespace token); this
+    splits them by script so that whitespace splitting yields "영화", "ㅋㅋ", "!!". It is a TF
+    graph function registered with Keras, so a `.keras` model that uses it loads with
+    `safe_mode=True`.
+    """
+    inputs = tf.strings.lower(inputs)
+    return tf.strings.regex_replace(
+        inputs, r"([가-힣]+|[ㄱ-ㅣ]+|\p{N}+|[\p{P}\p{S}]+)", r" \1 "
+    )
+
+
+def _standardize_option(standardize):
+    _validation.check_choice("standardize", standardize, STANDARDIZE)
+    if standardize == "lower_and_split_scripts":
+        return lower_and_split_scripts
+    return standardize
+
+
+def _strings(name, texts, max_samples=None):
+    """Returns `texts` (a sequence or any iterable of str) as a list, at most `max_samples`."""
+    if isinstance(texts, (str, bytes)) or not hasattr(texts, "__iter__"):
+        raise InvalidArgumentError(
+            f"`{name}` must be a list (or other iterable) of strings. "
+            f"Received: {name}={texts!r:.80} ({type(texts).__name__})."
+        )
+    items = list(itertools.islice(iter(texts), max_samples))
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            raise InvalidArgumentError(
+                f"`{name}` must contain only strings; item {index} is {item!r:.80} "
+                f"({type(item).__name__}). A missing value read by pandas is a float NaN: "
+                "read the file with `keep_default_na=False`."
+            )
+    return items
+
+
+def _token_rows(name, rows, *, allow_empty_token=False):
+    """Checks a list of token lists (sentences) and returns it as a list of lists of str."""
+    if isinstance(rows, (str, bytes)) or not hasattr(rows, "__iter__"):
+        raise InvalidArgumentError(
+            f"`{name}` must be a list of token lists, e.g. [['EU', 'rejects'], ['Peter']]. "
+            f"Received: {name}={rows!r:.80} ({type(rows).__name__})."
+        )
+    checked = []
+    for index, row in enumerate(rows):
+        if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
+            raise InvalidArgumentError(
+                f"`{name}` must be a list of token lists; item {index} is {row!r:.80} "
+                f"({type(row).__name__}), not a list of tokens."
+            )
+        row = list(row)
+        for token in row:
+            if not isinstance(token, str) or (not token and not allow_empty_token):
+                raise InvalidArgumentError(
+                    f"`{name}`: item {index} holds {token!r:.80}; every token must be a "
+                    "non-empty string (the empty string is the padding token)."
+                )
+        checked.append(row)
+    return checked
+
+
+def _check_sizes(max_tokens, min_frequency):
+    _validation.check_positive_int("max_tokens", max_tokens, allow_none=True)
+    _validation.check_positive_int("min_frequency", min_frequency)
+    _validation.check_conflict(
+        max_tokens is not None and max_tokens < 3,
+        "`max_tokens` counts the padding (0) and OOV (1) ids too, so it must be at least 3 "
+        f"to hold any token. Received: max_tokens={max_tokens!r}.",
+    )
+
+
+def _keep(ranked, max_tokens, min_frequency, what):
+    """The tokens of `ranked` ((token, count) pairs, best first) seen >= `min_frequency` times.
+
+    At most `max_tokens - 2` are kept (ids 0 and 1 are padding and OOV).
+    """
+    ranked = list(ranked)
+    kept = [str(token) for token, count in ranked if count >= min_frequency]
+    if max_tokens is not None:
+        kept = kept[: max_tokens - 2]
+    if not kept:
+        total = sum(count for _, count in ranked)
+        raise InvalidArgumentError(
+            f"No {what} occurs at least min_frequency={min_frequency} times in the training "
+            f"data ({total} {what}s in all). Lower `min_frequency` or check that the "
+            "training data is not empty."
+        )
+    return kept
+
+
+def _ranked(counter):
+    """(token, count) pairs, most frequent first, ties in token order."""
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+
+
+def build_text_vectorizer(
+    texts,
+    *,
+    max_tokens=20000,
+    min_frequency=2,
+    standardize="lower_and_strip_punctuation",
+    split="whitespace",
+    max_samples=None,
+    batch_size=1024,
+    name="text_vectorizer",
+):
+    """Builds a `TextVectorization` layer (raw strings -> token ids) from training texts.
+
+    The texts are fed to Keras as a batched `tf.data.Dataset` (adapting a NumPy array of 150k
+    strings takes minutes, a batched dataset about a second). `TextVectorization` has
+    `max_tokens` but no minimum frequency, and `adapt()` keeps no counts, so the counts come
+    from the layer itself: a full-vocabulary copy is adapted with the same standardisation
+    and split, the texts are vectorised once more and the ids counted (`np.bincount`). That
+    tokenises exactly as the final layer will, with no regular expression of ours to drift
+    from Keras's. With `min_frequency=1` the second pass is skipped.
+
+    Args:
+        texts: list of str (the training split only), or any iterable of str (a file being
+            streamed), read up to `max_samples` items into memory.
+        max_tokens: int or None. Largest vocabulary size, padding and OOV included (Keras's
+            meaning). Defaults to 20000.
+        min_frequency: int. Keep tokens seen at least this many times. Defaults to 2.
+        standardize: str or None. "lower_and_strip_punctuation" (default), "lower",
+            "strip_punctuation", None, or "lower_and_split_scripts" (lower-case and split
+            Hangul / jamo / digits / punctuation runs apart; see `lower_and_split_scripts`).
+        split: str. "whitespace" (words) or "character" (Unicode characters: Hangul
+            syllables for Korean). Defaults to "whitespace".
+        max_samples: int or None. Adapt on at most this many texts (the first ones: shuffle
+            a file first, or the vocabulary sees only its beginning). Defaults to all.
+        batch_size: int. Texts per batch while counting. Defaults to 1024.
+        name: str. The layer's name.
+
+    Returns:
+        A `keras.layers.TextVectorization` with `output_mode="int"`: id 0 is padding "",
+        id 1 is "[UNK]", then the kept tokens, most frequent first.
+
+    Raises:
+        InvalidArgumentError: a bad argument, a non-string text, or no token left.
+
+    Example:
+
+    >>> vectorizer = build_text_vectorizer(["a good film", "a bad film", "good"])
+    >>> [str(token) for token in vectorizer.get_vocabulary()]
+    ['', '[UNK]', 'good', 'film', 'a']
+    >>> vectorizer(["a great film"]).numpy().tolist()
+    [[4, 1, 3]]
+    """
+    _check_sizes(max_tokens, min_frequency)
+    standardize = _standardize_option(standardize)
+    _validation.check_choice("split", split, SPLITS)
+    _validation.check_positive_int("max_samples", max_samples, allow_none=True)
+    _validation.check_positive_int("batch_size", batch_size)
+    _validation.check_string("name", name)
+    texts = _strings("texts", texts, max_samples)
+    batches = tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)).batch(batch_size)
+    options = dict(standardize=standardize, split=split)
+    full = keras.layers.TextVectorization(max_tokens=None, ragged=True, **options)
+    full.adapt(batches)  # Keras counts every token, sorts by count, ties by token
+    vocabulary = full.get_vocabulary()
+    counts = np.zeros(len(vocabulary), np.int64)
+    if min_frequency > 1:
+        for batch in batches:
+            ids = full(batch).flat_values.numpy()
+            counts += np.bincount(ids, minlength=len(vocabulary))
+    else:
+        counts[2:] = 1  # every token of the full vocabulary was seen at least once
+    kept = _keep(zip(vocabulary[2:], counts[2:]), max_tokens, min_frequency, "token")
+    return keras.layers.TextVectorization(
+        max_tokens=max_tokens, vocabulary=kept, name=name, **options
+    )
+
+
+def build_token_lookup(sentences, *, max_tokens=None, min_frequency=1, name="token_lookup"):
+    """Builds a `StringLookup` (pre-tokenised words -> ids) from training sentences.
+
+    Tokens are kept as they are (no lower-casing): CoNLL tokens are already split, and case
+    is a feature for named entities. Counting is a `collections.Counter` over the tokens,
+    which is exact here because there is no standardisation to reproduce.
+
+    Args:
+        sentences: list of token lists, e.g. `[["EU", "rejects"], ["Peter"]]`.
+        max_tokens: int or None. Largest vocabulary size, padding and OOV included.
+        min_frequency: int. Keep tokens seen at least this many times. Defaults to 1.
+        name: str. The layer's name.
+
+    Returns:
+        A `keras.layers.StringLookup`: "" -> 0 (padding), unknown -> 1, then the tokens.
+
+    Example:
+
+    >>> lookup = build_token_lookup([["EU", "rejects", "EU"], ["Peter"]])
+    >>> [str(token) for token in lookup.get_vocabulary()]
+    ['', '[UNK]', 'EU', 'Peter', 'rejects']
+    >>> lookup([["EU", "Paris", ""]]).numpy().tolist()
+    [[2, 1, 0]]
+    """
+    _check_sizes(max_tokens, min_frequency)
+    _validation.check_string("name", name)
+    rows = _token_rows("sentences", sentences)
+    counter = collections.Counter(itertools.chain.from_iterable(rows))
+    kept = _keep(_ranked(counter), max_tokens, min_frequency, "token")
+    return keras.layers.StringLookup(
+        vocabulary=kept, mask_token=PAD_TOKEN, oov_token=OOV_TOKEN, name=name
+    )
+
+
+def build_tag_lookup(tag_sequences, *, name="tag_lookup"):
+    """Builds a `StringLookup` for tags: id 0 is padding, ids 1..K are the tags, sorted.
+
+    Index 0 is padding on purpose: the gold mask is then `tag_ids != 0`, computable from the
+    labels alone (a CRF loss or a metric that never sees the inputs can use it), and no real
+    tag is ever confused with padding. A model over these ids has `vocabulary_size()` = K + 1
+    outputs; class 0 is never a target, and predictions take the argmax over ids 1..K (see
+    `decode_tags`). There is no OOV id: a tag unseen in training is an error, never mapped
+    silently. Tags are sorted by name so that the same tag set gives the same ids whatever
+    the data.
+
+    Args:
+        tag_sequences: list of tag lists, e.g. `[["B-ORG", "O"], ["B-PER"]]`.
+        name: str. The layer's name.
+
+    Returns:
+        A `keras.layers.StringLookup`; `get_vocabulary()[i]` is the name of tag id i.
+
+    Example:
+
+    >>> tags = build_tag_lookup([["B-ORG", "O", "O"], ["B-PER"]])
+    >>> [str(tag) for tag in tags.get_vocabulary()]
+    ['', 'B-ORG', 'B-PER', 'O']
+    >>> tags.vocabulary_size()
+    4
+    """
+    _validation.check_string("name", name)
+    names = sorted(set(itertools.chain.from_iterable(_token_rows("tag_sequences", tag_sequences))))
+    if not names:
+        raise InvalidArgumentError("`tag_sequences` holds no tag: the training data is empty.")
+    return keras.layers.StringLookup(
+        vocabulary=names, mask_token=PAD_TOKEN, num_oov_indices=0, name=name
+    )
+
+
+def build_char_lookup(texts, *, max_tokens=None, min_frequency=1, name="char_lookup"):
+    """Builds a `StringLookup` over Unicode characters (id 0 padding, id 1 unknown).
+
+    Characters are Python `str` code points, the same units as `tf.strings.unicode_split`
+    (and `CharacterIds`). Whitespace and newlines are characters like any other, as a
+    character language model needs.
+
+    Args:
+        texts: list of str (a corpus, or one string per document), or list of token lists
+            (per-token character features for tagging).
+        max_tokens: int or None. Largest vocabulary size, padding and OOV included.
+        min_frequency: int. Keep characters seen at least this many times. Defaults to 1.
+        name: str. The layer's name.
+
+    Returns:
+        A `keras.layers.StringLookup`.
+
+    Example:
+
+    >>> chars = build_char_lookup(["hello"])
+    >>> [str(char) for char in chars.get_vocabulary()]
+    ['', '[UNK]', 'l', 'e', 'h', 'o']
+    >>> chars(["h", "i"]).numpy().tolist()
+    [4, 1]
+    """
+    _check_sizes(max_tokens, min_frequency)
+    _validation.check_string("name", name)
+    if isinstance(texts, (list, tuple)) and texts and not isinstance(texts[0], str):
+        texts = ["".join(row) for row in _token_rows("texts", texts)]
+    counter = collections.Counter(itertools.chain.from_iterable(_strings("texts", texts)))
+    kept = _keep(_ranked(counter), max_tokens, min_frequency, "character")
+    return keras.layers.StringLookup(
+        vocabulary=kept, mask_token=PAD_TOKEN, oov_token=OOV_TOKEN, name=name
+    )
+
+
+def decode_tags(tag_ids, lengths, tag_lookup):
+    """Turns tag ids (or per-tag scores) back into tag names, one list per sentence.
+
+    Args:
+        tag_ids: array-like `(sentences, steps)` of ids, or `(sentences, steps, K + 1)` scores
+            (softmax output), or a list of per-sentence arrays (as `predict_in_order` gives).
+            Scores are decoded by the argmax over ids 1..K: id 0 is padding, never a tag.
+        lengths: list of int. Real length of each sentence; positions past it are padding
+            and dropped (the gold mask, never the predicted label, decides what counts).
+        tag_lookup: the `StringLookup` from `build_tag_lookup`.
+
+    Returns:
+        list of lists of tag names, e.g. `[["B-ORG", "O"], ["B-PER"]]` (for seqeval).
+
+    Raises:
+        InvalidArgumentError: an id 0 (padding) or an unknown id inside a sentence.
+    """
+    names = np.array(tag_lookup.get_vocabulary(), dtype=object)
+    decoded = []
+    for index, length in enumerate(lengths):
+        row = np.asarray(tag_ids[index])[:length]
+        if row.ndim == 2:  # scores: skip class 0 (padding)
+            row = np.argmax(row[:, 1:], axis=-1) + 1
+        if len(row) != length or ((row < 1) | (row >= len(names))).any():
+            raise InvalidArgumentError(
+                f"`tag_ids` row {index} must hold {length} tag ids in 1..{len(names) - 1} "
+                f"(0 is padding). Received: {row.tolist()!r:.200}."
+            )
+        decoded.append([str(name) for name in names[row]])
+    return decoded
