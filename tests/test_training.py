@@ -15,20 +15,10 @@ Y = (X[:, 0] + X[:, 1] > 0).astype("float32")
 
 
 def dataset():
-    """Shuffled per epoch from (seed, epoch) only, as the real pipelines are."""
-    epoch = _training.epoch_variable()
+    """Shuffled per epoch from (seed, epoch) only, by the shared pipeline tail."""
+    from seqrecipes._seeding import shuffled
 
-    def order(_):
-        seed = tf.stack([tf.constant(SEED, tf.int64), epoch.read_value()])
-        return tf.data.Dataset.from_tensor_slices(
-            tf.random.experimental.stateless_shuffle(tf.range(len(X)), seed=seed)
-        )
-
-    return (
-        tf.data.Dataset.range(1).flat_map(order)
-        .map(lambda i: (tf.gather(X, i), tf.gather(Y, i)))
-        .batch(8)
-    )
+    return shuffled(tf.data.Dataset.from_tensor_slices((X, Y)), len(X), SEED).batch(8)
 
 
 def model():

@@ -14,7 +14,7 @@ import logging
 import numpy as np
 import tensorflow as tf
 
-from seqrecipes import _validation
+from seqrecipes import _seeding, _validation
 from seqrecipes.errors import InvalidArgumentError
 
 _LOG = logging.getLogger("seqrecipes.datasets.pipeline")
@@ -152,8 +152,11 @@ def bucketed(
     dataset = elements
     if cache is not None:
         dataset = dataset.cache("" if cache == "memory" else cache)
-    if shuffle:
-        dataset = dataset.shuffle(shuffle_buffer or size, seed=seed, reshuffle_each_iteration=True)
+    if shuffle and seed is not None:
+        # Each epoch's order depends on (seed, epoch) only, so resumed training repeats it.
+        dataset = _seeding.shuffled(dataset, shuffle_buffer or size, seed)
+    elif shuffle:
+        dataset = dataset.shuffle(shuffle_buffer or size, reshuffle_each_iteration=True)
     dataset = dataset.map(prepare, num_parallel_calls=AUTOTUNE)
     dataset = dataset.bucket_by_sequence_length(
         lambda element: tf.shape(element["token_ids"])[0],

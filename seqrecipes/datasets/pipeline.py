@@ -24,7 +24,7 @@ Ids are cached, not strings: in memory they are computed once by `encode_*`; a s
 import numpy as np
 import tensorflow as tf
 
-from seqrecipes import _validation
+from seqrecipes import _seeding, _validation
 from seqrecipes.datasets import bucketing, encoding
 from seqrecipes.datasets.bucketing import AUTOTUNE, bucket_boundaries  # noqa: F401
 from seqrecipes.errors import InvalidArgumentError
@@ -328,7 +328,9 @@ def language_model_dataset(
     else:
         windows = ids[np.arange(steps)[:, None] * sequence_length + np.arange(sequence_length + 1)]
         dataset = tf.data.Dataset.from_tensor_slices((windows[:, :-1], windows[:, 1:]))
-        if shuffle:
-            dataset = dataset.shuffle(steps, seed=seed, reshuffle_each_iteration=True)
+        if shuffle and seed is not None:
+            dataset = _seeding.shuffled(dataset, steps, seed)  # order from (seed, epoch)
+        elif shuffle:
+            dataset = dataset.shuffle(steps, reshuffle_each_iteration=True)
         dataset = dataset.batch(batch_size)
     return dataset.prefetch(AUTOTUNE) if prefetch else dataset

@@ -14,8 +14,9 @@ EarlyStopping restores the best weights only when it stops early). Here one JSON
 atomically after the weights are on disk, is the commit point, and every epoch's randomness is
 a function of (seed, epoch) only:
 
-* data order: pass `epoch_variable()` to the input pipeline's shuffle (a stateless permutation
-  seeded by (seed, epoch), read when each epoch's iterator is created);
+* data order: the input pipelines shuffle with `seqrecipes._seeding.shuffled`, whose order
+  for a pass is seeded by (seed, epoch), the epoch read from `epoch_variable()` when the pass
+  starts;
 * dropout: every `SeedGenerator` of the model is re-seeded from (seed, epoch, index) at the
   start of each epoch.
 
@@ -31,8 +32,8 @@ import pathlib
 import shutil
 
 import keras
-import numpy as np
 
+from seqrecipes._seeding import epoch_variable, release_epoch, reseed  # noqa: F401
 from seqrecipes.errors import RunDirectoryError, SeqrecipesError
 from seqrecipes.recipes import _artifacts
 
@@ -55,19 +56,6 @@ class TrainingResult:
     best_value: float
     stopped_early: bool
     resumed_from_epoch: int
-
-
-_EPOCH_VARIABLE = None
-
-
-def epoch_variable():
-    """Returns the process-wide epoch counter that input pipelines read to shuffle per epoch."""
-    global _EPOCH_VARIABLE
-    if _EPOCH_VARIABLE is None:
-        import tensorflow as tf
-
-        _EPOCH_VARIABLE = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-    return _EPOCH_VARIABLE
 
 
 def prepare_run_dir(run_dir, config, *, overwrite=False):
@@ -116,23 +104,6 @@ def prepare_run_dir(run_dir, config, *, overwrite=False):
     if state_dir.exists():
         shutil.rmtree(state_dir)  # a state directory without its commit file holds nothing
     return state_dir
-
-
-def _seed_for(seed, *parts):
-    value = np.random.SeedSequence([seed, *parts]).generate_state(1)[0]
-    return int(value % (2**31 - 1))
-
-
-def reseed(model, seed, epoch):
-    """Sets every random-number state in `model` (dropout masks) from (seed, epoch) only."""
-    generators = [
-        generator
-        for layer in model._flatten_layers(include_self=True, recursive=True)
-        for generator in getattr(layer, "_seed_generators", [])
-    ]
-    for index, generator in enumerate(generators):
-        value = np.array([_seed_for(seed, epoch, index), 0])
-        generator.state.assign(value.astype(generator.state.dtype))
 
 
 def _replace_atomically(path, write):
@@ -268,15 +239,18 @@ def fit_resumable(
         state_dir, state, seed=seed, monitor=monitor, mode=mode, patience=patience
     )
     if not state["stopped_early"] and state["epochs_done"] < epochs:
-        model.fit(
-            train_data,
-            validation_data=validation_data,
-            epochs=epochs,
-            initial_epoch=state["epochs_done"],
-            callbacks=[*callbacks, commit],
-            verbose=verbose,
-            shuffle=False,  # the pipeline shuffles, per epoch, from (seed, epoch)
-        )
+        try:
+            model.fit(
+                train_data,
+                validation_data=validation_data,
+                epochs=epochs,
+                initial_epoch=state["epochs_done"],
+                callbacks=[*callbacks, commit],
+                verbose=verbose,
+                shuffle=False,  # the pipeline shuffles, per epoch, from (seed, epoch)
+            )
+        finally:
+            release_epoch()
     if commit.diverged is not None:
         epoch, batch, value = commit.diverged
         where = f"epoch {epoch}" + (f", batch {batch}" if batch else "")

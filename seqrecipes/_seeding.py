@@ -1,0 +1,66 @@
+"""Per-epoch randomness that depends on (seed, epoch) only, so a resumed run repeats itself.
+
+Two sources of randomness change from epoch to epoch: the data order and the dropout masks.
+`shuffled` makes a tf.data shuffle whose order for a pass is a function of (seed, epoch), and
+`reseed` sets every random state of a model (its `SeedGenerator`s) from (seed, epoch).
+
+The epoch comes from `epoch_variable()`, a process-wide counter that the training loop
+(`recipes/_training.py`) sets at the start of each epoch and puts back to -1 at the end. When no
+training loop manages it (a user iterating a dataset by hand), each pass of the dataset counts
+for itself, so consecutive passes still see different orders.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+_EPOCH = None
+_UNMANAGED = -1
+
+
+def epoch_variable():
+    """Returns the process-wide epoch counter input pipelines read (-1: nobody manages it)."""
+    global _EPOCH
+    if _EPOCH is None:
+        _EPOCH = tf.Variable(_UNMANAGED, dtype=tf.int64, trainable=False, name="epoch")
+    return _EPOCH
+
+
+def release_epoch():
+    """Tells the pipelines that no training loop manages the epoch any more."""
+    epoch_variable().assign(_UNMANAGED)
+
+
+def shuffled(dataset, buffer_size, seed):
+    """`dataset.shuffle(buffer_size)` whose order for each pass depends on (seed, epoch) only.
+
+    Tensorflow's own `reshuffle_each_iteration=True` derives each pass's order from how many
+    passes that dataset object has made, which restarts at 0 when a process resumes training;
+    here the pass's seed is read from `epoch_variable()` when the pass starts.
+    """
+    epoch = epoch_variable()
+    passes = tf.Variable(0, dtype=tf.int64, trainable=False, name="passes")
+    base = tf.constant(int(seed) * 1_000_003, tf.int64)
+
+    def one_pass(_):
+        counted = passes.assign_add(1) - 1
+        current = tf.where(epoch >= 0, epoch, counted)
+        return dataset.shuffle(buffer_size, seed=base + current, reshuffle_each_iteration=False)
+
+    return tf.data.Dataset.range(1).flat_map(one_pass)
+
+
+def _seed_for(seed, *parts):
+    value = np.random.SeedSequence([seed, *parts]).generate_state(1)[0]
+    return int(value % (2**31 - 1))
+
+
+def reseed(model, seed, epoch):
+    """Sets every random-number state in `model` (dropout masks) from (seed, epoch) only."""
+    generators = [
+        generator
+        for layer in model._flatten_layers(include_self=True, recursive=True)
+        for generator in getattr(layer, "_seed_generators", [])
+    ]
+    for index, generator in enumerate(generators):
+        value = np.array([_seed_for(seed, epoch, index), 0])
+        generator.state.assign(value.astype(generator.state.dtype))
