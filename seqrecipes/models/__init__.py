@@ -10,3 +10,6 @@ from seqrecipes.models.recurrent import (
     recurrent_layer,
     recurrent_stack,
 )
+from seqrecipes.models.crf import CRF
+from seqrecipes.models.crf_model import CRFModel
+from seqrecipes.models.tagger import build_ner_tagger
