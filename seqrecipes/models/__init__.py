@@ -11,3 +11,6 @@ from seqrecipes.models.recurrent import (
     recurrent_stack,
 )
 from seqrecipes.models.params import diagnose_wiring, explain_build_error, parameter_table
+from seqrecipes.models.crf import CRF
+from seqrecipes.models.crf_model import CRFModel
+from seqrecipes.models.tagger import build_ner_tagger
