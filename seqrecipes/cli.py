@@ -14,7 +14,11 @@ import sys
 from seqrecipes.errors import SeqrecipesError
 
 # Subcommand modules, in the order `seqrecipes --help` lists them.
-RECIPE_MODULES = ()
+RECIPE_MODULES = (
+    "seqrecipes.recipes.seq2seq",
+    "seqrecipes.recipes.generate_from_vector",
+    "seqrecipes.recipes.gradient_flow",
+)
 
 
 class UsageError(SeqrecipesError):

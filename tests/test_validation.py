@@ -49,3 +49,14 @@ def test_missing_file_names_the_path(tmp_path):
         _validation.check_existing_file("data", missing)
     with pytest.raises(DataFileNotFoundError, match="is a directory"):
         _validation.check_existing_file("data", tmp_path)
+
+
+@pytest.mark.parametrize("value", [-0.1, float("inf"), float("nan"), "0.1", True, None])
+def test_non_negative_float_rejects(value):
+    with pytest.raises(InvalidArgumentError, match="`noise` must be a non-negative finite"):
+        _validation.check_non_negative_float("noise", value)
+
+
+@pytest.mark.parametrize("value", [0, 0.0, 2.5])
+def test_non_negative_float_accepts(value):
+    assert _validation.check_non_negative_float("noise", value) == float(value)

@@ -10,3 +10,9 @@ from seqrecipes.models.recurrent import (
     recurrent_layer,
     recurrent_stack,
 )
+from seqrecipes.models.seq2seq import (
+    build_seq2seq,
+    build_vector_decoder,
+    greedy_decode,
+    inference_models,
+)
