@@ -34,7 +34,8 @@ _DATE_FORMATS = (
     lambda d: f"{d.day:02d}.{d.month:02d}.{d.year}",  # 03.03.2021 (day first)
     lambda d: f"{d.year}/{d.month}/{d.day}",  # 2021/3/3
 )
-_FIRST_DAY, _LAST_DAY = datetime.date(1950, 1, 1).toordinal(), datetime.date(2049, 12, 31).toordinal()
+_FIRST_DAY = datetime.date(1950, 1, 1).toordinal()
+_LAST_DAY = datetime.date(2049, 12, 31).toordinal()
 
 
 class CharacterTable:

@@ -1,7 +1,8 @@
 """What the two generating recipes (seq2seq, generate-from-vector) share.
 
-Teacher-forcing arrays, the per-epoch shuffled batches `fit_resumable` expects, evaluation by
-greedy decoding (exact match, token accuracy, both broken down) and its figure.
+Teacher-forcing arrays, the per-epoch shuffled batches `fit_resumable` expects, the
+validation exact match early stopping watches, evaluation by greedy decoding (exact match,
+token accuracy, both broken down) and its figure.
 """
 
 import dataclasses
@@ -72,6 +73,33 @@ def compile_decoder(model, *, learning_rate, clipnorm):
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
+
+
+MONITOR = "val_exact_match"
+
+
+class ValidationExactMatch(keras.callbacks.Callback):
+    """Adds `val_exact_match`, greedy decoding of the validation split, to each epoch's logs.
+
+    Early stopping watches it (`monitor=MONITOR, mode="max"`): the teacher-forced loss keeps
+    creeping down long after every validation output is right, and it is the generated
+    output, not the teacher-forced one, that the recipe is judged by.
+    """
+
+    def __init__(self, table, inputs, targets, *, max_length):
+        super().__init__()
+        self.table, self.inputs, self.targets = table, inputs, list(targets)
+        self.max_length = max_length
+        self._inference = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._inference is None:  # built once: they share the trained layers
+            self._inference = inference_models(self.model)
+        generated = greedy_decode(*self._inference, self.inputs, max_length=self.max_length)
+        predictions = self.table.decode(generated)
+        right = [prediction == target for prediction, target in zip(predictions, self.targets)]
+        if logs is not None:
+            logs[MONITOR] = float(np.mean(right))
 
 
 @dataclasses.dataclass

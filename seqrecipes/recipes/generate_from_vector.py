@@ -1,6 +1,6 @@
 """One-to-many recipe: a decoder generates a digit string from one feature vector.
 
-    seqrecipes generate-from-vector --max-digits 4 --noise 0.1
+    seqrecipes generate-from-vector --max-digits 6 --noise 0.2
 
 The image-captioning shape without the images: each example's vector is a noisy random
 projection of its digit string's one-hot code (`seq2seq_tasks.digit_code_splits`), `Dense`
@@ -37,14 +37,14 @@ class VectorDecoderResult:
 
 def run(
     *,
-    max_digits=4,
-    feature_dim=32,
-    noise=0.1,
+    max_digits=6,
+    feature_dim=64,
+    noise=0.2,
     cell="lstm",
     units=64,
     embedding_dim=16,
     dropout=0.0,
-    train_size=5000,
+    train_size=20000,
     validation_size=500,
     test_size=1000,
     run_dir="runs/generate-from-vector",
@@ -60,10 +60,10 @@ def run(
     """Generates vector -> digit-string data, trains a one-to-many decoder, writes the run.
 
     Args:
-        max_digits: int. Longest digit string. Defaults to 4.
-        feature_dim: int. Width of each feature vector. Defaults to 32.
+        max_digits: int. Longest digit string. Defaults to 6.
+        feature_dim: int. Width of each feature vector. Defaults to 64.
         noise: float. Standard deviation of the Gaussian noise on the vectors (each clean
-            feature has variance 1). Defaults to 0.1.
+            feature has variance 1). Defaults to 0.2.
         cell, units, embedding_dim, dropout: the decoder, as in `build_vector_decoder`.
         train_size, validation_size, test_size: int. Distinct strings per split.
         run_dir, overwrite, epochs, batch_size, learning_rate, clipnorm, patience, seed,
@@ -110,6 +110,7 @@ def run(
         return (vectors, decoder_input), decoder_target
 
     train_inputs, train_target = arrays(splits.train)
+    validation_inputs, validation_target = arrays(splits.validation)
     test_inputs, test_target = arrays(splits.test)
 
     # Model and training (teacher forcing).
@@ -119,13 +120,18 @@ def run(
         dropout=dropout,
     )
     _decoding.compile_decoder(model, learning_rate=learning_rate, clipnorm=clipnorm)
+    exact_match = _decoding.ValidationExactMatch(
+        table, validation_inputs[0], splits.validation[1], max_length=target_length
+    )
     result = _training.fit_resumable(
         model,
         _decoding.training_batches(train_inputs, train_target, batch_size=batch_size,
                                    seed=seed),
-        validation_data=_decoding.evaluation_batches(*arrays(splits.validation),
-                                                     batch_size=batch_size),
-        epochs=epochs, state_dir=state_dir, config=config, seed=seed, patience=patience,
+        validation_data=_decoding.evaluation_batches(
+            validation_inputs, validation_target, batch_size=batch_size
+        ),
+        epochs=epochs, state_dir=state_dir, config=config, seed=seed,
+        monitor=_decoding.MONITOR, mode="max", patience=patience, callbacks=[exact_match],
         verbose=verbose,
     )
 
@@ -179,15 +185,15 @@ def add_parser(subparsers):
         description=__doc__.split("\n\n")[0],
     )
     group = parser.add_argument_group("data and model")
-    group.add_argument("--max-digits", type=int, default=4, help="longest digit string")
-    group.add_argument("--feature-dim", type=int, default=32, help="width of each vector")
-    group.add_argument("--noise", type=float, default=0.1,
+    group.add_argument("--max-digits", type=int, default=6, help="longest digit string")
+    group.add_argument("--feature-dim", type=int, default=64, help="width of each vector")
+    group.add_argument("--noise", type=float, default=0.2,
                        help="standard deviation of the noise on the vectors")
     group.add_argument("--cell", default="lstm", choices=wiring.CELLS)
     group.add_argument("--units", type=int, default=64)
     group.add_argument("--embedding-dim", type=int, default=16)
     group.add_argument("--dropout", type=float, default=0.0)
-    group.add_argument("--train-size", type=int, default=5000)
+    group.add_argument("--train-size", type=int, default=20000)
     group.add_argument("--validation-size", type=int, default=500)
     group.add_argument("--test-size", type=int, default=1000)
     _cli.add_training_flags(parser, default_run_dir="runs/generate-from-vector", epochs=30,

@@ -2,19 +2,21 @@
 
     seqrecipes gradient-flow --steps 100 --units 32
 
-One random sequence batch goes through a SimpleRNN, an LSTM and a GRU (Keras's default
+One batch of random sequences goes through a SimpleRNN, an LSTM and a GRU (Keras's default
 initialisation, same `units`), each followed by a `Dense(1)` head; the loss is the squared
 error of the head on the *last* step. `tf.GradientTape` gives d(loss)/d(input at step t) for
 every t, and `gradient_flow.png` plots its norm against t on a log scale: how much the last
-step's error can still teach the first steps. A fourth SimpleRNN has its recurrent kernel
-scaled to a spectral radius above 1, where the same norm *grows* going back in time
-(exploding); `clipping.png` shows it and, for a sweep of spectral radii, the weight-gradient
-norm before and after `tf.clip_by_global_norm` and the largest update an
+step's error can still teach the first steps. Two more networks show why gates help: an LSTM
+whose forget gate and a GRU whose update gate are biased to keep the state (`keep_bias`), the
+regime training can reach and a SimpleRNN has no gate for. A sixth, a SimpleRNN whose
+recurrent kernel is scaled to a spectral radius above 1, makes the norm *grow* going back in
+time (exploding); `clipping.png` shows it and, for a sweep of spectral radii, the
+weight-gradient norm before and after `tf.clip_by_global_norm` and the largest update an
 `SGD(clipnorm=...)` step actually makes: clipping bounds the step, whatever the raw norm.
 
-Nothing is trained. The run directory holds the four networks as one `model.keras` (the
-exact weights behind the figures), `metrics.json` (the per-step norms and the table below)
-and the two figures.
+Nothing is trained. The run directory holds the six networks as one `model.keras` (the exact
+weights behind the figures), `metrics.json` (the per-step norms, the sweep and the summary
+table, also in `table.txt`) and the two figures.
 """
 
 import dataclasses

@@ -124,9 +124,7 @@ def run(
     table = seq2seq_tasks.CharacterTable(config["alphabet"])
     target_length = seq2seq_tasks.max_target_length(task, max_digits) + 1  # + the end token
     train_inputs, train_target = _arrays(table, splits.train, target_length)
-    validation = _decoding.evaluation_batches(
-        *_arrays(table, splits.validation, target_length), batch_size=batch_size
-    )
+    validation_inputs, validation_target = _arrays(table, splits.validation, target_length)
     test_inputs, test_target = _arrays(table, splits.test, target_length)
 
     # Model and training (teacher forcing).
@@ -136,12 +134,20 @@ def run(
         bidirectional=bidirectional, embedding_dim=embedding_dim, dropout=dropout,
     )
     _decoding.compile_decoder(model, learning_rate=learning_rate, clipnorm=clipnorm)
+    exact_match = _decoding.ValidationExactMatch(
+        table, validation_inputs[0], [target for _, target in splits.validation],
+        max_length=target_length,
+    )
     result = _training.fit_resumable(
         model,
         _decoding.training_batches(train_inputs, train_target, batch_size=batch_size,
                                    seed=seed),
-        validation_data=validation, epochs=epochs, state_dir=state_dir, config=config,
-        seed=seed, patience=patience, verbose=verbose,
+        validation_data=_decoding.evaluation_batches(
+            validation_inputs, validation_target, batch_size=batch_size
+        ),
+        epochs=epochs, state_dir=state_dir, config=config, seed=seed,
+        monitor=_decoding.MONITOR, mode="max", patience=patience, callbacks=[exact_match],
+        verbose=verbose,
     )
 
     # Evaluation: teacher-forced loss and accuracy, then greedy decoding of the test split.
