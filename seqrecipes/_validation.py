@@ -79,6 +79,14 @@ def check_positive_float(name, value, *, allow_none=False):
     return float(value)
 
 
+def check_non_negative_float(name, value):
+    """Returns `value` as a finite float >= 0."""
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not is_number or not value >= 0 or value == float("inf"):
+        _fail(name, value, "a non-negative finite number")
+    return float(value)
+
+
 def check_choice(name, value, choices):
     """Returns `value` if it is one of `choices`, else names them all."""
     if not isinstance(value, (str, type(None))) or value not in choices:

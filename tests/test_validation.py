@@ -59,3 +59,14 @@ def test_int_rejects(value):
 
 def test_int_accepts_negative():
     assert _validation.check_int("tag_column", -1) == -1
+
+
+@pytest.mark.parametrize("value", [-0.1, float("inf"), float("nan"), "0.1", True, None])
+def test_non_negative_float_rejects(value):
+    with pytest.raises(InvalidArgumentError, match="`noise` must be a non-negative finite"):
+        _validation.check_non_negative_float("noise", value)
+
+
+@pytest.mark.parametrize("value", [0, 0.0, 2.5])
+def test_non_negative_float_accepts(value):
+    assert _validation.check_non_negative_float("noise", value) == float(value)

@@ -14,3 +14,9 @@ from seqrecipes.models.params import diagnose_wiring, explain_build_error, param
 from seqrecipes.models.crf import CRF
 from seqrecipes.models.crf_model import CRFModel
 from seqrecipes.models.tagger import build_ner_tagger
+from seqrecipes.models.seq2seq import (
+    build_seq2seq,
+    build_vector_decoder,
+    greedy_decode,
+    inference_models,
+)
