@@ -18,7 +18,8 @@ def dataset():
     """Shuffled per epoch from (seed, epoch) only, by the shared pipeline tail."""
     from seqrecipes._seeding import shuffled
 
-    return shuffled(tf.data.Dataset.from_tensor_slices((X, Y)), len(X), SEED).batch(8)
+    batches = shuffled(tf.data.Dataset.from_tensor_slices((X, Y)), len(X), SEED).batch(8)
+    return batches.apply(tf.data.experimental.assert_cardinality(len(X) // 8))
 
 
 def model():
