@@ -1,7 +1,9 @@
 """Speed of the bucketed pipeline against fixed padding, and no loss of accuracy (NSMC).
 
 One run trains the same LSTM (Embedding 128 -> LSTM 128 -> Dense, mask_zero=True, built by
-`build_sequence_classifier` from the same seed) twice on the NSMC training reviews:
+`build_sequence_classifier` from the same seed) twice on the NSMC training reviews, tokenised
+the same way for both (kiwipiepy form/tag morphemes by default, the most accurate tokeniser
+in bench/korean_tokenizers.py; `--tokenizer words|scripts|syllables` needs no kiwipiepy):
 
 (a) as a tutorial would: every review padded (and truncated) to one fixed length, the
     99th percentile of the training lengths by default, as NumPy arrays through
@@ -64,7 +66,7 @@ def main(argv=None):
     parser.add_argument("--test-size", type=int, default=None, help="subset of test")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--tokenizer", default="syllables",
+    parser.add_argument("--tokenizer", default="morpheme_tags",
                         choices=("words", *datasets.KOREAN_TOKENIZERS))
     parser.add_argument("--fixed-percentile", type=float, default=99.0,
                         help="fixed padding length: this percentile of train lengths; 100 = max")

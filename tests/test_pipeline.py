@@ -59,6 +59,18 @@ def test_every_example_once_per_epoch_reshuffled_and_seeded(vectorizer):
     assert np.concatenate([y.numpy() for _, y in again]).tolist() == epochs[0].tolist()
 
 
+def test_partial_batches_are_shuffled_among_the_others(vectorizer):
+    # bucket_by_sequence_length flushes each bucket's partial batch when the epoch ends;
+    # shuffled batches must not leave them all at the end, sorted by length.
+    batches = datasets.classification_dataset(
+        random_texts(200, seed=5), np.arange(200), vectorizer=vectorizer, batch_size=8,
+        boundaries=[3, 5, 7, 9, 11], shuffle=True, seed=3,
+    )
+    sizes = [len(y) for _, y in batches]
+    partial = [position for position, size in enumerate(sizes) if size < 8]
+    assert len(partial) > 2 and partial != list(range(len(sizes) - len(partial), len(sizes)))
+
+
 def test_min_length_pads_and_max_length_truncates_and_is_counted(vectorizer, caplog):
     texts = random_texts(30, seed=3)
     lengths = datasets.encode_texts(texts, vectorizer).row_lengths().numpy()

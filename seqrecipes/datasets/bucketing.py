@@ -4,9 +4,15 @@
 per-epoch tail of `classification_dataset`, `tagging_dataset`, `predict_in_order` and
 `stream_classification_dataset`:
 
-    [cache ids] -> [shuffle, seeded] -> truncate to `max_length`
+    [cache ids] -> [shuffle examples, seeded] -> truncate to `max_length`
     -> bucket_by_sequence_length -> pad to the batch's own longest row (>= `min_length`)
-    -> prefetch
+    -> [shuffle batches] -> prefetch
+
+Batches are shuffled too: `bucket_by_sequence_length` flushes the last, partial batch of
+every bucket when the epoch's examples run out, in bucket order, so without it every epoch
+would end with a run of small batches sorted by length (each a full Adam step), just before
+validation. In memory the batch buffer holds the whole epoch (its ids, a few MB for NSMC);
+a stream shuffles batches within a buffer of `BATCH_SHUFFLE_BUFFER` batches.
 """
 
 import logging
@@ -19,6 +25,7 @@ from seqrecipes.errors import InvalidArgumentError
 
 _LOG = logging.getLogger("seqrecipes.datasets.pipeline")
 AUTOTUNE = tf.data.AUTOTUNE
+BATCH_SHUFFLE_BUFFER = 256  # batches, when the number per epoch is unknown (a stream)
 
 
 def bucket_boundaries(lengths, *, num_buckets=16, growth=1.25):
@@ -122,7 +129,7 @@ def bucketed(
     to_output, lengths=None, shuffle_buffer=None, min_chars=1, per_token=False, cache=None,
     prefetch=True,
 ):
-    """The shared tail: [cache] -> [shuffle] -> truncate -> bucket -> pad -> output -> prefetch.
+    """The shared tail: cache, shuffle, truncate, bucket, pad, shuffle batches, prefetch.
 
     `elements` yields dicts with "token_ids" (1-D) and optionally "char_ids" (2-D),
     "y" (scalar, or 1-D when `per_token`) and "index". With the `lengths` of the elements
@@ -165,7 +172,12 @@ def bucketed(
         drop_remainder=False,  # the last partial batch of each bucket: every example once
     )
     dataset = dataset.map(pad, num_parallel_calls=AUTOTUNE)
-    if lengths is not None:
-        count = num_batches(lengths, boundaries, batch_size, max_length)
+    count = None if lengths is None else num_batches(lengths, boundaries, batch_size, max_length)
+    if shuffle:
+        batch_seed = None if seed is None else seed + 1  # not the examples' permutation
+        dataset = dataset.shuffle(
+            count or BATCH_SHUFFLE_BUFFER, seed=batch_seed, reshuffle_each_iteration=True
+        )
+    if count is not None:
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
     return dataset.prefetch(AUTOTUNE) if prefetch else dataset

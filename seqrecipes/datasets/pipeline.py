@@ -6,7 +6,7 @@ into token ids (a `tf.RaggedTensor`, one row per text, no padding), then every e
 
     shuffle (seeded) -> truncate to `max_length` -> bucket_by_sequence_length (boundaries from
     the length distribution) -> pad each batch to its own longest row (id 0, at least
-    `min_length`) -> prefetch
+    `min_length`) -> shuffle the batches -> prefetch
 
 Id 0 is padding everywhere, so `Embedding(mask_zero=True)` masks it, and Keras 3 carries that
 mask into the loss and the metrics: `Loss.__call__` reads the mask of `y_pred` and

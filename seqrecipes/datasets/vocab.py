@@ -14,8 +14,9 @@ padding and a word first seen at test time maps to 1:
 The final layers are always built with `vocabulary=[...]` rather than adapted in place: Keras
 then stores the vocabulary in the model's `config.json` instead of a `vocabulary.txt` asset,
 which it reads back with `str.splitlines()` and so cannot hold a "\\n" or "\\u2028" token (a
-character vocabulary of real text has both). Vocabulary order: most frequent first, ties by
-token, which is what `adapt()` does.
+character vocabulary of real text has both). Vocabulary order: most frequent first; ties
+are broken by token, descending in `build_text_vectorizer` (Keras's `adapt()` order) and
+ascending in the `StringLookup` builders; tags are sorted by name.
 """
 
 import collections
