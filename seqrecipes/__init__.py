@@ -17,10 +17,12 @@ from seqrecipes.errors import (  # noqa: E402
     DataError,
     DataFileNotFoundError,
     InvalidArgumentError,
+    MissingDependencyError,
     RunDirectoryError,
     SeqrecipesError,
 )
 from seqrecipes.models import (  # noqa: E402
+    build_bag_classifier,
     build_conv_classifier,
     build_recurrent_encoder,
     build_sequence_classifier,

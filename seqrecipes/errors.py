@@ -31,3 +31,7 @@ class DataFileNotFoundError(DataError, FileNotFoundError):
 
 class RunDirectoryError(SeqrecipesError, ValueError):
     """A run directory is missing, incomplete or written by an incompatible version."""
+
+
+class MissingDependencyError(SeqrecipesError, ImportError):
+    """An optional dependency is not installed; the message gives the `pip install` command."""

@@ -182,9 +182,28 @@ def test_missing_kiwipiepy_names_the_extra(monkeypatch):
     assert datasets.pretokenize_korean(["영화"], "syllables") == ["영화"]  # fallback: no kiwi
 
 
+def test_ngrams_are_counted_and_kept_like_words():
+    pairs = TRAIN + ["a good film"]  # "a good" and "good film" now occur twice
+    vectorizer = datasets.build_text_vectorizer(pairs, min_frequency=2, ngrams=2)
+    assert vocabulary(vectorizer)[2:] == ["good", "film", "a", "good film", "bad", "a good"]
+    vectorizer = datasets.build_text_vectorizer(TRAIN, min_frequency=1, ngrams=2)
+    words = vocabulary(vectorizer)
+    ids = vectorizer(["a good film"]).numpy()[0].tolist()
+    assert [words[i] for i in ids] == ["a", "good", "film", "a good", "good film"]
+
+
+def test_html_line_breaks_become_spaces_before_punctuation_is_stripped():
+    vectorizer = datasets.build_text_vectorizer(
+        ["The end.<br /><br />The film, I <3 it; a < b"], min_frequency=1,
+        standardize="lower_strip_html_and_punctuation",
+    )
+    assert sorted(vocabulary(vectorizer)[2:]) == ["3", "a", "b", "end", "film", "i", "it", "the"]
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
+        (dict(ngrams=0), "`ngrams`"),
         (dict(max_tokens=2), "`max_tokens`"),
         (dict(max_tokens=0), "`max_tokens`"),
         (dict(min_frequency=0), "`min_frequency`"),

@@ -35,7 +35,11 @@ PAD_ID = 0
 OOV_ID = 1
 STANDARDIZE = (
     None, "lower", "strip_punctuation", "lower_and_strip_punctuation", "lower_and_split_scripts",
+    "lower_strip_html_and_punctuation",
 )
+# Keras's "strip_punctuation" pattern (`TextVectorization`), for the standardisations below.
+_PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
+_HTML_TAG = r"</?[a-zA-Z][^<>]{0,40}>"  # <br />, <i>, </p> ...; not "<3" or "a < b"
 SPLITS = ("whitespace", "character")
 
 
@@ -54,11 +58,29 @@ def lower_and_split_scripts(inputs):
     )
 
 
+@keras.saving.register_keras_serializable(package="seqrecipes")
+def lower_strip_html_and_punctuation(inputs):
+    """Lower-cases, turns HTML tags into spaces, then strips punctuation as Keras does.
+
+    Web reviews carry markup: IMDB has "<br /><br />" between paragraphs, and Keras's
+    "lower_and_strip_punctuation" would glue the "br" left over to the neighbouring words
+    ("end.<br /><br />The" -> "endbr brthe"). A TF graph function registered with Keras, so a
+    `.keras` model that uses it loads with `safe_mode=True`.
+    """
+    inputs = tf.strings.lower(inputs)
+    inputs = tf.strings.regex_replace(inputs, _HTML_TAG, " ")
+    return tf.strings.regex_replace(inputs, _PUNCTUATION, "")
+
+
+_STANDARDIZE_FUNCTIONS = {
+    "lower_and_split_scripts": lower_and_split_scripts,
+    "lower_strip_html_and_punctuation": lower_strip_html_and_punctuation,
+}
+
+
 def _standardize_option(standardize):
     _validation.check_choice("standardize", standardize, STANDARDIZE)
-    if standardize == "lower_and_split_scripts":
-        return lower_and_split_scripts
-    return standardize
+    return _STANDARDIZE_FUNCTIONS.get(standardize, standardize)
 
 
 def _strings(name, texts, max_samples=None):
@@ -145,6 +167,7 @@ def build_text_vectorizer(
     min_frequency=2,
     standardize="lower_and_strip_punctuation",
     split="whitespace",
+    ngrams=None,
     max_samples=None,
     batch_size=1024,
     name="text_vectorizer",
@@ -166,10 +189,16 @@ def build_text_vectorizer(
             meaning). Defaults to 20000.
         min_frequency: int. Keep tokens seen at least this many times. Defaults to 2.
         standardize: str or None. "lower_and_strip_punctuation" (default), "lower",
-            "strip_punctuation", None, or "lower_and_split_scripts" (lower-case and split
-            Hangul / jamo / digits / punctuation runs apart; see `lower_and_split_scripts`).
+            "strip_punctuation", None, "lower_and_split_scripts" (lower-case and split
+            Hangul / jamo / digits / punctuation runs apart; see `lower_and_split_scripts`)
+            or "lower_strip_html_and_punctuation" (HTML tags such as IMDB's "<br />" become
+            spaces first; see `lower_strip_html_and_punctuation`).
         split: str. "whitespace" (words) or "character" (Unicode characters: Hangul
             syllables for Korean). Defaults to "whitespace".
+        ngrams: int or None. Also make the n-grams of consecutive tokens up to this length
+            (2: every word, then every pair of neighbouring words, "good film"), counted and
+            kept like words (Keras's `ngrams`). For bag models (`build_bag_classifier`):
+            the ids are then no longer one per token in order. Defaults to None (tokens).
         max_samples: int or None. Adapt on at most this many texts (the first ones: shuffle
             a file first, or the vocabulary sees only its beginning). Defaults to all.
         batch_size: int. Texts per batch while counting. Defaults to 1024.
@@ -193,12 +222,13 @@ def build_text_vectorizer(
     _check_sizes(max_tokens, min_frequency)
     standardize = _standardize_option(standardize)
     _validation.check_choice("split", split, SPLITS)
+    _validation.check_positive_int("ngrams", ngrams, allow_none=True)
     _validation.check_positive_int("max_samples", max_samples, allow_none=True)
     _validation.check_positive_int("batch_size", batch_size)
     _validation.check_string("name", name)
     texts = _strings("texts", texts, max_samples)
     batches = tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)).batch(batch_size)
-    options = dict(standardize=standardize, split=split)
+    options = dict(standardize=standardize, split=split, ngrams=ngrams if ngrams != 1 else None)
     full = keras.layers.TextVectorization(max_tokens=None, ragged=True, **options)
     full.adapt(batches)  # Keras counts every token, sorts by count, ties by token
     vocabulary = full.get_vocabulary()

@@ -1,4 +1,4 @@
-"""Two mask-aware layers Keras 3 does not have.
+"""Mask-aware layers Keras 3 does not have.
 
 Keras 3's `Conv1D` drops the mask it receives and `GlobalMaxPooling1D` ignores masks, so a text
 CNN fed length-bucketed batches would give a different answer for the same text depending on
@@ -6,6 +6,10 @@ how much padding its batch needed. These subclasses make the output independent 
 `MaskedConv1D` zeroes padded steps before convolving (so a padded step looks exactly like the
 zero padding of `padding="same"`) and passes the mask on, and `MaskedGlobalMaxPooling1D` takes
 the maximum over real steps only. `tests/test_conv.py` checks the invariance.
+
+Keras's `GlobalAveragePooling1D` does honour the mask, but divides by the number of real steps,
+so an empty text (every step masked) gives 0/0 = NaN; `MaskedGlobalAveragePooling1D` gives
+zeros for it instead, like `MaskedGlobalMaxPooling1D`.
 """
 
 import keras
@@ -59,3 +63,16 @@ class MaskedGlobalMaxPooling1D(keras.layers.GlobalMaxPooling1D):
 
     def compute_mask(self, inputs, mask=None):
         return None
+
+
+@keras.saving.register_keras_serializable(package="seqrecipes")
+class MaskedGlobalAveragePooling1D(keras.layers.GlobalAveragePooling1D):
+    """`GlobalAveragePooling1D` over the unmasked steps; an all-masked row gives zeros, not NaN."""
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return super().call(inputs)
+        keep = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
+        total = ops.sum(inputs * keep, axis=1, keepdims=self.keepdims)
+        count = ops.sum(keep, axis=1, keepdims=self.keepdims)
+        return total / ops.maximum(count, ops.ones_like(count))

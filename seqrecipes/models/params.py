@@ -34,7 +34,11 @@ import pandas as pd
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models.diagnosis import diagnose_wiring, explain_build_error  # noqa: F401
-from seqrecipes.models.layers import MaskedConv1D, MaskedGlobalMaxPooling1D
+from seqrecipes.models.layers import (
+    MaskedConv1D,
+    MaskedGlobalAveragePooling1D,
+    MaskedGlobalMaxPooling1D,
+)
 
 NO_FORMULA = "no formula"
 COLUMNS = (
@@ -122,7 +126,8 @@ _ZERO_PARAMETER_LAYERS = (
     keras.layers.InputLayer, keras.layers.Dropout, keras.layers.SpatialDropout1D,
     keras.layers.GaussianNoise, keras.layers.GaussianDropout, keras.layers.Masking,
     keras.layers.MaxPooling1D, keras.layers.AveragePooling1D, keras.layers.GlobalMaxPooling1D,
-    keras.layers.GlobalAveragePooling1D, MaskedGlobalMaxPooling1D, keras.layers.Reshape,
+    keras.layers.GlobalAveragePooling1D, MaskedGlobalMaxPooling1D, MaskedGlobalAveragePooling1D,
+    keras.layers.Reshape,
     keras.layers.Flatten, keras.layers.Permute, keras.layers.RepeatVector,
     keras.layers.UpSampling1D, keras.layers.ZeroPadding1D, keras.layers.Cropping1D,
     keras.layers.Concatenate, keras.layers.Add, keras.layers.Subtract, keras.layers.Multiply,

@@ -11,7 +11,7 @@ import keras
 
 from seqrecipes import _validation
 from seqrecipes.models import wiring
-from seqrecipes.models.layers import MaskedGlobalMaxPooling1D
+from seqrecipes.models.layers import MaskedGlobalAveragePooling1D, MaskedGlobalMaxPooling1D
 
 _LAYER_CLASSES = {
     "simple_rnn": keras.layers.SimpleRNN,
@@ -160,7 +160,7 @@ def _pooling_task(pooling):
     if pooling == "last":
         return "many_to_one", []
     if pooling == "mean":
-        return "many_to_one_pooled", [keras.layers.GlobalAveragePooling1D(name="mean_pool")]
+        return "many_to_one_pooled", [MaskedGlobalAveragePooling1D(name="mean_pool")]
     return "many_to_one_pooled", [MaskedGlobalMaxPooling1D(name="max_pool")]
 
 

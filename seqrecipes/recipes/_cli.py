@@ -34,8 +34,9 @@ def add_training_flags(
     group.add_argument("--overwrite", action="store_true",
                        help="replace a complete run already in --run-dir")
     group.add_argument("--epochs", type=int, default=epochs, help="maximum number of epochs")
-    group.add_argument("--batch-size", type=int, default=batch_size)
-    group.add_argument("--learning-rate", type=float, default=learning_rate)
+    group.add_argument("--batch-size", type=int, default=batch_size, help="texts per batch")
+    group.add_argument("--learning-rate", type=float, default=learning_rate,
+                       help="the optimizer's step size")
     group.add_argument("--clipnorm", type=float, default=None,
                        help="clip each gradient's norm to this value")
     group.add_argument("--patience", type=int, default=patience,
