@@ -14,7 +14,7 @@ import sys
 from seqrecipes.errors import SeqrecipesError
 
 # Subcommand modules, in the order `seqrecipes --help` lists them.
-RECIPE_MODULES = ("seqrecipes.recipes.param_count",)
+RECIPE_MODULES = ("seqrecipes.recipes.param_count", "seqrecipes.recipes.ner")
 
 
 class UsageError(SeqrecipesError):

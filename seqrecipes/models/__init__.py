@@ -14,3 +14,4 @@ from seqrecipes.models.params import diagnose_wiring, explain_build_error, param
 from seqrecipes.models.crf import CRF
 from seqrecipes.models.crf_model import CRFModel
 from seqrecipes.models.tagger import build_ner_tagger
+from seqrecipes.models.tag_decoding import CRFDecoder, SoftmaxDecoder
