@@ -14,6 +14,7 @@ from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.recipes import ner
 from seqrecipes.recipes._artifacts import load_run
 from seqrecipes.recipes._entities import entity_metrics, entity_spans, token_offsets
+from seqrecipes.recipes._ner_context import SEPARATOR, pack
 from seqrecipes.recipes._string_tagger import tag_sentences
 
 TINY = [
@@ -42,22 +43,22 @@ def write_conll(path, sentences):
 
 @pytest.fixture(scope="module")
 def learned_run(tmp_path_factory):
-    """A tagger trained until it finds the entities of a tiny, regular language."""
+    """A tagger trained until it finds the entities of a tiny, regular language.
+
+    It reads two or three sentences at a time (`--context-tokens 14`), so the dev scores go
+    through chunks cut back into sentences.
+    """
     folder = tmp_path_factory.mktemp("learned")
     rng = np.random.default_rng(0)
     fillers = ["the", "a", "met", "saw", "in", "today", "we", "they", "then", "and"]
     sentences = []
     for _ in range(60):
-        words = list(rng.choice(fillers, size=4))
-        tags = ["O"] * 4
-        position = int(rng.integers(0, 4))
-        if rng.random() < 0.5:
-            words[position:position] = ["Ada", "Lovelace"]
-            tags[position:position] = ["B-PER", "I-PER"]
-        else:
-            words[position:position] = ["Paris"]
-            tags[position:position] = ["B-LOC"]
-        sentences.append((words, tags))
+        units = [([word], ["O"]) for word in rng.choice(fillers, size=4)]
+        for kind in [["PER"], ["LOC"], ["PER", "LOC"]][int(rng.integers(0, 3))]:
+            entity = (["Ada", "Lovelace"], ["B-PER", "I-PER"]) if kind == "PER" else (
+                ["Paris"], ["B-LOC"])
+            units.insert(int(rng.integers(0, len(units) + 1)), entity)
+        sentences.append(([w for u in units for w in u[0]], [t for u in units for t in u[1]]))
     train = write_conll(folder / "train.conll", sentences[:50])
     dev = write_conll(folder / "dev.conll", sentences[50:])
     run_dir = folder / "run"
@@ -65,7 +66,7 @@ def learned_run(tmp_path_factory):
         "ner", "train", "--train", str(train), "--dev", str(dev), "--run-dir", str(run_dir),
         "--char-features", "none", "--embedding-dim", "8", "--units", "8", "--epochs", "6",
         "--patience", "3", "--learning-rate", "0.05", "--batch-size", "8", "--verbose", "0",
-        "--embedding-dropout", "0", "--head-dropout", "0",
+        "--embedding-dropout", "0", "--head-dropout", "0", "--context-tokens", "14",
     ])
     assert status == 0
     return run_dir
@@ -237,3 +238,13 @@ def test_evaluating_a_run_of_another_recipe_is_refused(tmp_path, capsys):
     run_dir.mkdir()
     assert main(["ner", "evaluate", str(run_dir)]) == 2
     assert "not a complete run directory" in capsys.readouterr().err
+
+
+def test_context_chunks_keep_documents_apart_and_never_cut_a_sentence():
+    tokens = [["a"] * 3, ["b"] * 2, ["c"] * 9, ["d"], ["e"] * 2]
+    tags = [["O"] * len(sentence) for sentence in tokens]
+    chunks = pack(tokens, tags, documents=[1, 1, 1, 1, 2], context_tokens=6)
+    assert [len(chunk) for chunk in chunks.tokens] == [6, 9, 1, 2]  # 3 + sep + 2; 9 alone
+    assert chunks.tokens[0][3] == SEPARATOR and chunks.tags[0][3] == "O"
+    assert chunks.split(chunks.tokens) == tokens
+    assert pack(tokens, documents=None, context_tokens=0).tokens == tokens

@@ -174,14 +174,16 @@ class EntityF1(keras.callbacks.Callback):
 
     Args:
         features: the dev set's ids, as `encode_sentences` returns them.
-        gold: list of tag lists (the dev tags).
+        gold: list of tag lists (the dev tags), one per sentence.
         tag_vocabulary: list of str. Model tag k is `tag_vocabulary[k]`.
+        split: callable or None. Turns the tag lists of the rows of `features` into one
+            list per gold sentence (when rows are chunks of sentences, see `_ner_context`).
         batch_size: int. Sentences per prediction batch.
     """
 
-    def __init__(self, features, gold, tag_vocabulary, *, batch_size=256):
+    def __init__(self, features, gold, tag_vocabulary, *, split=None, batch_size=256):
         super().__init__()
-        self.features, self.gold = features, gold
+        self.features, self.gold, self.split = features, gold, split
         self.tag_vocabulary, self.batch_size = list(tag_vocabulary), batch_size
         self.last_scores = None
         self._predictor = None
@@ -193,7 +195,10 @@ class EntityF1(keras.callbacks.Callback):
             )
         outputs = predict_in_order(self._predictor, self.features, batch_size=self.batch_size,
                                    per_token=True)
-        self.last_scores = entity_metrics(self.gold, model_tags(outputs, self.tag_vocabulary))
+        predicted = model_tags(outputs, self.tag_vocabulary)
+        if self.split is not None:
+            predicted = self.split(predicted)
+        self.last_scores = entity_metrics(self.gold, predicted)
         if logs is not None:
             logs["val_entity_f1"] = self.last_scores["f1"]
             logs["val_entity_precision"] = self.last_scores["precision"]

@@ -19,12 +19,11 @@ def _train_parser(subparsers):
         "on the dev set's entity F1. Without --train it uses the embedded English sample.",
     )
     data = parser.add_argument_group("data")
-    data.add_argument("--train", default=None, help="CoNLL training file (default: sample)")
+    data.add_argument("--train", default=None, help="CoNLL training file; none: the embedded English sample")
     data.add_argument("--dev", default=None,
-                      help="CoNLL dev file for early stopping (default: --dev-fraction of "
-                      "--train, or the sample's dev file)")
-    data.add_argument("--test", default=None, help="CoNLL test file (default: sample's, or "
-                      "none with --train)")
+                      help="CoNLL dev file for early stopping; none: --dev-fraction of --train "
+                      "(or the sample's dev file)")
+    data.add_argument("--test", default=None, help="CoNLL test file; none: the sample's (no test scores with --train)")
     data.add_argument("--token-column", type=int, default=0, help="column of the token")
     data.add_argument("--tag-column", type=int, default=-1,
                       help="column of the tag (-1: the last)")
@@ -38,7 +37,10 @@ def _train_parser(subparsers):
     model.add_argument("--min-frequency", type=int, default=1,
                        help="rarer training words map to the unknown id")
     model.add_argument("--max-chars", type=int, default=None,
-                       help="characters kept per token (default: all)")
+                       help="characters kept per token; none: all")
+    model.add_argument("--context-tokens", type=int, default=0,
+                       help="read consecutive sentences of a document together, in chunks of "
+                       "at most this many tokens (0: each sentence alone)")
     model.add_argument("--char-features", default="cnn", help="cnn, lstm or none")
     model.add_argument("--char-embedding-dim", type=int, default=30)
     model.add_argument("--char-filters", type=int, default=30, help="character CNN filters")
@@ -62,8 +64,12 @@ def _train_parser(subparsers):
                        help="dropout before the emission layer")
     model.add_argument("--crf", action=boolean, default=True,
                        help="CRF head (--no-crf: a softmax per token)")
-    _cli.add_training_flags(parser, default_run_dir=DEFAULT_RUN_DIR, epochs=50, batch_size=32,
-                            learning_rate=1e-3, patience=5)
+    training = _cli.add_training_flags(
+        parser, default_run_dir=DEFAULT_RUN_DIR, epochs=50, batch_size=32, learning_rate=1e-3,
+        patience=5,
+    )
+    training.add_argument("--learning-rate-decay", type=float, default=0.0,
+                          help="the rate is learning-rate / (1 + decay * epoch)")
 
     def handler(args):
         from seqrecipes.recipes import ner
@@ -83,12 +89,12 @@ def _evaluate_parser(subparsers):
     )
     _cli.add_run_dir_argument(parser)
     parser.add_argument("--data", default=None,
-                        help="CoNLL file (default: the run's test file)")
+                        help="CoNLL file; none: the run's test file")
     parser.add_argument("--token-column", type=int, default=None,
-                        help="default: the run's setting")
+                        help="none: the run's setting")
     parser.add_argument("--tag-column", type=int, default=None,
-                        help="default: the run's setting")
-    parser.add_argument("--scheme", default=None, help="default: the run's setting")
+                        help="none: the run's setting")
+    parser.add_argument("--scheme", default=None, help="none: the run's setting")
     parser.add_argument("--batch-size", type=int, default=64)
 
     def handler(args):
@@ -144,7 +150,7 @@ def _predict_parser(subparsers):
                         help="file with one sentence per line (- for standard input)")
     parser.add_argument("--tokenized", action="store_true",
                         help="each input line is a JSON list of tokens")
-    parser.add_argument("--output", default=None, help="JSON lines file (default: stdout)")
+    parser.add_argument("--output", default=None, help="JSON lines file; none: standard output")
     parser.add_argument("--batch-size", type=int, default=64)
 
     def handler(args):
@@ -199,7 +205,7 @@ def _export_parser(subparsers):
     )
     _cli.add_run_dir_argument(parser)
     parser.add_argument("--output", default=None,
-                        help="SavedModel directory (default: RUN_DIR/saved_model)")
+                        help="SavedModel directory; none: RUN_DIR/saved_model")
 
     def handler(args):
         from seqrecipes.recipes import ner

@@ -69,6 +69,7 @@ def hold_out(data, fraction, *, seed):
             tokens=[data.tokens[i] for i in positions],
             tags=[data.tags[i] for i in positions],
             lines=[data.lines[i] for i in positions],
+            documents=[data.documents[i] for i in positions],
         )
 
     return subset(kept), subset(held_out)
@@ -106,19 +107,20 @@ class Vocabularies:
         return encode_tags(tags, self.tags) - 1
 
 
-def build_vocabularies(train, *, lowercase, min_frequency, char_features, max_chars):
-    """Builds the word, character and tag lookups from the training sentences."""
-    tags = build_tag_lookup(train.tags)
-    tag_vocabulary = [str(tag) for tag in tags.get_vocabulary()[1:]]
+def build_vocabularies(tokens, tags, *, path, lowercase, min_frequency, char_features,
+                       max_chars):
+    """Builds the word, character and tag lookups from the training token and tag lists."""
+    tag_lookup = build_tag_lookup(tags)
+    tag_vocabulary = [str(tag) for tag in tag_lookup.get_vocabulary()[1:]]
     if len(tag_vocabulary) < 2:
         raise DataError(
-            f"{train.path}: every token has the tag {tag_vocabulary[0]!r}; a tagger needs at "
+            f"{path}: every token has the tag {tag_vocabulary[0]!r}; a tagger needs at "
             "least two tags in the training data. Check --tag-column."
         )
     return Vocabularies(
-        tokens=build_token_lookup(words(train.tokens, lowercase), min_frequency=min_frequency),
-        tags=tags,
-        chars=build_char_lookup(train.tokens) if char_features != "none" else None,
+        tokens=build_token_lookup(words(tokens, lowercase), min_frequency=min_frequency),
+        tags=tag_lookup,
+        chars=build_char_lookup(tokens) if char_features != "none" else None,
         tag_vocabulary=tag_vocabulary,
         lowercase=lowercase,
         max_chars=max_chars,

@@ -8,7 +8,7 @@ import pathlib
 
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError, RunDirectoryError
-from seqrecipes.recipes import _ner_data
+from seqrecipes.recipes import _ner_context, _ner_data
 from seqrecipes.recipes._artifacts import load_run
 from seqrecipes.recipes._entities import entity_metrics, entity_spans, summary_line, token_offsets
 from seqrecipes.recipes._string_tagger import tag_sentences
@@ -62,7 +62,10 @@ def evaluate(run_dir, *, data=None, token_column=None, tag_column=None, scheme=N
         scheme=config["scheme"] if scheme is None else scheme,
     )
     _ner_data.check_evaluation_tags(sentences, config["tags"], "evaluation")
-    predicted, _ = tag_sentences(loaded.model, sentences.tokens, batch_size=batch_size)
+    chunks = _ner_context.pack(sentences.tokens, None, sentences.documents,
+                               context_tokens=config.get("context_tokens", 0))
+    predicted, _ = tag_sentences(loaded.model, chunks.tokens, batch_size=batch_size)
+    predicted = chunks.split(predicted)
     scores = entity_metrics(sentences.tags, predicted)
     print(summary_line(str(data), scores))
     print(scores["report"])

@@ -10,9 +10,9 @@ character and tag vocabularies on the training split, trains `build_ner_tagger` 
 embedding + character CNN or BiLSTM -> BiLSTM -> CRF) with early stopping on the dev set's
 seqeval entity F1, and writes a run directory (`model.keras`, `config.json`, `metrics.json`,
 `history.csv`, `training_curves.png`, `report.txt`, `dev_predictions.conll`,
-`test_predictions.conll`). The saved model
-takes token strings and returns tag names and per-token confidences (see `_string_tagger`),
-so `evaluate`, `predict` and `export` need only the run directory.
+`test_predictions.conll`). The saved model takes token strings and returns tag names and
+per-token confidences (see `_string_tagger`), so `evaluate`, `predict` and `export` need only
+the run directory.
 """
 
 import time
@@ -23,7 +23,7 @@ from seqrecipes import _validation
 from seqrecipes.datasets import tagging_dataset
 from seqrecipes.models import build_ner_tagger, wiring
 from seqrecipes.models.token_features import CHAR_FEATURES
-from seqrecipes.recipes import _ner_data, _plots, _training
+from seqrecipes.recipes import _ner_context, _ner_data, _plots, _training
 from seqrecipes.recipes._ner_cli import DEFAULT_RUN_DIR, add_parser  # noqa: F401
 from seqrecipes.recipes._artifacts import write_run
 from seqrecipes.recipes._entities import EntityF1, entity_metrics, summary_line
@@ -31,12 +31,7 @@ from seqrecipes.recipes._ner_serving import RECIPE, evaluate, export, predict  #
 from seqrecipes.recipes._string_tagger import build_string_tagger, tag_sentences
 
 SCHEMES = ("iob2", "iob1", "auto")
-MODEL_SETTINGS = (
-    "lowercase", "min_frequency", "max_chars", "char_features", "char_embedding_dim",
-    "char_filters", "char_kernel_size", "char_units", "embedding_dim", "word_dropout", "cell",
-    "units", "bidirectional", "dropout", "recurrent_dropout", "embedding_dropout",
-    "head_dropout", "crf",
-)
+PLOTTED = ("epoch", "loss", "val_entity_f1")  # the curves of training_curves.png
 
 
 def _check_settings(settings):
@@ -54,6 +49,7 @@ def _check_settings(settings):
     _validation.check_choice("cell", settings["cell"], wiring.CELLS)
     _validation.check_positive_ints("units", settings["units"])
     _validation.check_positive_int("max_chars", settings["max_chars"], allow_none=True)
+    _validation.check_non_negative_int("context_tokens", settings["context_tokens"])
     for name in ("min_frequency", "char_embedding_dim", "char_filters", "char_kernel_size",
                  "char_units", "embedding_dim", "epochs", "batch_size", "patience"):
         _validation.check_positive_int(name, settings[name])
@@ -63,6 +59,8 @@ def _check_settings(settings):
     for name in ("lowercase", "bidirectional", "crf", "overwrite"):
         _validation.check_bool(name, settings[name])
     _validation.check_positive_float("learning_rate", settings["learning_rate"])
+    if settings["learning_rate_decay"] != 0:
+        _validation.check_positive_float("learning_rate_decay", settings["learning_rate_decay"])
     _validation.check_positive_float("clipnorm", settings["clipnorm"], allow_none=True)
     _validation.check_non_negative_int("seed", settings["seed"])
     for name in ("train", "dev", "test"):
@@ -70,7 +68,17 @@ def _check_settings(settings):
             _validation.check_existing_file(name, settings[name])
 
 
-def _build_model(settings, vocabularies):
+def _optimizer(settings, steps_per_epoch):
+    rate = settings["learning_rate"]
+    if settings["learning_rate_decay"]:
+        # rate / (1 + decay * epoch), continuously per step (Ma & Hovy 2016 decay by epoch).
+        rate = keras.optimizers.schedules.InverseTimeDecay(
+            rate, decay_steps=steps_per_epoch, decay_rate=settings["learning_rate_decay"]
+        )
+    return keras.optimizers.Adam(rate, clipnorm=settings["clipnorm"])
+
+
+def _build_model(settings, vocabularies, steps_per_epoch):
     keras.utils.set_random_seed(settings["seed"])  # the same seed gives the same weights
     chars = vocabularies.chars
     model = build_ner_tagger(
@@ -93,7 +101,7 @@ def _build_model(settings, vocabularies):
         head_dropout=settings["head_dropout"],
         crf=settings["crf"],
     )
-    optimizer = keras.optimizers.Adam(settings["learning_rate"], clipnorm=settings["clipnorm"])
+    optimizer = _optimizer(settings, steps_per_epoch)
     if settings["crf"]:
         model.compile(optimizer=optimizer)  # the loss is the CRF's negative log-likelihood
     else:  # the word mask keeps padding out of the loss
@@ -132,6 +140,7 @@ def run(
     lowercase=False,
     min_frequency=1,
     max_chars=None,
+    context_tokens=0,
     char_features="cnn",
     char_embedding_dim=30,
     char_filters=30,
@@ -152,6 +161,7 @@ def run(
     epochs=50,
     batch_size=32,
     learning_rate=1e-3,
+    learning_rate_decay=0.0,
     clipnorm=None,
     patience=5,
     seed=1234,
@@ -169,6 +179,8 @@ def run(
         lowercase: bool. Lower-case words for the word vocabulary (characters keep the case).
         min_frequency: int. Words seen fewer times in training map to the OOV id.
         max_chars: int or None. Characters kept per token (None: all).
+        context_tokens: int. Read consecutive sentences of a document together, in chunks
+            of at most this many tokens (see `_ner_context`); 0 reads sentences alone.
         char_features, char_embedding_dim, char_filters, char_kernel_size, char_units,
             embedding_dim, word_dropout, cell, units, bidirectional, dropout,
             recurrent_dropout, embedding_dropout, head_dropout, crf: as in
@@ -176,6 +188,8 @@ def run(
         run_dir, overwrite, epochs, batch_size, learning_rate, clipnorm, patience, seed,
             verbose: training settings (see `seqrecipes ner train --help`). Early stopping
             watches the dev entity F1 (`val_entity_f1`).
+        learning_rate_decay: float. Adam's rate is `learning_rate / (1 + decay * epoch)`,
+            updated every step; 0 keeps it constant.
 
     Returns:
         A dict: `run_dir`, `metrics` (as in `metrics.json`), `history` and `best_epoch`.
@@ -190,22 +204,34 @@ def run(
     train_data, dev_data, test_data, sources = _ner_data.load_splits(
         train=train, dev=dev, test=test, dev_fraction=dev_fraction, seed=seed, **columns
     )
+    chunks = {  # consecutive sentences of a document as one sequence (0: sentences alone)
+        role: _ner_context.pack(data.tokens, data.tags, data.documents,
+                                context_tokens=context_tokens)
+        for role, data in (("train", train_data), ("dev", dev_data), ("test", test_data))
+        if data is not None
+    }
     vocabularies = _ner_data.build_vocabularies(
-        train_data, lowercase=lowercase, min_frequency=min_frequency,
-        char_features=char_features, max_chars=max_chars,
+        chunks["train"].tokens, chunks["train"].tags, path=train_data.path,
+        lowercase=lowercase, min_frequency=min_frequency, char_features=char_features,
+        max_chars=max_chars,
     )
     tag_vocabulary = vocabularies.tag_vocabulary
     _ner_data.check_evaluation_tags(dev_data, tag_vocabulary, "dev")
     _ner_data.check_evaluation_tags(test_data, tag_vocabulary, "test")
 
     train_ds = tagging_dataset(
-        vocabularies.features(train_data.tokens), vocabularies.targets(train_data.tags),
+        vocabularies.features(chunks["train"].tokens),
+        vocabularies.targets(chunks["train"].tags),
         batch_size=batch_size, shuffle=True, seed=seed,
     )
     if vocabularies.chars is None:  # the tagger's input is always a dict
         train_ds = train_ds.map(lambda x, y: ({"token_ids": x}, y))
-    model = _build_model(settings, vocabularies)
-    entity_f1 = EntityF1(vocabularies.features(dev_data.tokens), dev_data.tags, tag_vocabulary)
+    steps_per_epoch = -(-len(chunks["train"].tokens) // batch_size)  # about: buckets add a few
+    model = _build_model(settings, vocabularies, steps_per_epoch)
+    entity_f1 = EntityF1(
+        vocabularies.features(chunks["dev"].tokens), dev_data.tags, tag_vocabulary,
+        split=chunks["dev"].split,
+    )
     result = _training.fit_resumable(
         model, train_ds, validation_data=None, epochs=epochs, state_dir=state_dir,
         config=config, seed=seed, monitor="val_entity_f1", mode="max", patience=patience,
@@ -226,7 +252,8 @@ def run(
     for role, data in (("dev", dev_data), ("test", test_data)):
         if data is None:
             continue
-        predicted, confidences = tag_sentences(serving, data.tokens)
+        predicted, confidences = tag_sentences(serving, chunks[role].tokens)
+        predicted, confidences = chunks[role].split(predicted), chunks[role].split(confidences)
         metrics[role] = entity_metrics(data.tags, predicted)
         reports.append(f"{role} ({sources[role]}):\n{metrics[role]['report']}")
         files[f"{role}_predictions.conll"] = _predictions_file(data, predicted, confidences)
@@ -242,7 +269,10 @@ def run(
     )
     path = write_run(
         run_dir, model=serving, config=config, metrics=metrics, history=result.history,
-        figures={"training_curves.png": _plots.training_curves(result.history, "NER")},
+        figures={"training_curves.png": _plots.training_curves(
+            [{key: row[key] for key in PLOTTED if key in row} for row in result.history],
+            "NER: training loss and dev entity F1",
+        )},
         files=files,
     )
     for role in ("dev", "test"):
