@@ -32,10 +32,12 @@ def sample_run(tmp_path_factory):
     return run_dir
 
 
-def write_conll(path, sentences):
-    """Writes [(tokens, tags), ...] as a 2-column CoNLL file."""
+def write_conll(path, sentences, document_size=None):
+    """Writes [(tokens, tags), ...] as a 2-column CoNLL file (-DOCSTART- every few sentences)."""
     lines = []
-    for tokens, tags in sentences:
+    for index, (tokens, tags) in enumerate(sentences):
+        if document_size and index % document_size == 0:
+            lines += ["-DOCSTART- O", ""]
         lines += [f"{token} {tag}" for token, tag in zip(tokens, tags)] + [""]
     path.write_text("\n".join(lines))
     return path
@@ -45,8 +47,8 @@ def write_conll(path, sentences):
 def learned_run(tmp_path_factory):
     """A tagger trained until it finds the entities of a tiny, regular language.
 
-    It reads two or three sentences at a time (`--context-tokens 14`), so the dev scores go
-    through chunks cut back into sentences.
+    It reads the sentences of a document two at a time (`--context-tokens 14`), so the dev
+    scores go through chunks cut back into sentences.
     """
     folder = tmp_path_factory.mktemp("learned")
     rng = np.random.default_rng(0)
@@ -59,8 +61,8 @@ def learned_run(tmp_path_factory):
                 ["Paris"], ["B-LOC"])
             units.insert(int(rng.integers(0, len(units) + 1)), entity)
         sentences.append(([w for u in units for w in u[0]], [t for u in units for t in u[1]]))
-    train = write_conll(folder / "train.conll", sentences[:50])
-    dev = write_conll(folder / "dev.conll", sentences[50:])
+    train = write_conll(folder / "train.conll", sentences[:50], document_size=4)
+    dev = write_conll(folder / "dev.conll", sentences[50:], document_size=4)
     run_dir = folder / "run"
     status = main([
         "ner", "train", "--train", str(train), "--dev", str(dev), "--run-dir", str(run_dir),
@@ -247,4 +249,5 @@ def test_context_chunks_keep_documents_apart_and_never_cut_a_sentence():
     assert [len(chunk) for chunk in chunks.tokens] == [6, 9, 1, 2]  # 3 + sep + 2; 9 alone
     assert chunks.tokens[0][3] == SEPARATOR and chunks.tags[0][3] == "O"
     assert chunks.split(chunks.tokens) == tokens
-    assert pack(tokens, documents=None, context_tokens=0).tokens == tokens
+    assert pack(tokens, documents=[1] * 5, context_tokens=0).tokens == tokens
+    assert pack(tokens, documents=None, context_tokens=6).tokens == tokens  # no documents

@@ -39,8 +39,8 @@ def _train_parser(subparsers):
     model.add_argument("--max-chars", type=int, default=None,
                        help="characters kept per token; none: all")
     model.add_argument("--context-tokens", type=int, default=0,
-                       help="read consecutive sentences of a document together, in chunks of "
-                       "at most this many tokens (0: each sentence alone)")
+                       help="read consecutive sentences of a -DOCSTART- document together, in "
+                       "chunks of at most this many tokens (0: each sentence alone)")
     model.add_argument("--char-features", default="cnn", help="cnn, lstm or none")
     model.add_argument("--char-embedding-dim", type=int, default=30)
     model.add_argument("--char-filters", type=int, default=30, help="character CNN filters")

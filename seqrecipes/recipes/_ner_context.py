@@ -3,8 +3,9 @@
 A sentence-level BiLSTM sees one sentence at a time, but names repeat within a news story
 ("Lions" in a results table is a team, "Mr Smith" was introduced two sentences earlier), and
 an all-capitals headline is easier to tag next to its body. With `context_tokens > 0` the
-sentences of each document (the ``-DOCSTART-`` blocks of a CoNLL file; the whole file when it
-has none) are packed, in order, into chunks of at most `context_tokens` tokens, with a
+sentences of each document (the ``-DOCSTART-`` blocks of a CoNLL file; a file without them has
+no documents and its sentences stay alone) are packed, in order, into chunks of at most
+`context_tokens` tokens, with a
 `SEPARATOR` token (tagged ``O``) between two sentences, and the tagger reads chunks instead of
 sentences. A sentence is never cut: one longer than `context_tokens` is a chunk of its own.
 Predictions are cut back into sentences (separators dropped) before they are scored, so the
@@ -46,13 +47,19 @@ class Chunks:
         return per_sentence
 
 
+def documents_of(data):
+    """The documents of `TaggedSentences`, or None for a file without ``-DOCSTART-``."""
+    return data.documents if data.num_documents else None
+
+
 def pack(tokens, tags=None, documents=None, *, context_tokens):
     """Packs sentences into chunks of at most `context_tokens` tokens (0: one per sentence).
 
     Args:
         tokens: list of token lists.
         tags: list of tag lists, or None.
-        documents: list of int (the document of every sentence), or None (one document).
+        documents: list of int (the document of every sentence), or None: no documents
+            known, every sentence alone.
         context_tokens: int. Longest chunk, separators included; 0 turns packing off.
 
     Returns:
@@ -67,7 +74,8 @@ def pack(tokens, tags=None, documents=None, *, context_tokens):
     >>> chunks.split([[10, 11, 0, 12], [13, 14, 15]])
     [[10, 11], [12], [13, 14, 15]]
     """
-    documents = documents if documents is not None else [0] * len(tokens)
+    if documents is None:
+        context_tokens = 0
     chunk_tokens, chunk_tags, pieces = [], [], []
     previous_document = None
     for index, sentence in enumerate(tokens):
@@ -89,7 +97,7 @@ def pack(tokens, tags=None, documents=None, *, context_tokens):
             if tags is not None:
                 chunk_tags.append(list(tags[index]))
             pieces.append([(index, 0, len(sentence))])
-        previous_document = documents[index]
+        previous_document = documents[index] if documents is not None else None
     return Chunks(
         tokens=chunk_tokens,
         tags=chunk_tags if tags is not None else None,

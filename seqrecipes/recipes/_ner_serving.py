@@ -62,7 +62,7 @@ def evaluate(run_dir, *, data=None, token_column=None, tag_column=None, scheme=N
         scheme=config["scheme"] if scheme is None else scheme,
     )
     _ner_data.check_evaluation_tags(sentences, config["tags"], "evaluation")
-    chunks = _ner_context.pack(sentences.tokens, None, sentences.documents,
+    chunks = _ner_context.pack(sentences.tokens, None, _ner_context.documents_of(sentences),
                                context_tokens=config.get("context_tokens", 0))
     predicted, _ = tag_sentences(loaded.model, chunks.tokens, batch_size=batch_size)
     predicted = chunks.split(predicted)

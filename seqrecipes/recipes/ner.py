@@ -179,8 +179,9 @@ def run(
         lowercase: bool. Lower-case words for the word vocabulary (characters keep the case).
         min_frequency: int. Words seen fewer times in training map to the OOV id.
         max_chars: int or None. Characters kept per token (None: all).
-        context_tokens: int. Read consecutive sentences of a document together, in chunks
-            of at most this many tokens (see `_ner_context`); 0 reads sentences alone.
+        context_tokens: int. Read consecutive sentences of a ``-DOCSTART-`` document
+            together, in chunks of at most this many tokens (see `_ner_context`); 0 reads
+            sentences alone (as does a file without documents).
         char_features, char_embedding_dim, char_filters, char_kernel_size, char_units,
             embedding_dim, word_dropout, cell, units, bidirectional, dropout,
             recurrent_dropout, embedding_dropout, head_dropout, crf: as in
@@ -205,7 +206,7 @@ def run(
         train=train, dev=dev, test=test, dev_fraction=dev_fraction, seed=seed, **columns
     )
     chunks = {  # consecutive sentences of a document as one sequence (0: sentences alone)
-        role: _ner_context.pack(data.tokens, data.tags, data.documents,
+        role: _ner_context.pack(data.tokens, data.tags, _ner_context.documents_of(data),
                                 context_tokens=context_tokens)
         for role, data in (("train", train_data), ("dev", dev_data), ("test", test_data))
         if data is not None
