@@ -16,6 +16,7 @@ from seqrecipes.errors import SeqrecipesError
 # Subcommand modules, in the order `seqrecipes --help` lists them.
 RECIPE_MODULES = (
     "seqrecipes.recipes.sentiment",
+    "seqrecipes.recipes.ner",
     "seqrecipes.recipes.param_count",
     "seqrecipes.recipes.seq2seq",
     "seqrecipes.recipes.generate_from_vector",

@@ -78,6 +78,12 @@ def test_docstart_with_any_number_of_columns(tmp_path):
     assert data.tokens == [["A"], ["B"]] and data.num_documents == 2
 
 
+def test_documents_of_sentences(tmp_path):
+    assert load_conll(write(tmp_path, CONLL)).documents == [1, 1, 2]
+    no_docstart = load_conll(write(tmp_path, "A B-PER\n\nB O\n", name="plain.conll"))
+    assert no_docstart.documents == [0, 0] and no_docstart.num_documents == 0
+
+
 def test_gzip(tmp_path):
     assert len(load_conll(write(tmp_path, CONLL, name="data.conll.gz"))) == 3
 

@@ -30,6 +30,7 @@ from seqrecipes.datasets.streaming import (
 )
 from seqrecipes.datasets.string_input import (
     CharacterIds,
+    Lowercase,
     with_text_input,
     with_token_input,
 )

@@ -40,6 +40,8 @@ class TaggedSentences:
         num_repaired: int. ``I-X`` tags that started an entity and became ``B-X`` because of
             ``invalid="repair"`` (always 0 with ``invalid="error"``).
         num_converted: int. ``I-X`` tags rewritten as ``B-X`` by the IOB1 -> IOB2 conversion.
+        documents: list of int. The document of every sentence: the number of
+            ``-DOCSTART-`` lines before it (all 0 in a file without them).
     """
 
     tokens: list
@@ -50,6 +52,7 @@ class TaggedSentences:
     num_documents: int
     num_repaired: int
     num_converted: int
+    documents: list = None
 
     def __len__(self):
         return len(self.tokens)
@@ -140,7 +143,7 @@ def load_conll(
     raw = _files.read_bytes("path", path)
     path_str = os.fspath(path)
     text = _files.decode(path_str, raw)
-    tokens, tags, lines, num_documents = _read_columns(
+    tokens, tags, lines, documents, num_documents = _read_columns(
         path_str, text, token_column, tag_column, delimiter
     )
     if not tokens:
@@ -169,11 +172,12 @@ def load_conll(
         num_documents=num_documents,
         num_repaired=num_repaired,
         num_converted=num_converted,
+        documents=documents,
     )
 
 
 def _read_columns(path, text, token_column, tag_column, delimiter):
-    tokens, tags, lines = [], [], []
+    tokens, tags, lines, documents = [], [], [], []
     sentence_tokens, sentence_tags, sentence_lines = [], [], []
     num_documents = 0
     width = first_line = None
@@ -187,6 +191,7 @@ def _read_columns(path, text, token_column, tag_column, delimiter):
                 tokens.append(sentence_tokens)
                 tags.append(sentence_tags)
                 lines.append(sentence_lines)
+                documents.append(sentence_document)
                 sentence_tokens, sentence_tags, sentence_lines = [], [], []
             continue
         if width is None:
@@ -204,6 +209,8 @@ def _read_columns(path, text, token_column, tag_column, delimiter):
                 f"{path}:{number}: empty {'tag' if token else 'token'} in {line!r}. "
                 f"Every token line needs a token and a tag{_delimiter_hint(delimiter)}."
             )
+        if not sentence_tokens:
+            sentence_document = num_documents  # -DOCSTART- lines before the sentence
         sentence_tokens.append(token)
         sentence_tags.append(tag)
         sentence_lines.append(number)
@@ -211,7 +218,8 @@ def _read_columns(path, text, token_column, tag_column, delimiter):
         tokens.append(sentence_tokens)
         tags.append(sentence_tags)
         lines.append(sentence_lines)
-    return tokens, tags, lines, num_documents
+        documents.append(sentence_document)
+    return tokens, tags, lines, documents, num_documents
 
 
 def _check_columns(path, number, fields, token_column, tag_column):

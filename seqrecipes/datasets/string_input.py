@@ -65,6 +65,21 @@ class CharacterIds(keras.layers.StringLookup):
         return {**super().get_config(), "max_chars": self.max_chars}
 
 
+@keras.saving.register_keras_serializable(package="seqrecipes")
+class Lowercase(keras.layers.Layer):
+    """Lower-cases strings inside a model (Unicode-aware: `tf.strings.lower`, UTF-8).
+
+    For a word vocabulary built on lower-cased tokens, while the characters (and so the case)
+    are read from the original tokens.
+    """
+
+    def call(self, inputs):
+        return tf.strings.lower(inputs, encoding="utf-8")
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(inputs.shape, dtype="string")
+
+
 def _check_model(model):
     if not isinstance(model, keras.Model):
         raise InvalidArgumentError(

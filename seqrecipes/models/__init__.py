@@ -21,3 +21,4 @@ from seqrecipes.models.seq2seq import (
     greedy_decode,
     inference_models,
 )
+from seqrecipes.models.tag_decoding import CRFDecoder, SoftmaxDecoder

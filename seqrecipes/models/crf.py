@@ -341,3 +341,20 @@ def pack_scores(emissions, mask):
 def unpack_scores(scores):
     """Inverse of `pack_scores`: returns `(emissions, mask)`."""
     return scores[..., :-1], scores[..., -1] > 0.5
+
+
+def _crf_formula(layer, d):
+    # K*K transition scores (from tag i to tag j), plus K start and K end scores.
+    k = layer.num_tags if layer.built else d
+    if k is None:
+        return None
+    return f"{k}*{k}+2*{k}" if layer.use_boundary_transitions else f"{k}*{k}"
+
+
+def _register():
+    from seqrecipes.models.params import register_formula  # params does not import this module
+
+    register_formula(CRF, _crf_formula)
+
+
+_register()

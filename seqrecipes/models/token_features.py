@@ -164,3 +164,22 @@ class WordDropout(keras.layers.Layer):
         config = super().get_config()
         config.update(rate=self.rate, oov_id=self.oov_id, seed=self.seed)
         return config
+
+
+def _character_encoder_formula(layer, d):
+    # A character embedding (V*e), then a convolution ((k*e+1)*f) or a BiLSTM (2*LSTM(e->u)).
+    v, e = layer.char_vocabulary_size, layer.embedding_dim
+    if layer.mode == "cnn":
+        return f"{v}*{e}+({layer.kernel_size}*{e}+1)*{layer.filters}"
+    u = layer.units
+    return f"{v}*{e}+2*4*({u}*({e}+{u})+{u})"
+
+
+def _register():
+    from seqrecipes.models.params import register_formula
+
+    register_formula(CharacterEncoder, _character_encoder_formula)
+    register_formula(WordDropout, lambda layer, d: "0")
+
+
+_register()

@@ -255,7 +255,9 @@ def load_run(run_dir, *, compile=False, verify_checksums=False):
         for name, entry in manifest["files"].items():
             if _sha256(run_dir / name) != entry["sha256"]:
                 raise RunDirectoryError(f"{str(run_dir)!r} is damaged: {name} has changed.")
-    # Registers the custom layers (masked convolutions, CRF, ...) before deserialising.
+    # Registers the custom layers (masked convolutions, CRF, string lookups of characters,
+    # ...) before deserialising.
+    import seqrecipes.datasets  # noqa: F401
     import seqrecipes.models  # noqa: F401
 
     try:

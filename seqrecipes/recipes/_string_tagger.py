@@ -1,0 +1,96 @@
+"""The NER model a run directory holds: token strings in, tag names and confidences out.
+
+Training runs on cached ids (`tagging_dataset`); what is saved wraps the trained tagger with
+its vocabularies and a decoder, so `model.keras` and the exported SavedModel need nothing but
+the run directory:
+
+    tokens (string, [batch, words], padded with "")
+      -> [lower-case] -> token ids (StringLookup)   + character ids (CharacterIds)
+      -> the trained tagger up to its emission scores (CRF) or probabilities (softmax)
+      -> CRFDecoder / SoftmaxDecoder -> tag ids, confidences
+      -> tag names (inverted StringLookup; "" at padding)
+
+Outputs: `{"tags": string [batch, words], "confidences": float32 [batch, words]}`. Padding is
+the empty string: a batch of sentences of different lengths is padded with "" on the right
+(rows are independent: the tags of a sentence do not depend on its batch).
+
+`with_token_input` (datasets/string_input.py) does the first line for a model that outputs its
+own predictions; here the decoder needs the word mask and replaces the model's head, so the
+graph is written out (it reuses `CharacterIds` for the characters).
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqrecipes.datasets.string_input import CharacterIds, Lowercase
+from seqrecipes.datasets.vocab import PAD_TOKEN
+from seqrecipes.models.crf_model import CRFModel
+from seqrecipes.models.tag_decoding import CRFDecoder, SoftmaxDecoder
+
+
+def _scores_model(tagger):
+    """The tagger up to its emission scores (CRF) or its probabilities (softmax)."""
+    if isinstance(tagger, CRFModel):
+        emissions = keras.tree.flatten(tagger.crf.input)[0]
+        return keras.Model(tagger.input, emissions, name="emission_scores")
+    return tagger
+
+
+def build_string_tagger(
+    tagger, *, token_lookup, tag_vocabulary, char_lookup=None, max_chars=None, lowercase=False
+):
+    """Returns the serving model: token strings -> `{"tags", "confidences"}`.
+
+    Args:
+        tagger: the trained `build_ner_tagger` model (tags 0..K-1, `K = len(tag_vocabulary)`).
+        token_lookup: the word `StringLookup` it was trained with.
+        tag_vocabulary: list of str. The K tag names; model tag k is `tag_vocabulary[k]`.
+        char_lookup: the character `StringLookup`, or None for a tagger without characters.
+        max_chars: int or None. Characters kept per token (as in training).
+        lowercase: bool. Words were lower-cased for the word vocabulary (characters never are).
+    """
+    tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
+    words = Lowercase(name="lowercase")(tokens) if lowercase else tokens
+    token_ids = token_lookup(words)
+    inputs = {"token_ids": token_ids}
+    if char_lookup is not None:
+        inputs["char_ids"] = CharacterIds.from_lookup(char_lookup, max_chars=max_chars)(tokens)
+    scores = _scores_model(tagger)(inputs)
+    mask = keras.ops.not_equal(token_ids, 0)  # the word mask: "" (padding) has id 0
+    if isinstance(tagger, CRFModel):
+        decoder = CRFDecoder.from_crf(tagger.crf)
+    else:
+        decoder = SoftmaxDecoder(name="softmax_decoder")
+    decoded = decoder(scores, mask=mask)
+    names = keras.layers.StringLookup(
+        vocabulary=list(tag_vocabulary), mask_token=PAD_TOKEN, num_oov_indices=0, invert=True,
+        name="tag_names",
+    )(decoded["tag_ids"])
+    outputs = {"tags": names, "confidences": decoded["confidences"]}
+    return keras.Model(tokens, outputs, name="ner_tagger_tokens")
+
+
+def tag_sentences(model, sentences, *, batch_size=64):
+    """Runs the serving model on token lists; returns (tags, confidences) per sentence, in order.
+
+    Sentences are sorted by length and batched (padded with "" to each batch's longest), so
+    little time is spent on padding; results come back in the input order, cut to each
+    sentence's own length (the gold length: padding never counts).
+    """
+    order = np.argsort([len(sentence) for sentence in sentences], kind="stable")
+    tags, confidences = [None] * len(sentences), [None] * len(sentences)
+    for start in range(0, len(order), batch_size):
+        chosen = order[start : start + batch_size]
+        width = max(1, max(len(sentences[i]) for i in chosen))
+        batch = np.array(
+            [list(sentences[i]) + [PAD_TOKEN] * (width - len(sentences[i])) for i in chosen],
+            dtype=object,
+        )
+        output = model.predict_on_batch(tf.constant(batch.astype(str), tf.string))
+        names, scores = np.asarray(output["tags"]), np.asarray(output["confidences"])
+        for row, i in enumerate(chosen):
+            length = len(sentences[i])
+            tags[i] = [name.decode("utf-8") for name in names[row, :length]]
+            confidences[i] = [float(score) for score in scores[row, :length]]
+    return tags, confidences
