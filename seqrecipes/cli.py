@@ -14,7 +14,12 @@ import sys
 from seqrecipes.errors import SeqrecipesError
 
 # Subcommand modules, in the order `seqrecipes --help` lists them.
-RECIPE_MODULES = ("seqrecipes.recipes.param_count",)
+RECIPE_MODULES = (
+    "seqrecipes.recipes.param_count",
+    "seqrecipes.recipes.char_lm",
+    "seqrecipes.recipes.inspect_cells",
+    "seqrecipes.recipes.timeseries",
+)
 
 
 class UsageError(SeqrecipesError):
