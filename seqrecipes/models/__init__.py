@@ -11,3 +11,4 @@ from seqrecipes.models.recurrent import (
     recurrent_stack,
 )
 from seqrecipes.models.params import diagnose_wiring, explain_build_error, parameter_table
+from seqrecipes.models.language import build_language_model, run_recurrent, sample_ids

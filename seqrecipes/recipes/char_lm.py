@@ -226,6 +226,8 @@ def run(
         steps_per_epoch = (len(train_ids) - 1) // batch_size // sequence_length
     else:
         steps_per_epoch = math.ceil((len(train_ids) - 1) // sequence_length / batch_size)
+        # The per-epoch shuffle hides the length from tf.data; Keras's progress bar needs it.
+        train_data = train_data.apply(tf.data.experimental.assert_cardinality(steps_per_epoch))
 
     # Model: stateful in "stateful" mode (a fixed batch of streams), logits at every step.
     keras.utils.set_random_seed(seed)

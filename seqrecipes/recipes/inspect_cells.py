@@ -184,8 +184,7 @@ def text_heatmap(text, values, *, columns=80, title=""):
         grid[r, c] = value
     limit = float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0
     figure, axis = plt.subplots(figsize=(columns * 0.12 + 1.2, grid.shape[0] * 0.22 + 0.8))
-    cmap = plt.get_cmap("coolwarm").copy()
-    cmap.set_bad("white")
+    cmap = plt.get_cmap("coolwarm").with_extremes(bad="white")  # no character: white
     image = axis.imshow(grid, cmap=cmap, vmin=-(limit or 1.0), vmax=limit or 1.0,
                         aspect="auto", interpolation="nearest")
     for r, c, char, _ in cells:

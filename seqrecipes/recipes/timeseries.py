@@ -72,6 +72,14 @@ def window_features(inputs, mean, std):
     return np.stack([relative, (inputs - mean) / std], axis=-1).astype("float32")
 
 
+def _training_batches(inputs, targets, train_flags):
+    """Shuffled per epoch from (seed, epoch), as `fit_resumable` needs; length made known."""
+    batches = shuffled(tf.data.Dataset.from_tensor_slices((inputs, targets)), len(inputs),
+                       train_flags["seed"]).batch(train_flags["batch_size"])
+    steps = -(-len(inputs) // train_flags["batch_size"])
+    return batches.apply(tf.data.experimental.assert_cardinality(steps))
+
+
 def _regression_data(values, window, horizon, validation_fraction, test_fraction):
     inputs, targets, at = sliding_windows(values, window=window, horizon=horizon)
     train_end, validation_end = chronological_split(
@@ -109,10 +117,7 @@ def _regression(values, config, state_dir, train_flags):
                                         clipnorm=train_flags["clipnorm"]),
                   loss="mse", metrics=["mae"])
     train, validation = parts["train"], parts["validation"]
-    train_data = shuffled(
-        tf.data.Dataset.from_tensor_slices((features[train], change[train])),
-        int(train.sum()), train_flags["seed"],
-    ).batch(train_flags["batch_size"])
+    train_data = _training_batches(features[train], change[train], train_flags)
     validation_data = tf.data.Dataset.from_tensor_slices(
         (features[validation], change[validation])
     ).batch(train_flags["batch_size"])
@@ -187,8 +192,7 @@ def _labelling(config, state_dir, train_flags):
     model.compile(keras.optimizers.Adam(train_flags["learning_rate"],
                                         clipnorm=train_flags["clipnorm"]),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    train_data = shuffled(tf.data.Dataset.from_tensor_slices((scaled(x_train), y_train)),
-                          len(x_train), train_flags["seed"]).batch(train_flags["batch_size"])
+    train_data = _training_batches(scaled(x_train), y_train, train_flags)
     validation_data = tf.data.Dataset.from_tensor_slices(
         (scaled(x_val), y_val)).batch(train_flags["batch_size"])
     result = _training.fit_resumable(
