@@ -121,7 +121,7 @@ def test_cli_train_then_sample(tmp_path, capsys):
 
 
 def test_stateful_validation_is_the_carried_loss_of_the_saved_model(stateful_run):
-    from seqrecipes.models.language import sequence_loss
+    from seqrecipes.models.stepping import sequence_loss
 
     run = _artifacts.load_run(stateful_run.run_dir)
     text = load_text(sample_path("char_lm"))

@@ -7,9 +7,11 @@ from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models.language import (
     StatefulResets,
     build_language_model,
-    next_token_distribution,
     recurrent_layers,
     reset_states,
+)
+from seqrecipes.models.stepping import (
+    next_token_distribution,
     run_recurrent,
     sample_ids,
     sequence_loss,

@@ -7,8 +7,9 @@ prediction time); no target of one part is ever an input or target of an earlier
 """
 
 import numpy as np
+import tensorflow as tf
 
-from seqrecipes import _validation
+from seqrecipes import _seeding, _validation
 from seqrecipes.errors import InvalidArgumentError
 
 
@@ -97,3 +98,19 @@ def regime_sequences(count, *, length=100, switch_probability=0.05, seed=0):
     for t in range(length):
         values[:, t] = (0.8 * values[:, t - 1] if t else 0.0) + noise[:, t]
     return values.astype("float32"), labels.astype("int32")
+
+
+def shuffled_batches(inputs, targets, *, batch_size, seed):
+    """Training batches of `(inputs, targets)` arrays, reshuffled every epoch from (seed, epoch).
+
+    The order of each epoch depends on (seed, epoch) only (`seqrecipes._seeding.shuffled`),
+    as `fit_resumable` needs to resume a run exactly; the number of batches is declared, so
+    Keras knows an epoch's length from the start.
+    """
+    _validation.check_positive_int("batch_size", batch_size)
+    _validation.check_non_negative_int("seed", seed)
+    size = len(inputs)
+    batches = _seeding.shuffled(
+        tf.data.Dataset.from_tensor_slices((inputs, targets)), size, seed
+    ).batch(batch_size)
+    return batches.apply(tf.data.experimental.assert_cardinality(-(-size // batch_size)))

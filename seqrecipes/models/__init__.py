@@ -11,4 +11,5 @@ from seqrecipes.models.recurrent import (
     recurrent_stack,
 )
 from seqrecipes.models.params import diagnose_wiring, explain_build_error, parameter_table
-from seqrecipes.models.language import build_language_model, run_recurrent, sample_ids
+from seqrecipes.models.language import build_language_model
+from seqrecipes.models.stepping import run_recurrent, sample_ids, sequence_loss

@@ -41,9 +41,8 @@ from seqrecipes.datasets import (
 from seqrecipes.datasets.vocab import OOV_ID, PAD_ID
 from seqrecipes.errors import DataError, InvalidArgumentError, RunDirectoryError
 from seqrecipes.models import wiring
-from seqrecipes.models.language import (
-    StatefulResets, build_language_model, sample_ids, sequence_loss,
-)
+from seqrecipes.models.language import StatefulResets, build_language_model
+from seqrecipes.models.stepping import sample_ids, sequence_loss
 from seqrecipes.recipes import _artifacts, _cli, _plots, _training
 
 RECIPE = "char-lm"

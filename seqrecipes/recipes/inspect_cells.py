@@ -31,7 +31,7 @@ from seqrecipes import _validation  # noqa: E402
 from seqrecipes.datasets import load_text, sample_path  # noqa: E402
 from seqrecipes.datasets.vocab import OOV_ID  # noqa: E402
 from seqrecipes.errors import InvalidArgumentError  # noqa: E402
-from seqrecipes.models.language import run_recurrent, state_names  # noqa: E402
+from seqrecipes.models.stepping import run_recurrent, state_names  # noqa: E402
 from seqrecipes.recipes import _artifacts, _cli, _training, char_lm  # noqa: E402
 
 RECIPE = "inspect-cells"

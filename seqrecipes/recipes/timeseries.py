@@ -28,20 +28,17 @@ matplotlib.use("Agg")  # files only
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from seqrecipes import _validation  # noqa: E402
-from seqrecipes._seeding import shuffled  # noqa: E402
 from seqrecipes.datasets import load_series, sample_path  # noqa: E402
 from seqrecipes.datasets.series import (  # noqa: E402
-    chronological_split, regime_sequences, sliding_windows,
+    chronological_split, shuffled_batches, sliding_windows,
 )
-from seqrecipes.models import build_sequence_regressor, build_sequence_tagger, wiring  # noqa
-from seqrecipes.recipes import _artifacts, _cli, _plots, _training  # noqa: E402
+from seqrecipes.models import build_sequence_regressor, wiring  # noqa: E402
+from seqrecipes.recipes import _artifacts, _cli, _frame_labelling, _plots, _training  # noqa
 
 RECIPE = "timeseries"
 TASKS = ("regression", "labelling")
-LABEL_NAMES = ("calm", "volatile")
 
 
 @dataclasses.dataclass
@@ -70,14 +67,6 @@ def window_features(inputs, mean, std):
     """`(n, window)` raw windows -> `(n, window, 2)`: change from the last value, z-score."""
     relative = (inputs - inputs[:, -1:]) / std
     return np.stack([relative, (inputs - mean) / std], axis=-1).astype("float32")
-
-
-def _training_batches(inputs, targets, train_flags):
-    """Shuffled per epoch from (seed, epoch), as `fit_resumable` needs; length made known."""
-    batches = shuffled(tf.data.Dataset.from_tensor_slices((inputs, targets)), len(inputs),
-                       train_flags["seed"]).batch(train_flags["batch_size"])
-    steps = -(-len(inputs) // train_flags["batch_size"])
-    return batches.apply(tf.data.experimental.assert_cardinality(steps))
 
 
 def _regression_data(values, window, horizon, validation_fraction, test_fraction):
@@ -117,10 +106,9 @@ def _regression(values, config, state_dir, train_flags):
                                         clipnorm=train_flags["clipnorm"]),
                   loss="mse", metrics=["mae"])
     train, validation = parts["train"], parts["validation"]
-    train_data = _training_batches(features[train], change[train], train_flags)
-    validation_data = tf.data.Dataset.from_tensor_slices(
-        (features[validation], change[validation])
-    ).batch(train_flags["batch_size"])
+    train_data = shuffled_batches(features[train], change[train],
+                                  batch_size=train_flags["batch_size"], seed=train_flags["seed"])
+    validation_data = (features[validation], change[validation])  # in time order
     result = _training.fit_resumable(
         model, train_data, validation_data=validation_data, epochs=train_flags["epochs"],
         state_dir=state_dir, config=config, seed=train_flags["seed"],
@@ -154,85 +142,6 @@ def _prediction_figure(index, truth, predicted, baseline, horizon, column):
     axis.set_title(f"{column}: {horizon} step(s) ahead on the test part")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    return figure
-
-
-def _threshold_baseline(values, labels, train_values, train_labels):
-    """Label 1 where |x_t - x_(t-1)| exceeds the threshold best on the training sequences."""
-    def jumps(x):
-        return np.abs(np.diff(x, axis=1, prepend=x[:, :1]))
-
-    train_jumps = jumps(train_values)
-    candidates = np.quantile(train_jumps, np.linspace(0.05, 0.95, 91))
-    scores = [((train_jumps > c) == train_labels).mean() for c in candidates]
-    threshold = float(candidates[int(np.argmax(scores))])
-    return float(((jumps(values) > threshold) == labels).mean()), threshold
-
-
-def _labelling(config, state_dir, train_flags):
-    sizes = (config["train_sequences"], config["validation_sequences"],
-             config["test_sequences"])
-    values, labels = regime_sequences(sum(sizes), length=config["sequence_steps"],
-                                      seed=train_flags["seed"])
-    split = np.cumsum(sizes)[:-1]
-    (x_train, x_val, x_test), (y_train, y_val, y_test) = (
-        np.split(values, split), np.split(labels, split)
-    )
-    mean, std = float(x_train.mean()), float(x_train.std())  # training sequences only
-
-    def scaled(x):
-        return ((x - mean) / std)[..., None].astype("float32")
-
-    keras.utils.set_random_seed(train_flags["seed"])
-    model = build_sequence_tagger(
-        input_dim=1, num_tags=len(LABEL_NAMES), mask_zero=False, cell=config["cell"],
-        units=config["units"], dropout=config["dropout"],
-    )
-    model.compile(keras.optimizers.Adam(train_flags["learning_rate"],
-                                        clipnorm=train_flags["clipnorm"]),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    train_data = _training_batches(scaled(x_train), y_train, train_flags)
-    validation_data = tf.data.Dataset.from_tensor_slices(
-        (scaled(x_val), y_val)).batch(train_flags["batch_size"])
-    result = _training.fit_resumable(
-        model, train_data, validation_data=validation_data, epochs=train_flags["epochs"],
-        state_dir=state_dir, config=config, seed=train_flags["seed"],
-        patience=train_flags["patience"], verbose=train_flags["verbose"],
-    )
-    probabilities = model.predict(scaled(x_test), verbose=0)
-    predicted = probabilities.argmax(axis=-1)
-    majority = int(np.bincount(y_train.ravel()).argmax())
-    threshold_accuracy, threshold = _threshold_baseline(x_test, y_test, x_train, y_train)
-    metrics = {
-        "normalisation": {"mean": mean, "std": std},
-        "test": {
-            "frames": int(y_test.size),
-            "model_accuracy": float((predicted == y_test).mean()),
-            "majority_baseline_accuracy": float((y_test == majority).mean()),
-            "jump_threshold_baseline_accuracy": threshold_accuracy,
-            "jump_threshold": threshold,
-        },
-    }
-    figure = _labelling_figure(x_test[0], y_test[0], probabilities[0, :, 1])
-    return model, result, metrics, figure
-
-
-def _labelling_figure(values, labels, probability):
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 4), sharex=True)
-    steps = np.arange(len(values))
-    for axis in (top, bottom):
-        axis.fill_between(steps, 0, 1, where=labels == 1, step="mid", color="tab:orange",
-                          alpha=0.25, transform=axis.get_xaxis_transform(),
-                          label="volatile (truth)")
-    top.plot(steps, values, color="black", linewidth=1)
-    top.set_ylabel("value")
-    top.legend(fontsize=8, loc="upper right")
-    bottom.plot(steps, probability, color="tab:red", linewidth=1.2)
-    bottom.set_ylim(-0.05, 1.05)
-    bottom.set_ylabel("P(volatile)")
-    bottom.set_xlabel("step")
-    top.set_title("Frame labelling: one test sequence")
     figure.tight_layout()
     return figure
 
@@ -326,7 +235,7 @@ def run(
         config["data"] = str(path)
         model, result, metrics, figure = _regression(values, config, state_dir, train_flags)
     else:
-        model, result, metrics, figure = _labelling(config, state_dir, train_flags)
+        model, result, metrics, figure = _frame_labelling.train(config, state_dir, train_flags)
     metrics.update(best_epoch=result.best_epoch, epochs_trained=len(result.history),
                    stopped_early=result.stopped_early)
     path = _artifacts.write_run(
