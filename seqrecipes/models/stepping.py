@@ -35,6 +35,8 @@ def _parts(model):
         else:
             head = None
             break
+    if not all(layer.return_sequences for layer in recurrent):
+        head = None  # a many-to-one model has no next-token output at every step
     if embedding is None or not recurrent or head is None:
         raise InvalidArgumentError(
             "`model` must be a language model as `build_language_model` builds it: an "
