@@ -374,10 +374,11 @@ def add_parser(subparsers):
     group.add_argument("--sequence-length", type=int, default=100,
                        help="characters per window / per truncated-BPTT chunk")
     group.add_argument("--lr-schedule", default="cosine", choices=SCHEDULES)
-    group.add_argument("--prompt", default="\n", help="start of the sample written after training")
+    group.add_argument("--prompt", default="\n",
+                       help="start of the sample written after training (default: %(default)r)")
     group.add_argument("--sample-length", type=int, default=300)
     group.add_argument("--temperature", type=float, default=0.8)
-    group.add_argument("--top-k", type=int, default=None)
+    group.add_argument("--top-k", type=int, default=None, help="sample among the k likeliest")
     _cli.add_training_flags(train, default_run_dir="runs/char-lm", epochs=20, batch_size=64,
                             learning_rate=0.002)
     train.set_defaults(clipnorm=5.0)
@@ -393,11 +394,15 @@ def add_parser(subparsers):
     generate = commands.add_parser("sample", help="generate text from a trained run",
                                    description=sample.__doc__.split("\n\n")[0])
     _cli.add_run_dir_argument(generate)
-    generate.add_argument("--prompt", default="\n", help="text to start from")
+    generate.add_argument("--prompt", default="\n",
+                          help="text to start from (default: %(default)r); in bash, "
+                               "$'ROMEO:\\n' puts a line break in it")
     generate.add_argument("--length", type=int, default=500, help="characters to generate")
-    generate.add_argument("--temperature", type=float, default=1.0)
-    generate.add_argument("--top-k", type=int, default=None)
-    generate.add_argument("--seed", type=int, default=None)
+    generate.add_argument("--temperature", type=float, default=1.0,
+                          help="below 1: likelier characters; above 1: more surprise")
+    generate.add_argument("--top-k", type=int, default=None,
+                          help="sample only among the k likeliest characters")
+    generate.add_argument("--seed", type=int, default=None, help="same seed, same text")
 
     def sample_handler(args):
         kwargs = _cli.keyword_arguments(args)
