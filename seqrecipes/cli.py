@@ -17,10 +17,13 @@ from seqrecipes.errors import SeqrecipesError
 RECIPE_MODULES = (
     "seqrecipes.recipes.sentiment",
     "seqrecipes.recipes.ner",
-    "seqrecipes.recipes.param_count",
+    "seqrecipes.recipes.char_lm",
+    "seqrecipes.recipes.timeseries",
     "seqrecipes.recipes.seq2seq",
     "seqrecipes.recipes.generate_from_vector",
     "seqrecipes.recipes.gradient_flow",
+    "seqrecipes.recipes.inspect_cells",
+    "seqrecipes.recipes.param_count",
 )
 
 

@@ -4,6 +4,7 @@ from seqrecipes.datasets._samples import sample_names, sample_path
 from seqrecipes.datasets.conll import TaggedSentences, load_conll
 from seqrecipes.datasets.tabular import LabelledTexts, load_table
 from seqrecipes.datasets.text import load_series, load_text, split_text
+from seqrecipes.datasets.series import chronological_split, regime_sequences, sliding_windows
 from seqrecipes.datasets.bucketing import bucket_boundaries
 from seqrecipes.datasets.encoding import (
     encode_characters,

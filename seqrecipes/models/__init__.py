@@ -22,3 +22,5 @@ from seqrecipes.models.seq2seq import (
     inference_models,
 )
 from seqrecipes.models.tag_decoding import CRFDecoder, SoftmaxDecoder
+from seqrecipes.models.language import build_language_model
+from seqrecipes.models.stepping import run_recurrent, sample_ids, sequence_loss

@@ -1,0 +1,234 @@
+"""Running a language model with explicit states: streams, sampling, every hidden unit.
+
+Keras's recurrent layers keep a stateful model's carried state in variables (one per
+stream of a fixed batch) and return only the output of the last layer. Validation of
+truncated BPTT, generation one token at a time and looking at hidden units all need more:
+the states passed in and returned as values, for any batch size, without disturbing the
+training state, and every state of every layer at every step. `run_recurrent` runs the
+model's own cells (the same weights, `keras.ops.scan` over time) that way; the rest of this
+module builds on it.
+"""
+
+import weakref
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqrecipes import _validation
+from seqrecipes.errors import InvalidArgumentError
+from seqrecipes.models import wiring
+
+
+def _parts(model):
+    """Splits a language model into (embedding, recurrent layers, head), checking its shape."""
+    embedding, recurrent, head = None, [], None
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Embedding) and embedding is None and not recurrent:
+            embedding = layer
+        elif isinstance(layer, keras.layers.RNN) and embedding is not None and head is None:
+            recurrent.append(layer)
+        elif isinstance(layer, keras.layers.Dropout):
+            continue  # inactive when predicting
+        elif isinstance(layer, keras.layers.Dense) and recurrent and head is None:
+            head = layer
+        else:
+            head = None
+            break
+    if not all(layer.return_sequences for layer in recurrent):
+        head = None  # a many-to-one model has no next-token output at every step
+    if embedding is None or not recurrent or head is None:
+        raise InvalidArgumentError(
+            "`model` must be a language model as `build_language_model` builds it: an "
+            "Embedding, recurrent layers (Dropout between them allowed), then a Dense head. "
+            f"Received layers: {[type(layer).__name__ for layer in model.layers]}."
+        )
+    return embedding, recurrent, head
+
+
+def zero_states(model, batch_size):
+    """Returns the initial (zero) states for `run_recurrent`: one list per recurrent layer."""
+    _, recurrent, _ = _parts(model)
+    return [
+        [np.zeros((batch_size, size), "float32") for size in _state_sizes(layer)]
+        for layer in recurrent
+    ]
+
+
+def _state_sizes(layer):
+    size = layer.cell.state_size
+    return list(size) if isinstance(size, (list, tuple)) else [size]
+
+
+def state_names(model):
+    """Names of the per-step values `run_recurrent(record=True)` returns, one per state tensor.
+
+    E.g. `["lstm_1/h", "lstm_1/c", "lstm_2/h", "lstm_2/c"]` (Keras's state order: `h` then
+    `c` for LSTM, `h` alone for GRU and SimpleRNN).
+    """
+    _, recurrent, _ = _parts(model)
+    names = []
+    for layer in recurrent:
+        cell = "lstm" if len(_state_sizes(layer)) == 2 else "gru"
+        names += [f"{layer.name}/{state}" for state in wiring.state_names(cell)]
+    return names
+
+
+_RUNNERS = weakref.WeakKeyDictionary()  # model -> {record: traced function}
+
+
+def _runner(model, record):
+    """One traced function per (model, record): ids, states -> logits, states (, steps)."""
+    cached = _RUNNERS.setdefault(model, {})
+    if record in cached:
+        return cached[record]
+    embedding, recurrent, head = _parts(model)
+
+    @tf.function(reduce_retracing=True)
+    def run(ids, states):
+        outputs = embedding(ids)
+        final, recorded = [], []
+        for layer, initial in zip(recurrent, states):
+
+            def step(carry, inputs, cell=layer.cell):
+                output, new = cell(inputs, list(carry), training=False)
+                new = list(new) if isinstance(new, (list, tuple)) else [new]
+                return new, new  # TensorFlow's scan wants y shaped like the carry
+
+            time_major = keras.ops.transpose(outputs, (1, 0, 2))
+            last, per_step = keras.ops.scan(step, list(initial), time_major)
+            outputs = keras.ops.transpose(per_step[0], (1, 0, 2))  # h is the output
+            final.append(last)
+            if record:
+                recorded += [keras.ops.transpose(values, (1, 0, 2)) for values in per_step]
+        return head(outputs), final, recorded
+
+    cached[record] = run
+    return run
+
+
+def run_recurrent(model, ids, states=None, *, record=False):
+    """Runs a language model over `ids` from explicit states and returns its final states.
+
+    The same weights as `model(ids)`, without touching a stateful model's own state
+    variables: the states go in and come out as values, so a caller can carry them across
+    consecutive chunks of a stream (validation of truncated BPTT, generation one token at a
+    time) for any batch size.
+
+    Args:
+        model: a model from `build_language_model` (stateful or not).
+        ids: int array `(batch, steps)`.
+        states: what `zero_states` or a previous call returned; None for zero states.
+        record: bool. Also return every state of every layer at every step.
+
+    Returns:
+        `(logits, states)` with logits `(batch, steps, vocabulary_size)` as NumPy, or with
+        `record=True` `(logits, states, recorded)`, where `recorded` is a list of
+        `(batch, steps, units)` arrays named by `state_names(model)`.
+    """
+    ids = np.asarray(ids)
+    if ids.ndim != 2 or ids.dtype.kind not in "iu" or ids.shape[1] < 1:
+        raise InvalidArgumentError(
+            "`ids` must be a 2-D array of token ids (batch, steps) with at least one step. "
+            f"Received: shape {ids.shape}, dtype {ids.dtype}."
+        )
+    if states is None:
+        states = zero_states(model, ids.shape[0])
+    logits, final, recorded = _runner(model, record)(tf.constant(ids, tf.int32), states)
+    final = [[np.asarray(state) for state in layer] for layer in final]
+    if record:
+        return np.asarray(logits), final, [np.asarray(values) for values in recorded]
+    return np.asarray(logits), final
+
+
+def sequence_loss(model, ids, *, streams=1, sequence_length=100, carry_state=True):
+    """Mean next-token cross-entropy (nats) of `model` over the corpus `ids`.
+
+    The corpus is laid out as `streams` contiguous streams read in chunks of
+    `sequence_length` (as `language_model_dataset(stateful=True)` does). With
+    `carry_state=True` each chunk starts from the state the previous one ended in, so every
+    token is predicted from everything before it in its stream; with `carry_state=False` each
+    chunk starts from zero, as fixed-window training sees it.
+
+    Returns:
+        A dict: `loss` (nats per token) and `tokens` (how many targets were scored).
+    """
+    from seqrecipes.datasets.pipeline import language_model_dataset
+
+    _validation.check_positive_int("streams", streams)
+    _validation.check_bool("carry_state", carry_state)
+    batches = language_model_dataset(
+        ids, sequence_length=sequence_length, batch_size=streams, stateful=True, prefetch=False
+    )
+    states, total, count = None, 0.0, 0
+    for inputs, targets in batches.as_numpy_iterator():
+        logits, final = run_recurrent(model, inputs, states if carry_state else None)
+        states = final
+        log_probs = logits - _logsumexp(logits)
+        picked = np.take_along_axis(log_probs, targets[..., None].astype("int64"), axis=-1)
+        total -= float(picked.sum(dtype="float64"))
+        count += targets.size
+    return {"loss": total / count, "tokens": count}
+
+
+def _logsumexp(logits):
+    top = logits.max(axis=-1, keepdims=True)
+    return top + np.log(np.exp(logits - top).sum(axis=-1, keepdims=True))
+
+
+def next_token_distribution(logits, *, temperature=1.0, top_k=None, forbidden=()):
+    """Turns one step's logits into sampling probabilities (temperature, then top-k).
+
+    Args:
+        logits: 1-D array of next-token logits.
+        temperature: float > 0. Divides the logits: below 1 sharpens, above 1 flattens.
+        top_k: int or None. Keep only the `top_k` most likely tokens (ties at the k-th
+            value are all kept). None keeps all.
+        forbidden: ids that are never sampled (padding and the OOV id).
+
+    Returns:
+        A 1-D float64 array of probabilities summing to 1.
+
+    Example:
+
+    >>> p = next_token_distribution(np.log([0.1, 0.2, 0.3, 0.4]), top_k=2)
+    >>> np.round(p, 3).tolist()
+    [0.0, 0.0, 0.429, 0.571]
+    """
+    _validation.check_positive_float("temperature", temperature)
+    _validation.check_positive_int("top_k", top_k, allow_none=True)
+    scaled = np.asarray(logits, "float64") / temperature
+    scaled[list(forbidden)] = -np.inf
+    if top_k is not None and top_k < np.isfinite(scaled).sum():
+        threshold = np.sort(scaled)[-top_k]
+        scaled[scaled < threshold] = -np.inf
+    scaled -= scaled.max()
+    probabilities = np.exp(scaled)
+    return probabilities / probabilities.sum()
+
+
+def sample_ids(model, prompt_ids, *, length, temperature=1.0, top_k=None, forbidden=(),
+               seed=None):
+    """Generates `length` ids after `prompt_ids`, one at a time, carrying the state.
+
+    The prompt is read once (one call over all its ids); every generated id is then fed back
+    as a one-step input with the state carried, so generating n ids costs n steps, not n^2.
+
+    Returns:
+        A list of `length` generated ids (the prompt not included).
+    """
+    _validation.check_positive_int("length", length)
+    prompt_ids = np.asarray(prompt_ids, "int32").reshape(1, -1)
+    if prompt_ids.shape[1] < 1:
+        raise InvalidArgumentError("`prompt_ids` must hold at least one id to start from.")
+    rng = np.random.default_rng(seed)
+    logits, states = run_recurrent(model, prompt_ids)
+    generated = []
+    for _ in range(length):
+        probabilities = next_token_distribution(
+            logits[0, -1], temperature=temperature, top_k=top_k, forbidden=forbidden
+        )
+        token = int(rng.choice(len(probabilities), p=probabilities))
+        generated.append(token)
+        logits, states = run_recurrent(model, np.array([[token]], "int32"), states)
+    return generated

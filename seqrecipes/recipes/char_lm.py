@@ -1,0 +1,413 @@
+"""Character language model recipe: learn a text one character at a time, then write like it.
+
+    seqrecipes char-lm train                                     # the embedded play
+    seqrecipes char-lm train --data input.txt --mode stateful    # truncated BPTT over streams
+    seqrecipes char-lm sample runs/char-lm --prompt "ROMEO:" --temperature 0.8 --top-k 5
+
+The text is split in order (the first 90% trains, the last 10% validates, as char-rnn and
+nanoGPT do on Tiny Shakespeare), the character vocabulary is built from the training part
+only (PAD 0, OOV 1) and saved with the run (`vocabulary.json`), so `sample` needs nothing but
+the run directory. Two training modes (`--mode`):
+
+* "windows": shuffled windows of `--sequence-length` characters, each read from a zero state;
+* "stateful": truncated back-propagation through time. The training text becomes
+  `--batch-size` streams; batch k holds chunk k of every stream, each recurrent layer keeps
+  its state from one chunk to the next (gradients stop at the chunk boundary) and the states
+  are zeroed at the start of every epoch. The context then reaches back through the whole
+  stream at the cost of one chunk of back-propagation.
+
+Validation loss (nats per character, and bits = nats / ln 2) is computed after every epoch by
+running the model's own cells with states passed explicitly (`run_recurrent`), so it never
+disturbs a stateful model's training states: from a zero state at every chunk in "windows"
+mode, with the state carried through the validation text in "stateful" mode. Both figures
+are in `metrics.json` for the best epoch. The saved `model.keras` is never stateful (any
+batch size).
+"""
+
+import dataclasses
+import json
+import math
+import pathlib
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqrecipes import _validation
+from seqrecipes.datasets import (
+    build_char_lookup, language_model_dataset, load_text, sample_path,
+)
+from seqrecipes.datasets.vocab import OOV_ID, PAD_ID
+from seqrecipes.errors import DataError, InvalidArgumentError, RunDirectoryError
+from seqrecipes.models import wiring
+from seqrecipes.models.language import StatefulResets, build_language_model
+from seqrecipes.models.stepping import sample_ids, sequence_loss
+from seqrecipes.recipes import _artifacts, _cli, _plots, _training
+
+RECIPE = "char-lm"
+MODES = ("windows", "stateful")
+SCHEDULES = ("cosine", "constant")
+VOCABULARY_FILE = "vocabulary.json"
+LN2 = math.log(2.0)
+FINAL_LEARNING_RATE = 0.1  # cosine decay ends at this fraction of --learning-rate
+VALIDATION_STREAMS = 64  # validation runs this many streams side by side (fewer if short)
+
+
+@dataclasses.dataclass
+class CharLMResult:
+    """What `run` produced."""
+
+    run_dir: pathlib.Path
+    metrics: dict
+    history: list
+    sample: str  # generated after training from `prompt`
+
+
+def split_corpus(text, validation_fraction):
+    """The first `1 - validation_fraction` of `text` trains, the rest validates (in order)."""
+    cut = int(round(len(text) * (1.0 - validation_fraction)))
+    return text[:cut], text[cut:]
+
+
+def encode(text, lookup):
+    """Character ids of `text` through the `StringLookup` `lookup` (unknown characters -> 1)."""
+    return lookup(tf.strings.unicode_split(text, "UTF-8")).numpy().astype("int32")
+
+
+def _lookup(vocabulary):
+    return keras.layers.StringLookup(
+        vocabulary=vocabulary[2:], mask_token=vocabulary[PAD_ID], oov_token=vocabulary[OOV_ID]
+    )
+
+
+def _check(mode, cell, units, sizes, dropout, validation_fraction, schedule, flags):
+    _validation.check_choice("mode", mode, MODES)
+    _validation.check_choice("cell", cell, wiring.CELLS)
+    _validation.check_positive_ints("units", units)
+    for name, value in sizes.items():
+        _validation.check_positive_int(name, value)
+    _validation.check_fraction("dropout", dropout)
+    _validation.check_fraction("validation_fraction", validation_fraction)
+    _validation.check_conflict(
+        validation_fraction == 0,
+        "`validation_fraction` must be above 0: early stopping and the reported loss need "
+        "validation text. Received: validation_fraction=0.",
+    )
+    _validation.check_choice("lr_schedule", schedule, SCHEDULES)
+    _validation.check_positive_float("learning_rate", flags["learning_rate"])
+    _validation.check_positive_float("clipnorm", flags["clipnorm"], allow_none=True)
+    _validation.check_non_negative_int("seed", flags["seed"])
+    _validation.check_bool("overwrite", flags["overwrite"])
+    _validation.check_non_negative_int("verbose", flags["verbose"])
+
+
+class _ValidationLoss(keras.callbacks.Callback):
+    """Adds `val_loss` (nats) and `val_bits_per_char` to every epoch's logs."""
+
+    def __init__(self, ids, *, sequence_length, carry_state):
+        super().__init__()
+        self.ids, self.sequence_length, self.carry_state = ids, sequence_length, carry_state
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = validation_loss(self.model, self.ids, self.sequence_length, self.carry_state)
+        logs["val_loss"] = loss
+        logs["val_bits_per_char"] = loss / LN2
+
+
+def validation_loss(model, ids, sequence_length, carry_state):
+    """Nats per character over the validation ids, in `VALIDATION_STREAMS` streams or fewer."""
+    streams = max(1, min(VALIDATION_STREAMS, (len(ids) - 1) // sequence_length))
+    return sequence_loss(
+        model, ids, streams=streams, sequence_length=sequence_length, carry_state=carry_state
+    )["loss"]
+
+
+def _read_corpus(data, validation_fraction, sequence_length, mode, batch_size):
+    path = sample_path("char_lm") if data is None else data
+    text = load_text(path)
+    train_text, validation_text = split_corpus(text, validation_fraction)
+    streams = batch_size if mode == "stateful" else 1
+    for part, part_text in (("training", train_text), ("validation", validation_text)):
+        needed = (streams if part == "training" else 1) * sequence_length + 1
+        if len(part_text) < needed:
+            raise DataError(
+                f"{path}: the {part} part has {len(part_text)} characters, fewer than the "
+                f"{needed} one batch needs (sequence_length={sequence_length}"
+                + (f", {streams} streams" if part == "training" and streams > 1 else "")
+                + "). Use a longer text, a shorter --sequence-length"
+                + (", a smaller --batch-size" if streams > 1 else "")
+                + (" or a larger --validation-fraction." if part == "validation" else ".")
+            )
+    return str(path), train_text, validation_text
+
+
+def run(
+    *,
+    data=None,
+    validation_fraction=0.1,
+    mode="windows",
+    cell="gru",
+    units=(256, 256),
+    embedding_dim=64,
+    dropout=0.0,
+    sequence_length=100,
+    lr_schedule="cosine",
+    prompt="\n",
+    sample_length=300,
+    temperature=0.8,
+    top_k=None,
+    run_dir="runs/char-lm",
+    overwrite=False,
+    epochs=20,
+    batch_size=64,
+    learning_rate=0.002,
+    clipnorm=5.0,
+    patience=3,
+    seed=1234,
+    verbose=1,
+):
+    """Trains a character language model on a text file and writes the run directory.
+
+    Args:
+        data: str, path or None. A UTF-8 text file; None uses the embedded sample
+            (`sample_path("char_lm")`, a short play).
+        validation_fraction: float in (0, 1). The last part of the text that validates.
+        mode: str. "windows" (shuffled fixed windows from a zero state) or "stateful"
+            (truncated BPTT, the state carried across consecutive chunks of each stream).
+        cell, units, embedding_dim, dropout: the model, as in `build_language_model`.
+        sequence_length: int. Characters per window (per chunk in "stateful" mode): the
+            length gradients flow back through.
+        lr_schedule: str. "cosine" (decay to a tenth of `learning_rate` over `epochs`) or
+            "constant".
+        prompt, sample_length, temperature, top_k: the sample written after training
+            (`sample.txt`), as in `sample`.
+        run_dir, overwrite, epochs, batch_size, learning_rate, clipnorm, patience, seed,
+            verbose: training, as every recipe has them (`fit_resumable`). In "stateful"
+            mode `batch_size` is the number of streams.
+
+    Returns:
+        A `CharLMResult`.
+    """
+    sizes = {"embedding_dim": embedding_dim, "sequence_length": sequence_length,
+             "sample_length": sample_length, "epochs": epochs, "batch_size": batch_size,
+             "patience": patience}
+    flags = {"learning_rate": learning_rate, "clipnorm": clipnorm, "seed": seed,
+             "overwrite": overwrite, "verbose": verbose}
+    _check(mode, cell, units, sizes, dropout, validation_fraction, lr_schedule, flags)
+    units = _validation.check_positive_ints("units", units)
+    _validation.check_positive_float("temperature", temperature)
+    _validation.check_positive_int("top_k", top_k, allow_none=True)
+    config = {
+        "recipe": RECIPE, "data": None if data is None else str(data),
+        "validation_fraction": validation_fraction, "mode": mode, "cell": cell,
+        "units": list(units), "embedding_dim": embedding_dim, "dropout": dropout,
+        "sequence_length": sequence_length, "lr_schedule": lr_schedule, "epochs": epochs,
+        "batch_size": batch_size, "learning_rate": learning_rate, "clipnorm": clipnorm,
+        "patience": patience, "seed": seed, "verbose": verbose, "overwrite": overwrite,
+    }
+    state_dir = _training.prepare_run_dir(run_dir, config, overwrite=overwrite)
+
+    # Data: the vocabulary comes from the training part only; unknown characters map to 1.
+    path, train_text, validation_text = _read_corpus(
+        data, validation_fraction, sequence_length, mode, batch_size
+    )
+    lookup = build_char_lookup([train_text])
+    vocabulary = [str(char) for char in lookup.get_vocabulary()]
+    _check_prompt(prompt, vocabulary)
+    train_ids, validation_ids = encode(train_text, lookup), encode(validation_text, lookup)
+    stateful = mode == "stateful"
+    train_data = language_model_dataset(
+        train_ids, sequence_length=sequence_length, batch_size=batch_size,
+        shuffle=not stateful, seed=None if stateful else seed, stateful=stateful,
+    )
+    if stateful:  # as `language_model_dataset` lays the text out
+        steps_per_epoch = (len(train_ids) - 1) // batch_size // sequence_length
+    else:
+        steps_per_epoch = math.ceil((len(train_ids) - 1) // sequence_length / batch_size)
+        # The per-epoch shuffle hides the length from tf.data; Keras's progress bar needs it.
+        train_data = train_data.apply(tf.data.experimental.assert_cardinality(steps_per_epoch))
+
+    # Model: stateful in "stateful" mode (a fixed batch of streams), logits at every step.
+    keras.utils.set_random_seed(seed)
+    architecture = dict(cell=cell, units=units, embedding_dim=embedding_dim, dropout=dropout)
+    model = build_language_model(
+        len(vocabulary), stateful=stateful, batch_size=batch_size if stateful else None,
+        **architecture,
+    )
+    schedule = learning_rate
+    if lr_schedule == "cosine":
+        schedule = keras.optimizers.schedules.CosineDecay(
+            learning_rate, decay_steps=epochs * steps_per_epoch, alpha=FINAL_LEARNING_RATE
+        )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule, clipnorm=clipnorm),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    callbacks = [_ValidationLoss(validation_ids, sequence_length=sequence_length,
+                                 carry_state=stateful)]
+    if stateful:
+        callbacks.insert(0, StatefulResets())
+    started = time.perf_counter()
+    result = _training.fit_resumable(
+        model, train_data, validation_data=None, epochs=epochs, state_dir=state_dir,
+        config=config, seed=seed, patience=patience, callbacks=callbacks, verbose=verbose,
+    )
+    seconds = time.perf_counter() - started
+
+    # The saved model is never stateful: the same weights in a model for any batch size.
+    saved = build_language_model(len(vocabulary), **architecture)
+    saved.set_weights(model.get_weights())
+    window = validation_loss(saved, validation_ids, sequence_length, carry_state=False)
+    carried = validation_loss(saved, validation_ids, sequence_length, carry_state=True)
+    best = result.history[result.best_epoch - 1]
+    metrics = {
+        "validation_loss": result.best_value,
+        "validation_bits_per_char": result.best_value / LN2,
+        "validation_perplexity": math.exp(result.best_value),
+        "validation_context": "carried state" if stateful else f"windows of {sequence_length}",
+        "validation_loss_windows": window,
+        "validation_loss_carried_state": carried,
+        "train_loss": best["loss"],
+        "best_epoch": result.best_epoch,
+        "epochs_trained": len(result.history),
+        "stopped_early": result.stopped_early,
+        "training_seconds": seconds,
+        "training_characters": len(train_text),
+        "validation_characters": len(validation_text),
+        "validation_unknown_characters": int((validation_ids == OOV_ID).sum()),
+        "vocabulary_size": len(vocabulary),
+    }
+    generated = _generate(saved, vocabulary, prompt, sample_length, temperature, top_k, seed)
+    run_path = _artifacts.write_run(
+        run_dir, model=saved, config={**config, "data": path}, metrics=metrics,
+        history=result.history,
+        figures={"training_curves.png": _plots.training_curves(result.history, title=RECIPE)},
+        files={VOCABULARY_FILE: vocabulary, "sample.txt": prompt + generated + "\n"},
+    )
+    if verbose:
+        print(f"validation loss {metrics['validation_loss']:.4f} nats/char "
+              f"({metrics['validation_bits_per_char']:.4f} bits/char, "
+              f"{metrics['validation_context']}); run written to {run_path}")
+        print(prompt + generated)
+    return CharLMResult(run_path, metrics, result.history, generated)
+
+
+def _check_prompt(prompt, vocabulary):
+    _validation.check_string("prompt", prompt)
+    known = set(vocabulary[2:])
+    unknown = sorted({char for char in prompt if char not in known})
+    if not prompt or unknown:
+        raise InvalidArgumentError(
+            "`prompt` must be at least one character, all from the training text's "
+            f"vocabulary. Received: prompt={prompt!r}"
+            + (f", whose characters {unknown} the model never saw." if unknown else ".")
+        )
+
+
+def _generate(model, vocabulary, prompt, length, temperature, top_k, seed):
+    ids = [vocabulary.index(char) for char in prompt]
+    generated = sample_ids(
+        model, ids, length=length, temperature=temperature, top_k=top_k,
+        forbidden=(PAD_ID, OOV_ID), seed=seed,
+    )
+    return "".join(vocabulary[token] for token in generated)
+
+
+def load_vocabulary(run):
+    """Returns the character vocabulary saved with a loaded char-lm run (id i -> character)."""
+    if run.config.get("recipe") != RECIPE:
+        raise RunDirectoryError(
+            f"{str(run.path)!r} holds a {run.config.get('recipe')!r} run, not a char-lm one."
+        )
+    return json.loads((run.path / VOCABULARY_FILE).read_text())
+
+
+def sample(run_dir, *, prompt="\n", length=500, temperature=1.0, top_k=None, seed=None):
+    """Generates text from a trained char-lm run, character by character.
+
+    Args:
+        run_dir: path of a run directory written by `run`.
+        prompt: str. Text to start from (every character must be in the vocabulary).
+        length: int. Characters to generate after the prompt. Defaults to 500.
+        temperature: float > 0. Below 1 picks likelier characters, above 1 takes risks.
+        top_k: int or None. Sample only among the `top_k` likeliest characters.
+        seed: int or None. The same seed gives the same text.
+
+    Returns:
+        The generated text (without the prompt), a str.
+    """
+    _validation.check_positive_int("length", length)
+    _validation.check_positive_float("temperature", temperature)
+    _validation.check_positive_int("top_k", top_k, allow_none=True)
+    if seed is not None:
+        _validation.check_non_negative_int("seed", seed)
+    loaded = _artifacts.load_run(run_dir)
+    vocabulary = load_vocabulary(loaded)
+    _check_prompt(prompt, vocabulary)
+    return _generate(loaded.model, vocabulary, prompt, length, temperature, top_k, seed)
+
+
+def add_parser(subparsers):
+    """Declares `seqrecipes char-lm train | sample`."""
+    parser = subparsers.add_parser(
+        "char-lm", help="character language model: train on a text, sample from it",
+        description=__doc__.split("\n\n")[0],
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    train = commands.add_parser("train", help="train on a text file",
+                                description=run.__doc__.split("\n\n")[0])
+    group = train.add_argument_group("data and model")
+    group.add_argument("--data", default=None,
+                       help="UTF-8 text file (default: the embedded sample play)")
+    group.add_argument("--validation-fraction", type=float, default=0.1,
+                       help="the last part of the text that validates")
+    group.add_argument("--mode", default="windows", choices=MODES,
+                       help="fixed windows, or stateful truncated BPTT over streams")
+    group.add_argument("--cell", default="gru", choices=wiring.CELLS)
+    group.add_argument("--units", type=int, nargs="+", default=[256, 256],
+                       help="one recurrent layer per value")
+    group.add_argument("--embedding-dim", type=int, default=64)
+    group.add_argument("--dropout", type=float, default=0.0,
+                       help="dropout after each recurrent layer")
+    group.add_argument("--sequence-length", type=int, default=100,
+                       help="characters per window / per truncated-BPTT chunk")
+    group.add_argument("--lr-schedule", default="cosine", choices=SCHEDULES)
+    group.add_argument("--prompt", default="\n",
+                       help="start of the sample written after training (default: %(default)r)")
+    group.add_argument("--sample-length", type=int, default=300)
+    group.add_argument("--temperature", type=float, default=0.8)
+    group.add_argument("--top-k", type=int, default=None, help="sample among the k likeliest")
+    _cli.add_training_flags(train, default_run_dir="runs/char-lm", epochs=20, batch_size=64,
+                            learning_rate=0.002)
+    train.set_defaults(clipnorm=5.0)
+
+    def train_handler(args):
+        kwargs = _cli.keyword_arguments(args)
+        kwargs["units"] = tuple(kwargs["units"])
+        run(**kwargs)
+        return 0
+
+    train.set_defaults(func=train_handler)
+
+    generate = commands.add_parser("sample", help="generate text from a trained run",
+                                   description=sample.__doc__.split("\n\n")[0])
+    _cli.add_run_dir_argument(generate)
+    generate.add_argument("--prompt", default="\n",
+                          help="text to start from (default: %(default)r); in bash, "
+                               "$'ROMEO:\\n' puts a line break in it")
+    generate.add_argument("--length", type=int, default=500, help="characters to generate")
+    generate.add_argument("--temperature", type=float, default=1.0,
+                          help="below 1: likelier characters; above 1: more surprise")
+    generate.add_argument("--top-k", type=int, default=None,
+                          help="sample only among the k likeliest characters")
+    generate.add_argument("--seed", type=int, default=None, help="same seed, same text")
+
+    def sample_handler(args):
+        kwargs = _cli.keyword_arguments(args)
+        print(kwargs["prompt"] + sample(kwargs.pop("run_dir"), **kwargs))
+        return 0
+
+    generate.set_defaults(func=sample_handler)
+    return parser
