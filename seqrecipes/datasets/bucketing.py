@@ -173,11 +173,11 @@ def bucketed(
     )
     dataset = dataset.map(pad, num_parallel_calls=AUTOTUNE)
     count = None if lengths is None else num_batches(lengths, boundaries, batch_size, max_length)
-    if shuffle:
-        batch_seed = None if seed is None else seed + 1  # not the examples' permutation
-        dataset = dataset.shuffle(
-            count or BATCH_SHUFFLE_BUFFER, seed=batch_seed, reshuffle_each_iteration=True
-        )
+    if shuffle and seed is not None:
+        # seed + 1: not the examples' permutation; (seed, epoch) only, like the example shuffle.
+        dataset = _seeding.shuffled(dataset, count or BATCH_SHUFFLE_BUFFER, seed + 1)
+    elif shuffle:
+        dataset = dataset.shuffle(count or BATCH_SHUFFLE_BUFFER, reshuffle_each_iteration=True)
     if count is not None:
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
     return dataset.prefetch(AUTOTUNE) if prefetch else dataset
