@@ -5,6 +5,8 @@ Flags are kebab-case and map one-to-one onto `run()` keyword arguments (`--embed
 gives the message, in the one shape every error has.
 """
 
+from seqrecipes import _validation
+
 # argparse bookkeeping that is not a keyword argument of `run()`.
 _NOT_ARGUMENTS = ("func", "recipe", "command", "handler")
 
@@ -51,3 +53,26 @@ def add_training_flags(
 def add_run_dir_argument(parser):
     """Adds the positional RUN_DIR of `evaluate`, `predict` and `export`."""
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
+
+
+TRAINING_SETTINGS = (
+    "overwrite", "epochs", "batch_size", "learning_rate", "clipnorm", "patience", "seed", "verbose",
+)
+
+
+def check_training_arguments(
+    *, overwrite, epochs, batch_size, learning_rate, clipnorm, patience, seed, verbose
+):
+    """Validates the settings `add_training_flags` declares, for every recipe's `run`/`train`."""
+    _validation.check_bool("overwrite", overwrite)
+    _validation.check_positive_int("epochs", epochs)
+    _validation.check_positive_int("batch_size", batch_size)
+    _validation.check_positive_float("learning_rate", learning_rate)
+    _validation.check_positive_float("clipnorm", clipnorm, allow_none=True)
+    _validation.check_non_negative_int("patience", patience)
+    _validation.check_non_negative_int("seed", seed)
+    _validation.check_non_negative_int("verbose", verbose)
+    _validation.check_conflict(
+        verbose > 2, "`verbose` must be 0 (silent), 1 (progress bar) or 2 (one line per epoch). "
+        f"Received: verbose={verbose!r}.",
+    )

@@ -95,11 +95,7 @@ def _check(mode, cell, units, sizes, dropout, validation_fraction, schedule, fla
         "validation text. Received: validation_fraction=0.",
     )
     _validation.check_choice("lr_schedule", schedule, SCHEDULES)
-    _validation.check_positive_float("learning_rate", flags["learning_rate"])
-    _validation.check_positive_float("clipnorm", flags["clipnorm"], allow_none=True)
-    _validation.check_non_negative_int("seed", flags["seed"])
-    _validation.check_bool("overwrite", flags["overwrite"])
-    _validation.check_non_negative_int("verbose", flags["verbose"])
+    _cli.check_training_arguments(**flags)
 
 
 class _ValidationLoss(keras.callbacks.Callback):
@@ -190,10 +186,10 @@ def run(
         A `CharLMResult`.
     """
     sizes = {"embedding_dim": embedding_dim, "sequence_length": sequence_length,
-             "sample_length": sample_length, "epochs": epochs, "batch_size": batch_size,
-             "patience": patience}
-    flags = {"learning_rate": learning_rate, "clipnorm": clipnorm, "seed": seed,
-             "overwrite": overwrite, "verbose": verbose}
+             "sample_length": sample_length}
+    flags = {"overwrite": overwrite, "epochs": epochs, "batch_size": batch_size,
+             "learning_rate": learning_rate, "clipnorm": clipnorm, "patience": patience,
+             "seed": seed, "verbose": verbose}
     _check(mode, cell, units, sizes, dropout, validation_fraction, lr_schedule, flags)
     units = _validation.check_positive_ints("units", units)
     _validation.check_positive_float("temperature", temperature)

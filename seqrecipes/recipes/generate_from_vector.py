@@ -76,16 +76,14 @@ def run(
     for name, value in (("max_digits", max_digits), ("feature_dim", feature_dim),
                         ("units", units), ("embedding_dim", embedding_dim),
                         ("train_size", train_size), ("validation_size", validation_size),
-                        ("test_size", test_size), ("epochs", epochs),
-                        ("batch_size", batch_size), ("patience", patience)):
+                        ("test_size", test_size)):
         _validation.check_positive_int(name, value)
     _validation.check_non_negative_float("noise", noise)
     _validation.check_fraction("dropout", dropout)
-    _validation.check_bool("overwrite", overwrite)
-    _validation.check_positive_float("learning_rate", learning_rate)
-    _validation.check_positive_float("clipnorm", clipnorm, allow_none=True)
-    _validation.check_non_negative_int("seed", seed)
-    _validation.check_non_negative_int("verbose", verbose)
+    _cli.check_training_arguments(
+        overwrite=overwrite, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+        clipnorm=clipnorm, patience=patience, seed=seed, verbose=verbose,
+    )
     config = {
         "recipe": RECIPE, "max_digits": max_digits, "feature_dim": feature_dim, "noise": noise,
         "cell": cell, "units": units, "embedding_dim": embedding_dim, "dropout": dropout,

@@ -23,7 +23,7 @@ from seqrecipes import _validation
 from seqrecipes.datasets import tagging_dataset
 from seqrecipes.models import build_ner_tagger, wiring
 from seqrecipes.models.token_features import CHAR_FEATURES
-from seqrecipes.recipes import _ner_context, _ner_data, _plots, _training
+from seqrecipes.recipes import _cli, _ner_context, _ner_data, _plots, _training
 from seqrecipes.recipes._ner_cli import DEFAULT_RUN_DIR, add_parser  # noqa: F401
 from seqrecipes.recipes._artifacts import write_run
 from seqrecipes.recipes._entities import EntityF1, entity_metrics, summary_line
@@ -51,18 +51,16 @@ def _check_settings(settings):
     _validation.check_positive_int("max_chars", settings["max_chars"], allow_none=True)
     _validation.check_non_negative_int("context_tokens", settings["context_tokens"])
     for name in ("min_frequency", "char_embedding_dim", "char_filters", "char_kernel_size",
-                 "char_units", "embedding_dim", "epochs", "batch_size", "patience"):
+                 "char_units", "embedding_dim"):
         _validation.check_positive_int(name, settings[name])
     for name in ("word_dropout", "dropout", "recurrent_dropout", "embedding_dropout",
                  "head_dropout"):
         _validation.check_fraction(name, settings[name])
-    for name in ("lowercase", "bidirectional", "crf", "overwrite"):
+    for name in ("lowercase", "bidirectional", "crf"):
         _validation.check_bool(name, settings[name])
-    _validation.check_positive_float("learning_rate", settings["learning_rate"])
     if settings["learning_rate_decay"] != 0:
         _validation.check_positive_float("learning_rate_decay", settings["learning_rate_decay"])
-    _validation.check_positive_float("clipnorm", settings["clipnorm"], allow_none=True)
-    _validation.check_non_negative_int("seed", settings["seed"])
+    _cli.check_training_arguments(**{name: settings[name] for name in _cli.TRAINING_SETTINGS})
     for name in ("train", "dev", "test"):
         if settings[name] is not None:
             _validation.check_existing_file(name, settings[name])

@@ -21,7 +21,7 @@ import sys
 import time
 
 from seqrecipes import _validation
-from seqrecipes.recipes import _classification, _model_flags
+from seqrecipes.recipes import _classification, _cli, _model_flags
 from seqrecipes.recipes import _sentiment_text as text
 
 DEFAULT_RUN_DIR = "runs/sentiment"
@@ -76,18 +76,7 @@ def _resolve(given):
             name, given[name] if given[name] is not None else vocabulary[name]
         )
     _validation.check_positive_int("min_frequency", given["min_frequency"])
-    for name in ("epochs", "batch_size"):
-        _validation.check_positive_int(name, given[name])
-    _validation.check_non_negative_int("patience", given["patience"])
-    _validation.check_non_negative_int("seed", given["seed"])
-    _validation.check_positive_float("learning_rate", given["learning_rate"])
-    _validation.check_positive_float("clipnorm", given["clipnorm"], allow_none=True)
-    _validation.check_non_negative_int("verbose", given["verbose"])
-    _validation.check_conflict(
-        given["verbose"] > 2, "`verbose` must be 0 (silent), 1 (progress bar) or 2 (one line "
-        f"per epoch). Received: verbose={given['verbose']!r}.",
-    )
-    _validation.check_bool("overwrite", given["overwrite"])
+    _cli.check_training_arguments(**{name: given[name] for name in _cli.TRAINING_SETTINGS})
     config = {
         "recipe": "sentiment",
         "language": language,

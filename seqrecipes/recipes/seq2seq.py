@@ -43,16 +43,14 @@ def _check(task, cell, units, encoder_layers, bidirectional, embedding_dim, drop
     _validation.check_choice("task", task, seq2seq_tasks.TASKS)
     _validation.check_choice("cell", cell, wiring.CELLS)
     for name, value in (("units", units), ("encoder_layers", encoder_layers),
-                        ("embedding_dim", embedding_dim), ("epochs", epochs),
-                        ("batch_size", batch_size), ("patience", patience), *sizes.items()):
+                        ("embedding_dim", embedding_dim), *sizes.items()):
         _validation.check_positive_int(name, value)
     _validation.check_bool("bidirectional", bidirectional)
-    _validation.check_bool("overwrite", overwrite)
     _validation.check_fraction("dropout", dropout)
-    _validation.check_positive_float("learning_rate", learning_rate)
-    _validation.check_positive_float("clipnorm", clipnorm, allow_none=True)
-    _validation.check_non_negative_int("seed", seed)
-    _validation.check_non_negative_int("verbose", verbose)
+    _cli.check_training_arguments(
+        overwrite=overwrite, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+        clipnorm=clipnorm, patience=patience, seed=seed, verbose=verbose,
+    )
 
 
 def _arrays(table, pairs, target_length):

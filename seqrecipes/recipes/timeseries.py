@@ -196,8 +196,7 @@ def run(
     _validation.check_string("column", column)
     _validation.check_choice("cell", cell, wiring.CELLS)
     units = _validation.check_positive_ints("units", units)
-    for name, value in (("window", window), ("horizon", horizon), ("epochs", epochs),
-                        ("batch_size", batch_size), ("patience", patience),
+    for name, value in (("window", window), ("horizon", horizon),
                         ("train_sequences", train_sequences),
                         ("validation_sequences", validation_sequences),
                         ("test_sequences", test_sequences), ("sequence_steps", sequence_steps)):
@@ -205,11 +204,10 @@ def run(
     _validation.check_fraction("dropout", dropout)
     _validation.check_fraction("validation_fraction", validation_fraction)
     _validation.check_fraction("test_fraction", test_fraction)
-    _validation.check_positive_float("learning_rate", learning_rate)
-    _validation.check_positive_float("clipnorm", clipnorm, allow_none=True)
-    _validation.check_non_negative_int("seed", seed)
-    _validation.check_bool("overwrite", overwrite)
-    _validation.check_non_negative_int("verbose", verbose)
+    _cli.check_training_arguments(
+        overwrite=overwrite, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+        clipnorm=clipnorm, patience=patience, seed=seed, verbose=verbose,
+    )
     _validation.check_conflict(
         task == "labelling" and data is not None,
         "`task='labelling'` trains on generated regime sequences, so `data` would be "
