@@ -15,6 +15,10 @@ FILES = ("model.keras", "config.json", "metrics.json", "history.csv", "training_
          "confusion_matrix.png")
 
 
+# A text to try `predict` on, in the run's language.
+EXAMPLE = {"en": "What a wonderful film", "ko": "정말 재미있는 영화"}
+
+
 def _compile(model, config, num_classes):
     optimizer = keras.optimizers.Adam(config["learning_rate"], clipnorm=config["clipnorm"])
     loss = "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
@@ -140,6 +144,6 @@ def _summary(run_dir, run_path, config, metrics, splits, result, seconds):
         _classification.confusion_text(test["confusion_matrix"], splits.classes),
         "",
         f"  files      {run_path}/{{{','.join(FILES)}}}",
-        f"  next       seqrecipes sentiment predict {run_dir} \"What a wonderful film\"",
+        f"  next       seqrecipes sentiment predict {run_dir} \"{EXAMPLE[config['language']]}\"",
     ]
     return "\n".join(lines)
