@@ -47,7 +47,7 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=0.002)
     parser.add_argument("--lr-schedule", default="cosine")
-    parser.add_argument("--epochs", type=int, default=18)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--run-dir", default=str(REPO / "bench" / "runs" / "char_lm"))
