@@ -63,7 +63,7 @@ def read_frame(path, *, format="auto", min_columns=2):
     except pd.errors.ParserWarning:
         raise DataError(
             f"{path}: the first row has more fields than the header "
-            f"({_header(raw)!r}). {_dialect_hint(format)}"
+            f"({_files.shown(_header(raw))}). {_dialect_hint(format)}"
         ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as error:
         raise DataError(
@@ -74,16 +74,20 @@ def read_frame(path, *, format="auto", min_columns=2):
     other = "tsv" if format == "csv" else "csv"
     looks_other = len(columns) == 1 and DIALECTS[other][0] in columns[0]
     if len(columns) < min_columns or looks_other:
-        hint = f"It looks {other.upper()}: pass format={other!r}." if looks_other else (
-            f"At least {min_columns} columns are needed: check the delimiter (a tab for TSV, a "
-            "comma for CSV) and the header line."
-        )
+        if looks_other:
+            hint = (f"It looks {other.upper()}: name the file .{other} (the command line reads "
+                    f"the dialect from the name), or pass format={other!r}.")
+        else:
+            hint = (f"At least {min_columns} columns are needed: check the delimiter (a tab for "
+                    "TSV, a comma for CSV) and the header line.")
         raise DataError(
-            f"{path}:1: the header {columns[0]!r} is a single column when read as "
+            f"{path}:1: the header {_files.shown(columns[0])} is a single column when read as "
             f"{format.upper()}. {hint}"
         )
     if frame.empty:
-        raise DataError(f"{path}: has a header ({', '.join(columns)}) but no rows.")
+        names = ", ".join(name if len(name) <= 40 else f"{name[:40]}..." for name in columns[:20])
+        names += f", ... ({len(columns) - 20:,} more)" if len(columns) > 20 else ""
+        raise DataError(f"{path}: has a header ({names}) but no rows.")
     return frame, raw, path, format
 
 
@@ -99,7 +103,8 @@ def _detect_format(path, raw, *, single_column=False):
     if "," in header or single_column:
         return "csv"
     raise DataError(
-        f"{path}:1: cannot tell the delimiter: the header {header!r} has neither a tab nor a "
+        f"{path}:1: cannot tell the delimiter: the header {_files.shown(header)} has neither a "
+        "tab nor a "
         "comma. The file needs a header naming a text and a label column; pass format='csv' "
         "or format='tsv' if the name does not end in .csv / .tsv."
     )
@@ -114,9 +119,10 @@ def _dialect_hint(format):
     if format == "tsv":
         return (
             "TSV is read with quotes as plain characters, so a tab inside a text splits it: "
-            "remove tabs from texts, or save the file as CSV (format='csv')."
+            "remove tabs from texts, or save the file as CSV (named .csv, or format='csv')."
         )
-    return "Check for an unclosed quote, or pass format='tsv' for a tab-separated file."
+    return ("Check for an unclosed quote; a tab-separated file needs the name .tsv (or "
+            "pass format='tsv').")
 
 
 class Locator:
