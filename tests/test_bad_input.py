@@ -112,6 +112,8 @@ TABLES = [
      ["data.csv:3: not valid UTF-8 at byte offset 20", "Save the file as UTF-8"]),
     ("cp949 Korean", "data.csv", "text,label\n좋다,1\n".encode("cp949"),
      ["data.csv:2: not valid UTF-8", "iconv -f cp949"]),
+    ("a carriage return inside a row", "data.csv", "text,label\ngood,1\nba\rd,0\n",
+     ["data.csv:3: a carriage return (\\r) inside a row", "Remove it"]),
     ("a 1 MB single line", "data.csv", "x" * MB,
      ["data.csv:1: the header 'xxxx", "(1,000,000 characters)", "check the delimiter"]),
     ("one class only", "data.csv", "text,label\ngood,1\nfine,1\nnice,1\n",

@@ -7,6 +7,7 @@ quoting) and "tsv" (tabs, quotes are plain characters, as NSMC is meant to be re
 import csv
 import io
 import os
+import re
 import warnings
 
 import pandas as pd
@@ -40,6 +41,7 @@ def read_frame(path, *, format="auto", min_columns=2):
     if format == "auto":
         format = _detect_format(path, raw, single_column=min_columns == 1)
     delimiter, quoting = DIALECTS[format]
+    _check_carriage_returns(path, raw, delimiter, quoting)
     try:
         with warnings.catch_warnings():
             # pandas only *warns* when the first row has more fields than the header, and drops
@@ -89,6 +91,42 @@ def read_frame(path, *, format="auto", min_columns=2):
         names += f", ... ({len(columns) - 20:,} more)" if len(columns) > 20 else ""
         raise DataError(f"{path}: has a header ({names}) but no rows.")
     return frame, raw, path, format
+
+
+# A carriage return that neither ends a line nor precedes one: inside a row.
+_INNER_CR = re.compile(r"\r(?=[^\r\n])")
+
+
+def _check_carriage_returns(path, raw, delimiter, quoting):
+    """Refuses a lone ``\r`` inside a row of a file whose lines end in ``\n``.
+
+    Every reader (pandas, the `csv` module) takes it for a line break and cuts the row in two,
+    so the text loses its end and a label goes missing or shifts. pandas' own `to_csv` writes
+    such a character unquoted (it quotes only its line terminator, ``\n``), so these files are
+    common. Inside a quoted CSV field it is text and stays. A file whose lines all end in
+    ``\r`` (old Mac) is read as it is.
+    """
+    if b"\r" not in raw or b"\n" not in raw:
+        return
+    text = raw.decode("utf-8-sig", errors="replace")
+    inner = [match.start() for match in _INNER_CR.finditer(text)]
+    if not inner:
+        return
+    if quoting != csv.QUOTE_NONE:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
+        try:
+            quoted = sum(len(_INNER_CR.findall(field)) for row in reader for field in row)
+        except csv.Error:  # pandas reports the unparsable file itself
+            return
+        if quoted >= len(inner):
+            return
+    line = text.count("\n", 0, inner[0]) + 1
+    raise DataError(
+        f"{path}:{line}: a carriage return (\\r) inside a row, in a file whose lines end in "
+        "\\n: every reader takes it for a line break and would cut the row in two. Remove it "
+        "or replace it with a space (GNU sed: `sed -i 's/\\r\\(.\\)/ \\1/g' FILE`), or "
+        "quote the field (CSV)."
+    )
 
 
 def _detect_format(path, raw, *, single_column=False):
