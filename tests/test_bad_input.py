@@ -399,3 +399,17 @@ def test_a_kernel_longer_than_the_text_is_same_padded_and_padding_invariant():
     np.testing.assert_allclose(short, padded, rtol=1e-6)
     assert np.isfinite(short).all()
 
+
+
+# --- Numerics (the mechanism, and the kept weights: tests/test_training.py) -------------------
+
+def test_a_diverging_run_stops_with_the_epoch_and_the_fix(tmp_path):
+    run_dir = tmp_path / "run"
+    message = refused("sentiment", "train", "--run-dir", run_dir, "--learning-rate", "1e30",
+                      "--epochs", "2", *SENTIMENT_TINY)
+    assert re.search(r"The loss became (nan|inf|-inf) in epoch 1, batch \d+", message)
+    assert "--learning-rate" in message and "--clipnorm" in message
+    assert not (run_dir / "run.json").exists()
+    # Nothing was kept, so the suggested fix works in the same directory.
+    succeeded("sentiment", "train", "--run-dir", run_dir, "--learning-rate", "0.01",
+              "--epochs", "1", *SENTIMENT_TINY)
