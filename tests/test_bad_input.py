@@ -294,6 +294,34 @@ def test_conll_at_evaluation(ner_run, tmp_path):
     assert "No entities" in scores["report"]
 
 
+# --- The other recipes' files ----------------------------------------------------------------
+OTHER_FILES = [
+    (["char-lm", "train", "--data"], "corpus.txt", "", ["corpus.txt: the file is empty"]),
+    (["char-lm", "train", "--data"], "corpus.txt", b"hello\nwor\xffld\n",
+     ["corpus.txt:2: not valid UTF-8", "Save the file as UTF-8"]),
+    (["timeseries", "--data"], "series.csv", "day,value\n1,3.5\n2,abc\n3,NaN\n4,\n",
+     ["series.csv:3: 3 value(s) in column 'value' are missing or not finite",
+      "line 3: 'abc'", "never filled in"]),
+    (["timeseries", "--data"], "series.csv", "day;value\n1;3.5\n",
+     ["series.csv: `column`='value' is not a column", "The columns are ['day;value']"]),
+]
+
+
+@pytest.mark.parametrize("argv, file_name, content, fragments", OTHER_FILES,
+                         ids=[f"{argv[0]} {name}" for argv, name, _, _ in OTHER_FILES])
+def test_bad_files_of_the_other_recipes(tmp_path, argv, file_name, content, fragments):
+    path = write(tmp_path / file_name, content)
+    message = refused(*argv, path, "--run-dir", tmp_path / "run")
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_ner_sentences_file_that_is_not_utf8(ner_run, tmp_path):
+    path = write(tmp_path / "sentences.txt", b"Ada met\nwr\xffong\n")
+    assert "sentences.txt:2: not valid UTF-8" in refused("ner", "predict", ner_run, "--input",
+                                                         path)
+
+
 # --- Bad arguments, every flag type ---------------------------------------------------------
 SENTIMENT_FLAGS = [
     (["--model", "gru", "--units", "-4"], "`units` must be a positive integer"),
