@@ -183,8 +183,8 @@ def load_table(path, *, text_column=None, label_column=None, format="auto", empt
         raise DataError(
             f"{where(odd[0])}: the label {_files.shown(labels[odd[0]], 40)} (column "
             f"{label_column!r}) is not an integer, while {sum(integer):,} other labels are "
-            f"integers ({len(odd)} rows with non-integer labels {_files.shown_list(values, 5)}, at lines "
-            f"{where.lines(odd)}). Missing labels are never filled in and mixed kinds are not "
+            f"integers ({len(odd)} rows with non-integer labels {_files.shown_list(values, 5)}, "
+            f"at lines {where.lines(odd)}). Missing labels are never filled in and mixed kinds are not "
             "guessed: fix or remove those rows, or write every label as a name."
         )
 
