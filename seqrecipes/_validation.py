@@ -126,6 +126,33 @@ def check_existing_file(name, value):
     return path
 
 
+def check_utf8_strings(name, strings):
+    """Returns `strings` (a list of str) if every one can be encoded as UTF-8.
+
+    A Python string can hold lone surrogates (U+D800..U+DFFF): `sys.argv` and files opened with
+    ``errors="surrogateescape"`` turn bytes that are not UTF-8 into them. TensorFlow cannot
+    convert such a string and fails deep inside `tf.constant`; this names the item instead.
+    """
+    try:
+        "".join(strings).encode("utf-8")
+        return strings
+    except UnicodeEncodeError:
+        pass
+    for index, item in enumerate(strings):
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError as error:
+            bad = item[error.start]
+            raise InvalidArgumentError(
+                f"`{name}`: item {index} is not valid text: {item!r:.80} holds the lone "
+                f"surrogate {bad!r} at character {error.start}, which is what bytes that are not "
+                "UTF-8 become on a command line or in a file read with "
+                "errors='surrogateescape'. Pass UTF-8 text (e.g. convert it with `iconv -t "
+                "utf-8`)."
+            ) from None
+    return strings
+
+
 def check_conflict(condition, message):
     """Raises with `message` (which names both arguments and the fix) when `condition` holds."""
     if condition:

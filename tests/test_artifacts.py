@@ -102,3 +102,38 @@ def test_other_run_formats_name_both_versions(tmp_path, run_format, message):
     (run_dir / "run.json").write_text(json.dumps(manifest))
     with pytest.raises(RunDirectoryError, match=f"seqrecipes 9.9.9.*{message}"):
         _artifacts.load_run(run_dir)
+
+
+def test_a_model_file_with_code_is_refused_and_the_code_never_runs(tmp_path):
+    marker = tmp_path / "code-ran"
+
+    def side_effect(x):
+        marker.write_text("the Lambda ran")
+        return x * 2
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda x: side_effect(x)),
+                              keras.layers.Dense(2)])
+    marker.unlink()  # building the model ran it once, here, on purpose
+    run_dir = write(tmp_path / "run", model)
+    with pytest.raises(RunDirectoryError, match=r"model.keras holds Python code.*safe_mode=True"):
+        _artifacts.load_run(run_dir)
+    assert not marker.exists()
+
+
+def test_a_run_from_other_package_versions_in_a_readable_format_loads(tmp_path):
+    run_dir = write(tmp_path / "run")
+    manifest = json.loads((run_dir / "run.json").read_text())
+    manifest["versions"].update(seqrecipes="0.0.1", keras="3.0.0", tensorflow="2.16.1")
+    (run_dir / "run.json").write_text(json.dumps(manifest))
+    assert _artifacts.load_run(run_dir).metrics == {"accuracy": 0.5}
+
+
+def test_an_unreadable_model_names_the_versions_that_differ(tmp_path):
+    run_dir = write(tmp_path / "run")
+    (run_dir / "model.keras").write_bytes(b"not a zip file")
+    manifest = json.loads((run_dir / "run.json").read_text())
+    manifest["files"]["model.keras"]["bytes"] = len(b"not a zip file")
+    manifest["versions"]["keras"] = "3.0.0"
+    (run_dir / "run.json").write_text(json.dumps(manifest))
+    with pytest.raises(RunDirectoryError, match=rf"keras 3.0.0 then, {keras.__version__} now"):
+        _artifacts.load_run(run_dir)

@@ -70,3 +70,14 @@ def test_non_negative_float_rejects(value):
 @pytest.mark.parametrize("value", [0, 0.0, 2.5])
 def test_non_negative_float_accepts(value):
     assert _validation.check_non_negative_float("noise", value) == float(value)
+
+
+def test_utf8_strings_accepts_any_scalar_value():
+    texts = ["", "\x00", "🙂", "\U0010ffff", "a\u0301"]
+    assert _validation.check_utf8_strings("texts", texts) is texts
+
+
+def test_utf8_strings_names_the_item_and_position_of_a_lone_surrogate():
+    with pytest.raises(InvalidArgumentError, match=r"`texts`: item 2 is not valid text: 'ab\\udcff'"
+                       r" holds the lone surrogate '\\udcff' at character 2"):
+        _validation.check_utf8_strings("texts", ["ok", "fine", "ab\udcff"])

@@ -64,6 +64,22 @@ def decode(path, raw):
         raise decode_error(path, raw, error) from None
 
 
+def shown(text, limit=100):
+    """`repr(text)` for an error message, cut after `limit` characters (a 1 MB line stays short)."""
+    text = str(text)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
+
+
+def shown_list(items, limit=20):
+    """A list of names for an error message: at most `limit` of them, each cut by `shown`."""
+    items = list(items)
+    names = ", ".join(shown(item, 40) for item in items[:limit])
+    more = f", ... ({len(items) - limit:,} more)" if len(items) > limit else ""
+    return f"[{names}{more}]"
+
+
 def normalize_newlines(text):
     """Windows (``\\r\\n``) and old Mac (``\\r``) line endings become ``\\n``."""
     return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -7,6 +7,7 @@ quoting) and "tsv" (tabs, quotes are plain characters, as NSMC is meant to be re
 import csv
 import io
 import os
+import re
 import warnings
 
 import pandas as pd
@@ -40,6 +41,7 @@ def read_frame(path, *, format="auto", min_columns=2):
     if format == "auto":
         format = _detect_format(path, raw, single_column=min_columns == 1)
     delimiter, quoting = DIALECTS[format]
+    _check_carriage_returns(path, raw, delimiter, quoting)
     try:
         with warnings.catch_warnings():
             # pandas only *warns* when the first row has more fields than the header, and drops
@@ -63,7 +65,7 @@ def read_frame(path, *, format="auto", min_columns=2):
     except pd.errors.ParserWarning:
         raise DataError(
             f"{path}: the first row has more fields than the header "
-            f"({_header(raw)!r}). {_dialect_hint(format)}"
+            f"({_files.shown(_header(raw))}). {_dialect_hint(format)}"
         ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as error:
         raise DataError(
@@ -74,17 +76,57 @@ def read_frame(path, *, format="auto", min_columns=2):
     other = "tsv" if format == "csv" else "csv"
     looks_other = len(columns) == 1 and DIALECTS[other][0] in columns[0]
     if len(columns) < min_columns or looks_other:
-        hint = f"It looks {other.upper()}: pass format={other!r}." if looks_other else (
-            f"At least {min_columns} columns are needed: check the delimiter (a tab for TSV, a "
-            "comma for CSV) and the header line."
-        )
+        if looks_other:
+            hint = (f"It looks {other.upper()}: name the file .{other} (the command line reads "
+                    f"the dialect from the name), or pass format={other!r}.")
+        else:
+            hint = (f"At least {min_columns} columns are needed: check the delimiter (a tab for "
+                    "TSV, a comma for CSV) and the header line.")
         raise DataError(
-            f"{path}:1: the header {columns[0]!r} is a single column when read as "
+            f"{path}:1: the header {_files.shown(columns[0])} is a single column when read as "
             f"{format.upper()}. {hint}"
         )
     if frame.empty:
-        raise DataError(f"{path}: has a header ({', '.join(columns)}) but no rows.")
+        names = ", ".join(name if len(name) <= 40 else f"{name[:40]}..." for name in columns[:20])
+        names += f", ... ({len(columns) - 20:,} more)" if len(columns) > 20 else ""
+        raise DataError(f"{path}: has a header ({names}) but no rows.")
     return frame, raw, path, format
+
+
+# A carriage return that neither ends a line nor precedes one: inside a row.
+_INNER_CR = re.compile(r"\r(?=[^\r\n])")
+
+
+def _check_carriage_returns(path, raw, delimiter, quoting):
+    """Refuses a lone ``\r`` inside a row of a file whose lines end in ``\n``.
+
+    Every reader (pandas, the `csv` module) takes it for a line break and cuts the row in two,
+    so the text loses its end and a label goes missing or shifts. pandas' own `to_csv` writes
+    such a character unquoted (it quotes only its line terminator, ``\n``), so these files are
+    common. Inside a quoted CSV field it is text and stays. A file whose lines all end in
+    ``\r`` (old Mac) is read as it is.
+    """
+    if b"\r" not in raw or b"\n" not in raw:
+        return
+    text = raw.decode("utf-8-sig", errors="replace")
+    inner = [match.start() for match in _INNER_CR.finditer(text)]
+    if not inner:
+        return
+    if quoting != csv.QUOTE_NONE:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
+        try:
+            quoted = sum(len(_INNER_CR.findall(field)) for row in reader for field in row)
+        except csv.Error:  # pandas reports the unparsable file itself
+            return
+        if quoted >= len(inner):
+            return
+    line = text.count("\n", 0, inner[0]) + 1
+    raise DataError(
+        f"{path}:{line}: a carriage return (\\r) inside a row, in a file whose lines end in "
+        "\\n: every reader takes it for a line break and would cut the row in two. Remove it "
+        "or replace it with a space (GNU sed: `sed -i 's/\\r\\(.\\)/ \\1/g' FILE`), or "
+        "quote the field (CSV)."
+    )
 
 
 def _detect_format(path, raw, *, single_column=False):
@@ -99,7 +141,8 @@ def _detect_format(path, raw, *, single_column=False):
     if "," in header or single_column:
         return "csv"
     raise DataError(
-        f"{path}:1: cannot tell the delimiter: the header {header!r} has neither a tab nor a "
+        f"{path}:1: cannot tell the delimiter: the header {_files.shown(header)} has neither a "
+        "tab nor a "
         "comma. The file needs a header naming a text and a label column; pass format='csv' "
         "or format='tsv' if the name does not end in .csv / .tsv."
     )
@@ -114,9 +157,10 @@ def _dialect_hint(format):
     if format == "tsv":
         return (
             "TSV is read with quotes as plain characters, so a tab inside a text splits it: "
-            "remove tabs from texts, or save the file as CSV (format='csv')."
+            "remove tabs from texts, or save the file as CSV (named .csv, or format='csv')."
         )
-    return "Check for an unclosed quote, or pass format='tsv' for a tab-separated file."
+    return ("Check for an unclosed quote; a tab-separated file needs the name .tsv (or "
+            "pass format='tsv').")
 
 
 class Locator:

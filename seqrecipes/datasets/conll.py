@@ -200,13 +200,14 @@ def _read_columns(path, text, token_column, tag_column, delimiter):
         if len(fields) != width:
             raise DataError(
                 f"{path}:{number}: {len(fields)} columns, expected {width} as on line "
-                f"{first_line} (the first token line): {line!r}. Every token line needs "
+                f"{first_line} (the first token line): {_files.shown(line)}. Every token line "
+                "needs "
                 f"the same columns{_delimiter_hint(delimiter)}."
             )
         token, tag = fields[token_column], fields[tag_column].strip()
         if not token or not tag:
             raise DataError(
-                f"{path}:{number}: empty {'tag' if token else 'token'} in {line!r}. "
+                f"{path}:{number}: empty {'tag' if token else 'token'} in {_files.shown(line)}. "
                 f"Every token line needs a token and a tag{_delimiter_hint(delimiter)}."
             )
         if not sentence_tokens:
@@ -227,7 +228,8 @@ def _check_columns(path, number, fields, token_column, tag_column):
     needed = max(c + 1 if c >= 0 else -c for c in (token_column, tag_column))
     if width < needed or (token_column % width) == (tag_column % width):
         raise DataError(
-            f"{path}:{number}: {width} column(s) {fields!r}, but token_column={token_column} "
+            f"{path}:{number}: {width} column(s) {_files.shown_list(fields, 5)}, but "
+            f"token_column={token_column} "
             f"and tag_column={tag_column} need {max(needed, 2)} different columns. Expected "
             "`token ... tag` on every token line; set token_column / tag_column or delimiter."
         )
@@ -243,7 +245,8 @@ def _check_tag(path, line, tag):
     prefix, _, kind = tag.partition("-")
     if tag != "O" and not (prefix in ("B", "I") and kind):
         raise DataError(
-            f"{path}:{line}: tag {tag!r} is not IOB: expected 'O', 'B-<type>' or 'I-<type>'. "
+            f"{path}:{line}: tag {_files.shown(tag)} is not IOB: expected 'O', 'B-<type>' or "
+            "'I-<type>'. "
             "Pass scheme='none' to read tags without checks (e.g. POS tags), or choose the "
             "tag column with tag_column."
         )

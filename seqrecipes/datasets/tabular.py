@@ -172,8 +172,21 @@ def load_table(path, *, text_column=None, label_column=None, format="auto", empt
             f"({len(missing)} rows without a label, at lines {where.lines(missing)}). Labels "
             "are never filled in: fix or remove those rows."
         )
-    if all(_INTEGER.fullmatch(label) for label in labels):
+    integer = [bool(_INTEGER.fullmatch(label)) for label in labels]
+    if all(integer):
         labels = [int(label) for label in labels]
+    elif any(integer):
+        # 0/1 labels with a stray "NaN" or "NA" (a missing value written out by another tool)
+        # would otherwise become a third class, silently.
+        odd = [i for i, is_integer in enumerate(integer) if not is_integer]
+        values = sorted(set(labels[i] for i in odd))
+        raise DataError(
+            f"{where(odd[0])}: the label {_files.shown(labels[odd[0]], 40)} (column "
+            f"{label_column!r}) is not an integer, while {sum(integer):,} other labels are "
+            f"integers ({len(odd)} rows with non-integer labels {_files.shown_list(values, 5)}, "
+            f"at lines {where.lines(odd)}). Missing labels are never filled in and mixed kinds are not "
+            "guessed: fix or remove those rows, or write every label as a name."
+        )
 
     blank = [i for i, text in enumerate(texts) if not text.strip()]
     if blank and empty == "error":
@@ -206,10 +219,11 @@ def _pick_column(frame, path, name, given, defaults):
             return found[0]
         raise DataError(
             f"{path}: no column named {' / '.join(map(repr, defaults))}. The columns are "
-            f"{columns}. Pass `{name}` with one of them."
+            f"{_files.shown_list(columns)}. Pass `{name}` with one of them."
         )
     if given not in columns:
         raise DataError(
-            f"{path}: `{name}`={given!r} is not a column. The columns are {columns}."
+            f"{path}: `{name}`={given!r} is not a column. The columns are "
+            f"{_files.shown_list(columns)}."
         )
     return given

@@ -98,7 +98,7 @@ def _strings(name, texts, max_samples=None):
                 f"({type(item).__name__}). A missing value read by pandas is a float NaN: "
                 "read the file with `keep_default_na=False`."
             )
-    return items
+    return _validation.check_utf8_strings(name, items)
 
 
 def _token_rows(name, rows, *, allow_empty_token=False):
@@ -122,6 +122,7 @@ def _token_rows(name, rows, *, allow_empty_token=False):
                     f"`{name}`: item {index} holds {token!r:.80}; every token must be a "
                     "non-empty string (the empty string is the padding token)."
                 )
+        _validation.check_utf8_strings(f"{name}[{index}]", row)
         checked.append(row)
     return checked
 

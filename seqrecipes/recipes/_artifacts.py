@@ -235,6 +235,14 @@ def read_manifest(run_dir):
     return manifest
 
 
+def _versions_note(written):
+    """Which package versions differ between the writer of a run and this installation."""
+    now = package_versions()
+    changed = [f"{name} {written.get(name, '?')} then, {version} now"
+               for name, version in now.items() if written.get(name) != version]
+    return "written with " + ("; ".join(changed) if changed else "the same package versions")
+
+
 def load_run(run_dir, *, compile=False, verify_checksums=False):
     """Loads a complete run directory: its model (with `safe_mode=True`), config and metrics.
 
@@ -260,12 +268,21 @@ def load_run(run_dir, *, compile=False, verify_checksums=False):
     import seqrecipes.datasets  # noqa: F401
     import seqrecipes.models  # noqa: F401
 
+    model_path = run_dir / MODEL_FILE
     try:
-        model = keras.saving.load_model(run_dir / MODEL_FILE, compile=compile, safe_mode=True)
+        model = keras.saving.load_model(model_path, compile=compile, safe_mode=True)
     except Exception as error:  # Keras raises several types for an unreadable file.
+        if "safe_mode" in str(error):
+            raise RunDirectoryError(
+                f"{model_path} holds Python code (e.g. a Lambda layer), and seqrecipes loads "
+                "models with Keras safe_mode=True, which never runs code from a file. A model "
+                "written by seqrecipes holds none: retrain the run with seqrecipes (load the "
+                "file with keras.saving.load_model(..., safe_mode=False) yourself only if you "
+                f"trust where it came from). Keras said: {str(error).split('. ')[0]}."
+            ) from error
         raise RunDirectoryError(
-            f"Could not load {run_dir / MODEL_FILE} (written with "
-            f"{manifest.get('versions')}; this is {package_versions()}): {error}"
+            f"Could not load {model_path} ({_versions_note(manifest.get('versions', {}))}): "
+            f"{error}"
         ) from error
     config = json.loads((run_dir / "config.json").read_text())
     metrics_path = run_dir / "metrics.json"

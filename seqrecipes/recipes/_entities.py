@@ -49,6 +49,8 @@ def entity_metrics(gold, predicted):
         A JSON-serialisable dict: `precision`, `recall`, `f1` (micro over entities),
         `per_type` ({type: {precision, recall, f1, support}}), `macro_f1`, `num_sentences`,
         `num_entities` (gold), `num_predicted_entities` and `report` (seqeval's text report).
+        With no entity in either `gold` or `predicted` every score is 0 and `report` says so
+        (seqeval's report cannot be made then).
 
     Example:
 
@@ -65,6 +67,13 @@ def entity_metrics(gold, predicted):
             "`predicted` must have one tag per gold token in every sentence. Received "
             f"{len(predicted)} sentences for {len(gold)}."
         )
+    if not get_entities(gold) and not get_entities(predicted):
+        return {
+            "precision": 0.0, "recall": 0.0, "f1": 0.0, "macro_f1": 0.0, "per_type": {},
+            "num_sentences": len(gold), "num_entities": 0, "num_predicted_entities": 0,
+            "report": "No entities: every gold and every predicted tag is 'O' (check the tag "
+                      "column of the data).\n",
+        }
     report = classification_report(gold, predicted, digits=4, output_dict=True, zero_division=0)
     per_type = {
         kind: {

@@ -92,6 +92,7 @@ def _sentences(sentences, tokenized):
         else:
             text = sentence
             tokens, offsets = token_offsets(sentence)
+        _validation.check_utf8_strings(f"sentences[{index}]", tokens)
         prepared.append((tokens, text, offsets))
     return prepared
 

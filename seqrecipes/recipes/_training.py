@@ -261,7 +261,9 @@ def fit_resumable(
             f"The loss became {value} in {where}. Training stopped; "
             + (f"the weights after epoch {state['epochs_done']} are kept in {state_dir}. "
                if kept else "no epoch had finished, so no weights were kept. ")
-            + "Try a lower --learning-rate or gradient clipping (--clipnorm 1.0)."
+            + "Try a lower --learning-rate or gradient clipping (--clipnorm 1.0)"
+            + (f"; a run with other settings starts afresh: delete {state_dir} or choose "
+               "another --run-dir." if kept else ".")
         )
     if state["best_weights"] is None:
         raise SeqrecipesError("No epoch finished, so there is nothing to keep (epochs=0?).")

@@ -1,0 +1,443 @@
+"""Bad input, through the command line: every case is handled as documented, or refused with
+``seqrecipes: error: <file>:<line>: <what>. <fix>`` and exit status 2, never a traceback.
+
+Two tiny runs are trained once for the module (a sentiment fastText bag and an NER tagger
+without character features); everything else fails before any training starts.
+"""
+
+import contextlib
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqrecipes import cli
+from seqrecipes.recipes import _model_flags, sentiment
+from seqrecipes.recipes._entities import entity_metrics
+
+SENTIMENT_TINY = ["--embedding-dim", "8", "--verbose", "0", "--seed", "3"]
+NER_TINY = ["--char-features", "none", "--embedding-dim", "4", "--units", "4", "--verbose",
+            "0", "--batch-size", "8"]
+MB = 1_000_000
+
+
+def run_main(*argv):
+    """`seqrecipes ARGV` -> (status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = cli.main([str(arg) for arg in argv])
+    return status, out.getvalue(), err.getvalue()
+
+
+def refused(*argv):
+    """Runs ARGV, checks it was refused cleanly, and returns the one-line message."""
+    status, out, err = run_main(*argv)
+    assert status == 2, (status, out[-500:], err[-500:])
+    assert err.startswith("seqrecipes: error: "), err[:500]
+    assert "Traceback" not in err and 'File "' not in err, err[:2000]
+    assert len(err) < 2_000, f"a message of {len(err):,} characters: {err[:300]}"
+    return err[len("seqrecipes: error: "):]
+
+
+def succeeded(*argv):
+    status, out, err = run_main(*argv)
+    assert status == 0, err[-2000:]
+    return out, err
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("bad_input")
+
+
+@pytest.fixture(scope="module")
+def sentiment_run(folder):
+    """A fastText bag trained one epoch on the embedded English sample."""
+    run_dir = folder / "sentiment_run"
+    succeeded("sentiment", "train", "--run-dir", run_dir, "--epochs", "1", *SENTIMENT_TINY)
+    return run_dir
+
+
+CONLL = "\n".join(["Ada B-PER", "Lovelace I-PER", "met O", "Paris B-LOC", "today O", ""] * 8)
+
+
+@pytest.fixture(scope="module")
+def ner_run(folder):
+    """A small tagger trained one epoch on 8 sentences tagged PER, LOC and O."""
+    train = folder / "ner_train.conll"
+    train.write_text(CONLL)
+    run_dir = folder / "ner_run"
+    succeeded("ner", "train", "--train", train, "--run-dir", run_dir, "--epochs", "1", *NER_TINY)
+    return run_dir
+
+
+def write(path, content):
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+    return path
+
+
+# --- Tables: `sentiment train --data FILE` -----------------------------------------------------
+# (name, file name, content, fragments the message must hold: where, what, how to fix)
+TABLES = [
+    ("empty file", "data.csv", "", ["data.csv: the file is empty", "Expected a header line"]),
+    ("blank lines only", "data.csv", "\r\n\n  \n", ["data.csv: the file is empty"]),
+    ("header only", "data.csv", "text,label\n",
+     ["data.csv: has a header (text, label) but no rows"]),
+    ("semicolons", "data.csv", "text;label\ngood;1\nbad;0\n",
+     ["data.csv:1: the header 'text;label' is a single column", "check the delimiter"]),
+    ("tabs in a .csv", "data.csv", "text\tlabel\ngood\t1\nbad\t0\n",
+     ["data.csv:1:", "It looks TSV: name the file .tsv"]),
+    ("commas in a .tsv", "data.tsv", "text,label\ngood,1\nbad,0\n",
+     ["data.tsv:1:", "It looks CSV: name the file .csv"]),
+    ("no delimiter, unknown name", "data.txt", "reviews\ngood\n",
+     ["data.txt:1: cannot tell the delimiter", "pass format='csv'"]),
+    ("missing column", "data.csv", "body,label\ngood,1\nbad,0\n",
+     ["data.csv: no column named 'text'", "The columns are ['body', 'label']",
+      "Pass `text_column`"]),
+    ("missing label", "data.csv", "text,label\ngood,1\nbad,\nfine,1\n",
+     ["data.csv:3: the label (column 'label') is missing", "fix or remove those rows"]),
+    ("NaN label among integers", "data.csv", "text,label\ngood,1\nbad,NaN\nfine,0\n",
+     ["data.csv:3: the label 'NaN' (column 'label') is not an integer",
+      "fix or remove those rows"]),
+    ("too many fields", "data.csv", "text,label\ngood,1\nbad,0,extra\n",
+     ["data.csv", "line 3", "Check for an unclosed quote"]),
+    ("unclosed quote", "data.csv", 'text,label\n"good,1\nbad,0\n',
+     ["data.csv", "unclosed quote"]),
+    ("invalid UTF-8", "data.csv", b"text,label\ngood,1\nba\xffd,0\n",
+     ["data.csv:3: not valid UTF-8 at byte offset 20", "Save the file as UTF-8"]),
+    ("cp949 Korean", "data.csv", "text,label\n좋다,1\n".encode("cp949"),
+     ["data.csv:2: not valid UTF-8", "iconv -f cp949"]),
+    ("a carriage return inside a row", "data.csv", "text,label\ngood,1\nba\rd,0\n",
+     ["data.csv:3: a carriage return (\\r) inside a row", "Remove it"]),
+    ("a 1 MB single line", "data.csv", "x" * MB,
+     ["data.csv:1: the header 'xxxx", "(1,000,000 characters)", "check the delimiter"]),
+    ("one class only", "data.csv", "text,label\ngood,1\nfine,1\nnice,1\n",
+     ["data.csv: every text has the label 1", "at least two classes"]),
+    ("empty documents with --empty error", "data.csv", "text,label\ngood,1\n,0\n  ,1\nbad,0\n",
+     ["data.csv: 2 empty documents (column 'text') at lines 3, 4", "empty='drop'"]),
+]
+
+
+@pytest.mark.parametrize("name, file_name, content, fragments", TABLES,
+                         ids=[case[0] for case in TABLES])
+def test_bad_tables_are_refused_with_file_line_and_fix(tmp_path, name, file_name, content,
+                                                       fragments):
+    path = write(tmp_path / file_name, content)
+    message = refused("sentiment", "train", "--data", path, "--run-dir", tmp_path / "run",
+                      "--empty", "error", *SENTIMENT_TINY)
+    for fragment in fragments:
+        assert fragment in message
+    assert not (tmp_path / "run" / "run.json").exists()
+
+
+def test_a_missing_or_directory_data_file_names_the_path(tmp_path):
+    message = refused("sentiment", "train", "--data", tmp_path / "nope.csv", "--run-dir",
+                      tmp_path / "run")
+    assert "no such file" in message and "nope.csv" in message and "Check the path" in message
+    message = refused("sentiment", "evaluate", tmp_path, tmp_path)
+    assert "is a directory, not a file" in message
+
+
+# --- Tables at evaluation ---------------------------------------------------------------------
+
+def test_label_outside_the_trained_classes_names_line_and_classes(sentiment_run, tmp_path):
+    path = write(tmp_path / "test.csv", "text,label\ngood,1\nodd,7\nbad,0\n")
+    message = refused("sentiment", "evaluate", sentiment_run, path)
+    assert "test.csv:3: label 7 is not one of the classes [0, 1]" in message
+    assert "fix the label in the file" in message
+    names = write(tmp_path / "names.csv", "text,label\ngood,pos\nbad,neg\n")
+    assert "names.csv:2: label 'pos' is not one of the classes [0, 1]" in refused(
+        "sentiment", "evaluate", sentiment_run, names)
+
+
+def test_nan_and_na_documents_are_text_and_empty_documents_follow_the_policy(
+    sentiment_run, tmp_path
+):
+    # pandas would read NaN / NA / null as missing; here every cell is text (documented in
+    # `datasets.tabular`), so "NaN" is a review like any other, and only empty cells are empty.
+    path = write(tmp_path / "test.csv", "text,label\nNaN,1\nNA,0\nnull,1\n,0\n   ,1\ngood,0\n")
+    out, _ = succeeded("sentiment", "evaluate", sentiment_run, path)
+    assert "4 texts" in out and "2 empty documents (dropped)" in out
+    out, _ = succeeded("sentiment", "evaluate", sentiment_run, path, "--empty", "keep")
+    assert "6 texts" in out and "2 empty documents (kept)" in out
+    message = refused("sentiment", "evaluate", sentiment_run, path, "--empty", "error")
+    assert "test.csv: 2 empty documents (column 'text') at lines 5, 6" in message
+
+
+def test_windows_line_endings_read_like_unix_ones(sentiment_run, tmp_path):
+    rows = "text,label\nA moving film.,1\nDull and long.,0\n\"Two\nlines\",1\n"
+    unix = write(tmp_path / "unix.csv", rows)
+    windows = write(tmp_path / "windows.csv", "\ufeff" + rows.replace("\n", "\r\n"))
+    figures = [sentiment.evaluate(sentiment_run, path) for path in (unix, windows)]
+    assert figures[0]["num_texts"] == figures[1]["num_texts"] == 3
+    assert figures[0]["confusion_matrix"] == figures[1]["confusion_matrix"]
+    texts = write(tmp_path / "texts.txt", b"good film\r\nbad film\r\n")
+    out, _ = succeeded("sentiment", "predict", sentiment_run, "--file", texts)
+    assert [json.loads(line)["text"] for line in out.splitlines()] == ["good film", "bad film"]
+
+
+def test_a_1mb_document_is_evaluated_and_predicted(sentiment_run, tmp_path):
+    long_text = " ".join(["wonderful"] * (MB // 10))  # one line of 1 MB
+    path = write(tmp_path / "test.csv", f"text,label\n{long_text},1\nbad,0\n")
+    out, _ = succeeded("sentiment", "evaluate", sentiment_run, path)
+    assert "2 texts" in out
+    lines = write(tmp_path / "texts.txt", long_text + "\n")
+    out, _ = succeeded("sentiment", "predict", sentiment_run, "--file", lines)
+    (row,) = [json.loads(line) for line in out.splitlines()]
+    assert len(row["text"]) == len(long_text) and sum(row["probabilities"].values()) == \
+        pytest.approx(1, abs=1e-5)
+
+
+# --- Predict-time text ------------------------------------------------------------------------
+
+def predictions(out):
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_texts_of_unknown_tokens_only_are_all_out_of_vocabulary(sentiment_run):
+    out, _ = succeeded("sentiment", "predict", sentiment_run, "zzqx qqvw", "xkcdq wwzq",
+                       "A moving film, really.")
+    unknown_1, unknown_2, known = predictions(out)
+    # Every token (and word pair) of both texts maps to the one OOV id: the same prediction.
+    assert unknown_1["probabilities"] == unknown_2["probabilities"]
+    assert known["probabilities"] != unknown_1["probabilities"]
+    assert unknown_1["label"] in (0, 1)
+
+
+def test_empty_and_blank_texts_are_predicted_one_row_each(sentiment_run, tmp_path):
+    out, _ = succeeded("sentiment", "predict", sentiment_run, "", "   ", "good")
+    rows = predictions(out)
+    assert [row["text"] for row in rows] == ["", "   ", "good"]
+    # An empty text has no tokens; whitespace is no token either: the same prediction.
+    assert rows[0]["probabilities"] == rows[1]["probabilities"]
+    blank_lines = write(tmp_path / "blank.txt", "\n\n")
+    assert [row["text"] for row in predictions(succeeded(
+        "sentiment", "predict", sentiment_run, "--file", blank_lines)[0])] == ["", ""]
+    message = refused("sentiment", "predict", sentiment_run, "--file",
+                      write(tmp_path / "none.txt", ""))
+    assert "No texts to predict" in message and "--file" in message
+
+
+def test_text_that_is_not_utf8_is_refused_at_predict(sentiment_run, ner_run, tmp_path):
+    # Python turns command-line bytes that are not UTF-8 into lone surrogates ("\udcff").
+    message = refused("sentiment", "predict", sentiment_run, "good", "ba\udcffd")
+    assert "`texts`: item 1 is not valid text" in message and "Pass UTF-8 text" in message
+    message = refused("ner", "predict", ner_run, "Ada ba\udcffd")
+    assert "`sentences[0]`: item 1 is not valid text" in message
+    path = write(tmp_path / "texts.txt", b"good\nba\xffd\n")
+    message = refused("sentiment", "predict", sentiment_run, "--file", path)
+    assert "texts.txt:2: not UTF-8" in message and "Save the file as UTF-8" in message
+
+
+def test_ner_predicts_unknown_tokens_and_empty_sentences(ner_run):
+    out, _ = succeeded("ner", "predict", ner_run, "zzqx qqvw wwq", "xkcd zzzz qqqq", "", "   ")
+    unknown_1, unknown_2, empty, blank = predictions(out)
+    assert unknown_1["tokens"] == ["zzqx", "qqvw", "wwq"] and len(unknown_1["tags"]) == 3
+    # No character features: unknown words are one OOV id, so the same tags and confidences.
+    assert unknown_1["tags"] == unknown_2["tags"]
+    assert unknown_1["confidences"] == unknown_2["confidences"]
+    for row in (empty, blank):
+        assert row["tokens"] == row["tags"] == row["entities"] == []
+
+
+# --- CoNLL files ------------------------------------------------------------------------------
+CONLL_CASES = [
+    ("token without its tag", "Rome B-LOC\nwon\n\n", ["odd.conll:2: 1 columns, expected 2",
+                                                      "delimiter='\\t'"]),
+    ("extra column", "Rome B-LOC\nwon O O\n", ["odd.conll:2: 3 columns, expected 2"]),
+    ("not IOB", "Rome X-LOC\n", ["odd.conll:1: tag 'X-LOC' is not IOB", "scheme='none'"]),
+    ("broken IOB2", "won O\nRome I-LOC\n", ["odd.conll:2: 'I-LOC' follows 'O'",
+                                             "invalid='repair'"]),
+    ("empty file", "", ["odd.conll: no sentences found"]),
+    ("invalid UTF-8", b"Rome B-LOC\nw\xffon O\n", ["odd.conll:2: not valid UTF-8",
+                                                   "Save the file as UTF-8"]),
+    ("a 1 MB line", "Rome B-LOC\n" + "x " * (MB // 2) + "\n",
+     ["odd.conll:2: 500000 columns, expected 2", "(1,000,000 characters)"]),
+]
+
+
+@pytest.mark.parametrize("name, content, fragments", CONLL_CASES,
+                         ids=[case[0] for case in CONLL_CASES])
+def test_bad_conll_files_are_refused_with_file_and_line(tmp_path, name, content, fragments):
+    path = write(tmp_path / "odd.conll", content)
+    message = refused("ner", "train", "--train", path, "--run-dir", tmp_path / "run",
+                      *NER_TINY)
+    for fragment in fragments:
+        assert fragment in message
+    assert not (tmp_path / "run" / "run.json").exists()
+
+
+def test_conll_at_evaluation(ner_run, tmp_path):
+    unknown_tag = write(tmp_path / "eval.conll", "Ada B-PER\nwrote O\n\nVerne B-WRITER\n")
+    message = refused("ner", "evaluate", ner_run, "--data", unknown_tag)
+    assert "eval.conll:4: tag 'B-WRITER'" in message and "not one the model was trained on" \
+        in message and "map it to a known tag" in message
+    mismatch = write(tmp_path / "short.conll", "Ada B-PER\nwrote\n")
+    assert "short.conll:2: 1 columns, expected 2" in refused(
+        "ner", "evaluate", ner_run, "--data", mismatch)
+    # Windows line endings and a byte-order mark read like a Unix file.
+    windows = write(tmp_path / "windows.conll", "\ufeffAda B-PER\r\nmet O\r\n\r\nParis B-LOC\r\n")
+    unix = write(tmp_path / "unix.conll", "Ada B-PER\nmet O\n\nParis B-LOC\n")
+    outputs = [succeeded("ner", "evaluate", ner_run, "--data", p)[0] for p in (windows, unix)]
+    assert outputs[0].split(": entity F1")[1] == outputs[1].split(": entity F1")[1]
+    # Gold without any entity (every tag O): scored 0 with a note, not seqeval's crash.
+    no_entities = write(tmp_path / "plain.conll", "the O\nend O\n")
+    out, _ = succeeded("ner", "evaluate", ner_run, "--data", no_entities)
+    assert "0 entities" in out
+    scores = entity_metrics([["O", "O"], ["O"]], [["O", "O"], ["O"]])
+    assert scores["f1"] == 0.0 and scores["num_entities"] == 0
+    assert "No entities" in scores["report"]
+
+
+# --- The other recipes' files ----------------------------------------------------------------
+OTHER_FILES = [
+    (["char-lm", "train", "--data"], "corpus.txt", "", ["corpus.txt: the file is empty"]),
+    (["char-lm", "train", "--data"], "corpus.txt", b"hello\nwor\xffld\n",
+     ["corpus.txt:2: not valid UTF-8", "Save the file as UTF-8"]),
+    (["timeseries", "--data"], "series.csv", "day,value\n1,3.5\n2,abc\n3,NaN\n4,\n",
+     ["series.csv:3: 3 value(s) in column 'value' are missing or not finite",
+      "line 3: 'abc'", "never filled in"]),
+    (["timeseries", "--data"], "series.csv", "day;value\n1;3.5\n",
+     ["series.csv: `column`='value' is not a column", "The columns are ['day;value']"]),
+]
+
+
+@pytest.mark.parametrize("argv, file_name, content, fragments", OTHER_FILES,
+                         ids=[f"{argv[0]} {name}" for argv, name, _, _ in OTHER_FILES])
+def test_bad_files_of_the_other_recipes(tmp_path, argv, file_name, content, fragments):
+    path = write(tmp_path / file_name, content)
+    message = refused(*argv, path, "--run-dir", tmp_path / "run")
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_ner_sentences_file_that_is_not_utf8(ner_run, tmp_path):
+    path = write(tmp_path / "sentences.txt", b"Ada met\nwr\xffong\n")
+    assert "sentences.txt:2: not valid UTF-8" in refused("ner", "predict", ner_run, "--input",
+                                                         path)
+
+
+# --- Bad arguments, every flag type ---------------------------------------------------------
+SENTIMENT_FLAGS = [
+    (["--model", "gru", "--units", "-4"], "`units` must be a positive integer"),
+    (["--model", "gru", "--units", "4", "0"], "`units` must be a positive integer"),
+    (["--model", "gru", "--dropout", "1.5"], "`dropout` must be a number in [0, 1)"),
+    (["--model", "gru", "--recurrent-dropout", "-0.1"], "`recurrent_dropout` must be a number"),
+    (["--model", "gru", "--dropout", "nan"], "`dropout` must be a number in [0, 1)"),
+    (["--model", "transformer"], "`model` must be one of 'simple_rnn', 'lstm', 'gru'"),
+    (["--model", "gru", "--pooling", "attention"], "`pooling` must be one of"),
+    (["--model", "gru", "--merge-mode", "sum"], "Add --bidirectional or leave out --merge-mode"),
+    (["--model", "cnn", "--bidirectional"], "does not use `bidirectional`"),
+    (["--model", "cnn", "--kernel-sizes", "0"], "`kernel_sizes` must be a positive integer"),
+    (["--model", "cnn", "--filters", "-8"], "`filters` must be a positive integer"),
+    (["--model", "fasttext", "--units", "4"], "does not use `units`"),
+    (["--embedding-dim", "0"], "`embedding_dim` must be a positive integer"),
+    (["--learning-rate", "abc"], "argument --learning-rate: invalid float value: 'abc'"),
+    (["--learning-rate", "-0.1"], "`learning_rate` must be a positive finite number"),
+    (["--learning-rate", "inf"], "`learning_rate` must be a positive finite number"),
+    (["--clipnorm", "0"], "`clipnorm` must be a positive finite number"),
+    (["--epochs", "1.5"], "argument --epochs: invalid int value: '1.5'"),
+    (["--epochs", "0"], "`epochs` must be a positive integer"),
+    (["--batch-size", "-32"], "`batch_size` must be a positive integer"),
+    (["--patience", "-1"], "`patience` must be a non-negative integer"),
+    (["--seed", "-1"], "`seed` must be a non-negative integer"),
+    (["--verbose", "5"], "argument --verbose: invalid choice: 5"),
+    (["--validation-split", "1.5"], "`validation_split` must be a number in [0, 1)"),
+    (["--test-split", "0"], "`test_split` must be greater than 0"),
+    (["--max-tokens", "2"], "`max_tokens` counts the padding"),
+    (["--min-frequency", "0"], "`min_frequency` must be a positive integer"),
+    (["--ngrams", "0"], "`ngrams` must be a positive integer"),
+    (["--language", "fr"], "`language` must be one of 'en', 'ko'"),
+    (["--empty", "skip"], "`empty` must be one of 'drop', 'keep', 'error'"),
+    (["--units"], "argument --units: expected at least one argument"),
+    (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+]
+
+
+@pytest.mark.parametrize("flags, message", SENTIMENT_FLAGS,
+                         ids=[" ".join(flags) for flags, _ in SENTIMENT_FLAGS])
+def test_bad_sentiment_flags_exit_2_before_training(tmp_path, flags, message):
+    run_dir = tmp_path / "run"
+    assert message in refused("sentiment", "train", "--run-dir", run_dir, *flags)
+    assert not run_dir.exists()
+
+
+OTHER_FLAGS = [
+    (["ner", "train", "--units", "-4"], "`units` must be a positive integer"),
+    (["ner", "train", "--dropout", "1.5"], "`dropout` must be a number in [0, 1)"),
+    (["ner", "train", "--cell", "transformer"], "`cell`"),
+    (["ner", "train", "--char-kernel-size", "0"], "`char_kernel_size` must be a positive"),
+    (["char-lm", "train", "--units", "-4"], "`units` must be a positive integer"),
+    (["char-lm", "train", "--dropout", "1.5"], "`dropout` must be a number in [0, 1)"),
+    (["char-lm", "train", "--cell", "transformer"], "argument --cell: invalid choice"),
+    (["char-lm", "train", "--temperature", "-1"], "`temperature` must be a positive"),
+    (["char-lm", "train", "--sequence-length", "0"], "`sequence_length` must be a positive"),
+    (["timeseries", "--units", "-4"], "`units` must be a positive integer"),
+    (["timeseries", "--dropout", "1.5"], "`dropout` must be a number in [0, 1)"),
+    (["timeseries", "--cell", "gru2"], "argument --cell: invalid choice: 'gru2'"),
+    (["timeseries", "--window", "0"], "`window` must be a positive integer"),
+    (["seq2seq", "--units", "-4"], "`units` must be a positive integer"),
+    (["seq2seq", "--dropout", "1.5"], "`dropout` must be a number in [0, 1)"),
+    (["generate-from-vector", "--noise", "-1"], "`noise`"),
+    (["gradient-flow", "--units", "-4"], "`units` must be a positive integer"),
+    (["gradient-flow", "--steps", "0"], "`steps` must be a positive integer"),
+]
+
+
+@pytest.mark.parametrize("argv, message", OTHER_FLAGS,
+                         ids=[" ".join(argv) for argv, _ in OTHER_FLAGS])
+def test_bad_flags_of_the_other_recipes_exit_2_before_training(tmp_path, argv, message):
+    run_dir = tmp_path / "run"
+    assert message in refused(*argv, "--run-dir", run_dir)
+    assert not run_dir.exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["params", "--units", "-4"], "`units` must be a positive integer"),
+    (["params", "--model", "transformer"], "`model` must be one of"),
+    (["params", "--model", "cnn", "--kernel-sizes", "3", "-5"], "`kernel_sizes` must be"),
+    (["params", "--sequence-length", "0"], "`sequence_length` must be a positive integer"),
+])
+def test_bad_params_flags_exit_2(argv, message):
+    assert message in refused(*argv)
+
+
+def test_a_kernel_longer_than_the_text_is_same_padded_and_padding_invariant():
+    """No recipe pads to a fixed length: convolutions are same-padded and masked.
+
+    A kernel longer than the text therefore still gives one output per step, and the answer
+    does not depend on how far the batch is padded (the builder refuses such a kernel only
+    with `mask_zero=False` and a fixed `sequence_length`: tests/test_conv.py).
+    """
+    out, _ = succeeded("params", "--model", "cnn", "--kernel-sizes", "50", "--filters", "4",
+                       "--embedding-dim", "8", "--vocabulary-size", "20",
+                       "--sequence-length", "10")
+    assert re.search(r"conv_50\s+MaskedConv1D\s+8\s+\(None, 10, 4\)\s+\(50\*8\+1\)\*4", out)
+    settings = _model_flags.resolve_model_settings(
+        "cnn", {**dict.fromkeys(_model_flags.ALL_SETTINGS), "kernel_sizes": [50],
+                "filters": 4, "embedding_dim": 8})
+    model = _model_flags.build_classifier(settings, vocabulary_size=20, num_classes=2)
+    short = model(tf.constant([[5, 7]])).numpy()
+    padded = model(tf.constant([[5, 7] + [0] * 98])).numpy()
+    np.testing.assert_allclose(short, padded, rtol=1e-6)
+    assert np.isfinite(short).all()
+
+
+
+# --- Numerics (the mechanism, and the kept weights: tests/test_training.py) -------------------
+
+def test_a_diverging_run_stops_with_the_epoch_and_the_fix(tmp_path):
+    run_dir = tmp_path / "run"
+    message = refused("sentiment", "train", "--run-dir", run_dir, "--learning-rate", "1e30",
+                      "--epochs", "2", *SENTIMENT_TINY)
+    assert re.search(r"The loss became (nan|inf|-inf) in epoch 1, batch \d+", message)
+    assert "--learning-rate" in message and "--clipnorm" in message
+    assert not (run_dir / "run.json").exists()
+    # Nothing was kept, so the suggested fix works in the same directory.
+    succeeded("sentiment", "train", "--run-dir", run_dir, "--learning-rate", "0.01",
+              "--epochs", "1", *SENTIMENT_TINY)
