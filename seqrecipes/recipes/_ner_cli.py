@@ -32,13 +32,13 @@ def _train_parser(subparsers):
                       help="share of --train held out as dev when --dev is not given")
     model = parser.add_argument_group("model")
     boolean = argparse.BooleanOptionalAction
-    model.add_argument("--lowercase", action=boolean, default=False,
+    model.add_argument("--lowercase", action=boolean, default=True,
                        help="lower-case words for the word vocabulary (characters keep case)")
     model.add_argument("--min-frequency", type=int, default=1,
                        help="rarer training words map to the unknown id")
     model.add_argument("--max-chars", type=int, default=None,
                        help="characters kept per token; none: all")
-    model.add_argument("--context-tokens", type=int, default=0,
+    model.add_argument("--context-tokens", type=int, default=128,
                        help="read consecutive sentences of a -DOCSTART- document together, in "
                        "chunks of at most this many tokens (0: each sentence alone)")
     model.add_argument("--char-features", default="cnn", help="cnn, lstm or none")
@@ -48,7 +48,7 @@ def _train_parser(subparsers):
     model.add_argument("--char-units", type=int, default=25,
                        help="character BiLSTM units per direction")
     model.add_argument("--embedding-dim", type=int, default=100, help="word embedding width")
-    model.add_argument("--word-dropout", type=float, default=0.0,
+    model.add_argument("--word-dropout", type=float, default=0.1,
                        help="probability of replacing a training word by the unknown id")
     model.add_argument("--cell", default="lstm", help=", ".join(wiring.CELLS))
     model.add_argument("--units", type=int, nargs="+", default=[100],
