@@ -172,6 +172,13 @@ def test_read_texts_from_lines_and_tables(tmp_path):
         bilm_recipe.read_texts(table, text_column="text")
 
 
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
+
+
 @pytest.fixture(scope="module")
 def bilm_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("bilm") / "run"
@@ -203,7 +210,7 @@ def test_ner_with_bilm_features_trains_saves_and_predicts(bilm_run, tmp_path, ca
                  *NER_TINY]) == 0
     loaded = load_run(run_dir)
     assert loaded.config["bilm"] == str(bilm_run)
-    found = [layer for layer in loaded.model._flatten_layers() if isinstance(layer, BiLMFeatures)]
+    found = [layer for layer in _all_layers(loaded.model) if isinstance(layer, BiLMFeatures)]
     assert len(found) == 1
     trained_embedding = load_run(bilm_run).model.get_layer("forward").get_layer("embedding")
     np.testing.assert_array_equal(  # the language models were not trained by the tagger

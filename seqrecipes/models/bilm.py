@@ -52,7 +52,7 @@ def build_bilm(vocabulary_size, *, cell="lstm", units=128, num_layers=2, dropout
     Example:
 
     >>> model = build_bilm(20, units=4, num_layers=2)
-    >>> model.output_shape
+    >>> {name: output.shape for name, output in sorted(model.output.items())}
     {'backward': (None, None, 20), 'forward': (None, None, 20)}
     """
     _validation.check_positive_int("vocabulary_size", vocabulary_size)
@@ -132,7 +132,7 @@ class BiLMFeatures(keras.layers.Layer):
     Example:
 
     >>> features = BiLMFeatures(20, units=4, num_layers=2)
-    >>> features(keras.ops.convert_to_tensor([[5, 6, 7, 0]])).shape
+    >>> tuple(features(keras.ops.convert_to_tensor([[5, 6, 7, 0]])).shape)
     (1, 4, 8)
     >>> [weight.name for weight in features.trainable_weights]
     ['mixing_weights', 'gamma']

@@ -61,7 +61,8 @@ def _token_features(vocabulary_size, embedding_dim, word_dropout, char_encoder, 
     if bilm is not None:
         inputs["bilm_ids"] = keras.Input(shape=(None,), dtype="int32", name="bilm_ids")
         # The bilm features carry the mask of their own ids, the same words' positions.
-        features = keras.layers.Concatenate(name="with_bilm")([features, bilm(inputs["bilm_ids"])])
+        contextual = bilm(inputs["bilm_ids"])
+        features = keras.layers.Concatenate(name="with_bilm")([features, contextual])
     return inputs, features
 
 

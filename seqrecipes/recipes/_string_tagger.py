@@ -6,6 +6,7 @@ the run directory:
 
     tokens (string, [batch, words], padded with "")
       -> [lower-case] -> token ids (StringLookup)   + character ids (CharacterIds)
+                                                    [+ bilm ids (the bilm run's StringLookup)]
       -> the trained tagger up to its emission scores (CRF) or probabilities (softmax)
       -> CRFDecoder / SoftmaxDecoder -> tag ids, confidences
       -> tag names (inverted StringLookup; "" at padding)

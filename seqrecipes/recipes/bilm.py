@@ -70,7 +70,9 @@ def read_texts(data=None, *, text_column=None):
     Args:
         data: path or None. ``.csv`` / ``.tsv`` / ``.tab`` (``.gz`` allowed) is read as a table
             with a header; any other file is UTF-8 text with one text per line (blank lines
-            skipped). None reads the embedded English review sample.
+            separate nothing and are skipped; a table's empty texts are kept, and `run`
+            counts them among the texts too short to predict anything). None reads the
+            embedded English review sample.
         text_column: str or None. The table's text column (default: the first of "text",
             "document", "sentence", "review").
 
@@ -81,7 +83,7 @@ def read_texts(data=None, *, text_column=None):
     if _files.stripped_name(path).lower().endswith(TABLE_SUFFIXES):
         frame, _, path, _ = read_frame(path, min_columns=1)
         column = _pick_column(frame, path, "text_column", text_column, TEXT_COLUMNS)
-        return str(path), [str(text) for text in frame[column].tolist() if str(text).strip()]
+        return str(path), [str(text) for text in frame[column].tolist()]  # blanks counted later
     _validation.check_conflict(
         text_column is not None,
         f"`text_column` names a column of a CSV/TSV table, but {str(path)!r} is read as plain "

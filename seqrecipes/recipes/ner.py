@@ -4,6 +4,7 @@
     seqrecipes ner evaluate   RUN_DIR [--data FILE]
     seqrecipes ner predict    RUN_DIR "Ada Lovelace visited Paris ." [--input FILE]
     seqrecipes ner export     RUN_DIR [--output DIR]
+    seqrecipes ner train      --bilm RUN_DIR        # + ELMo-style features of a `bilm` run
 
 `run` (train) reads CoNLL column files (by default the embedded English sample), builds word,
 character and tag vocabularies on the training split, trains `build_ner_tagger` (word
@@ -15,6 +16,7 @@ per-token confidences (see `_string_tagger`), so `evaluate`, `predict` and `expo
 the run directory.
 """
 
+import os
 import time
 
 import keras
@@ -204,6 +206,8 @@ def run(
     """
     settings = dict(locals())
     settings["units"] = list(_validation.check_positive_ints("units", units))
+    if isinstance(bilm, os.PathLike):
+        settings["bilm"] = bilm = os.fspath(bilm)  # kept in config.json as a string
     _check_settings(settings)
     config = {"recipe": RECIPE, **{key: value for key, value in settings.items()}}
     state_dir = _training.prepare_run_dir(run_dir, config, overwrite=overwrite)
