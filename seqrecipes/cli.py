@@ -23,6 +23,7 @@ RECIPE_MODULES = (
     "seqrecipes.recipes.generate_from_vector",
     "seqrecipes.recipes.gradient_flow",
     "seqrecipes.recipes.inspect_cells",
+    "seqrecipes.recipes.bilm",
     "seqrecipes.recipes.param_count",
 )
 

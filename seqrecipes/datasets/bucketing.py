@@ -26,6 +26,9 @@ from seqrecipes.errors import InvalidArgumentError
 _LOG = logging.getLogger("seqrecipes.datasets.pipeline")
 AUTOTUNE = tf.data.AUTOTUNE
 BATCH_SHUFFLE_BUFFER = 256  # batches, when the number per epoch is unknown (a stream)
+# Per-token inputs, truncated and padded along the token axis: word ids, character ids and the
+# same words in a bidirectional language model's vocabulary (`BiLMFeatures`).
+TOKEN_KEYS = ("token_ids", "char_ids", "bilm_ids")
 
 
 def bucket_boundaries(lengths, *, num_buckets=16, growth=1.25):
@@ -132,7 +135,7 @@ def bucketed(
     """The shared tail: cache, shuffle, truncate, bucket, pad, shuffle batches, prefetch.
 
     `elements` yields dicts with "token_ids" (1-D) and optionally "char_ids" (2-D),
-    "y" (scalar, or 1-D when `per_token`) and "index". With the `lengths` of the elements
+    "bilm_ids" (1-D), "y" (scalar, or 1-D when `per_token`) and "index". With the `lengths` of the elements
     (in memory), the dataset knows its number of batches, so Keras shows progress and does
     not warn that the "input ran out of data" at the end of every epoch.
     """
@@ -141,7 +144,7 @@ def bucketed(
         for key, value in element.items():
             if isinstance(value, tf.RaggedTensor):  # a row of char ids: [words, (chars)]
                 value = value.to_tensor()
-            if max_length is not None and (key in ("token_ids", "char_ids") or
+            if max_length is not None and (key in TOKEN_KEYS or
                                            (key == "y" and per_token)):
                 value = value[:max_length]
             element[key] = value
@@ -149,7 +152,7 @@ def bucketed(
 
     def pad(batch):
         batch = dict(batch)
-        for key in ("token_ids", "char_ids") + (("y",) if per_token else ()):
+        for key in TOKEN_KEYS + (("y",) if per_token else ()):
             if key in batch:
                 batch[key] = _pad_axis(batch[key], 1, min_length)
         if "char_ids" in batch:

@@ -132,7 +132,7 @@ def as_features(name, inputs):
     if isinstance(inputs, tf.RaggedTensor):
         inputs = {"token_ids": inputs}
     if not isinstance(inputs, dict) or "token_ids" not in inputs or not set(inputs) <= {
-        "token_ids", "char_ids",
+        "token_ids", "char_ids", "bilm_ids",
     }:
         raise InvalidArgumentError(
             f"`{name}` must be encoded ids: a ragged tensor from `encode_texts`, or the dict "
@@ -143,6 +143,9 @@ def as_features(name, inputs):
     if "char_ids" in inputs:
         features["char_ids"] = tf.cast(inputs["char_ids"], tf.int32)
         check_aligned(features["char_ids"], features["token_ids"], what="char_ids")
+    if "bilm_ids" in inputs:  # the same tokens in a language model's vocabulary (ELMo)
+        features["bilm_ids"] = as_ids(name, inputs["bilm_ids"], None)
+        check_aligned(features["bilm_ids"], features["token_ids"], what="bilm_ids")
     return features
 
 

@@ -42,8 +42,8 @@ def _labels(labels, size):
 
 
 def _x(batch):
-    if "char_ids" in batch:
-        return {"token_ids": batch["token_ids"], "char_ids": batch["char_ids"]}
+    if "char_ids" in batch or "bilm_ids" in batch:
+        return {key: batch[key] for key in ("token_ids", "char_ids", "bilm_ids") if key in batch}
     return batch["token_ids"]
 
 

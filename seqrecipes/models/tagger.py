@@ -11,6 +11,8 @@ head is a per-word softmax instead.
 import keras
 
 from seqrecipes import _validation
+from seqrecipes.errors import InvalidArgumentError
+from seqrecipes.models.bilm import BiLMFeatures
 from seqrecipes.models.crf import CRF
 from seqrecipes.models.crf_model import CRFModel
 from seqrecipes.models.recurrent import recurrent_stack
@@ -41,8 +43,8 @@ def _check_char_arguments(char_vocabulary_size, char_features, sizes):
     return char_features
 
 
-def _token_features(vocabulary_size, embedding_dim, word_dropout, char_encoder):
-    """Returns the input dict and the per-word features (word embedding + characters)."""
+def _token_features(vocabulary_size, embedding_dim, word_dropout, char_encoder, bilm):
+    """Returns the input dict and the per-word features (word embedding + characters + bilm)."""
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     inputs = {"token_ids": token_ids}
     words = token_ids
@@ -56,6 +58,11 @@ def _token_features(vocabulary_size, embedding_dim, word_dropout, char_encoder):
         chars = char_encoder(inputs["char_ids"])
         # Concatenate keeps the word mask of the embedding (the characters carry none).
         features = keras.layers.Concatenate(name="word_and_chars")([features, chars])
+    if bilm is not None:
+        inputs["bilm_ids"] = keras.Input(shape=(None,), dtype="int32", name="bilm_ids")
+        # The bilm features carry the mask of their own ids, the same words' positions.
+        contextual = bilm(inputs["bilm_ids"])
+        features = keras.layers.Concatenate(name="with_bilm")([features, contextual])
     return inputs, features
 
 
@@ -80,6 +87,7 @@ def build_ner_tagger(
     embedding_dropout=0.5,
     head_dropout=0.5,
     crf=True,
+    bilm=None,
     name="ner_tagger",
 ):
     """Builds a functional named-entity tagger with character features and a CRF head.
@@ -117,6 +125,10 @@ def build_ner_tagger(
         head_dropout: float. Dropout on the recurrent output before the emission layer.
             Defaults to 0.5.
         crf: bool. CRF head (True) or softmax head (False). Defaults to True.
+        bilm: a `BiLMFeatures` layer or None. ELMo-style contextual features (Peters et al.
+            2018) concatenated to each word's features; the model then takes a third input,
+            `"bilm_ids"` `[batch, words]`: the same words in the language models' vocabulary.
+            Only its mixing weights and gamma train. Defaults to None.
         name: str. The model's name.
 
     Returns:
@@ -161,6 +173,12 @@ def build_ner_tagger(
     ]:
         _validation.check_fraction(dropout_name, value)
     _validation.check_bool("crf", crf)
+    if bilm is not None and not isinstance(bilm, BiLMFeatures):
+        raise InvalidArgumentError(
+            "`bilm` must be a `BiLMFeatures` layer (e.g. from `BiLMFeatures.from_bilm` or "
+            f"`seqrecipes.recipes.bilm.load_features`) or None. Received: bilm of type "
+            f"{type(bilm).__name__}."
+        )
     _validation.check_string("name", name)
     stack = recurrent_stack(  # validates cell, units, bidirectional, merge_mode, dropouts
         "many_to_many",
@@ -182,7 +200,9 @@ def build_ner_tagger(
             units=char_units,
             name="char_encoder",
         )
-    inputs, features = _token_features(vocabulary_size, embedding_dim, word_dropout, char_encoder)
+    inputs, features = _token_features(
+        vocabulary_size, embedding_dim, word_dropout, char_encoder, bilm
+    )
     if embedding_dropout:
         features = keras.layers.Dropout(embedding_dropout, name="embedding_dropout")(features)
     for layer in stack:

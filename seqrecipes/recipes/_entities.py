@@ -200,7 +200,8 @@ class EntityF1(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self._predictor is None:  # built once: its predict function is traced once
             self._predictor = (
-                self.model if "char_ids" in self.features else _dict_input(self.model)
+                # the pipeline gives a dict unless the token ids are the only input
+                self.model if set(self.features) != {"token_ids"} else _dict_input(self.model)
             )
         outputs = predict_in_order(self._predictor, self.features, batch_size=self.batch_size,
                                    per_token=True)

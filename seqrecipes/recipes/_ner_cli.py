@@ -64,6 +64,9 @@ def _train_parser(subparsers):
                        help="dropout before the emission layer")
     model.add_argument("--crf", action=boolean, default=True,
                        help="CRF head (--no-crf: a softmax per token)")
+    model.add_argument("--bilm", default=None, metavar="RUN_DIR",
+                       help="a `seqrecipes bilm train` run: add its ELMo-style contextual "
+                       "features (frozen language models, learned layer mix) to every word")
     training = _cli.add_training_flags(
         parser, default_run_dir=DEFAULT_RUN_DIR, epochs=50, batch_size=32, learning_rate=1e-3,
         patience=5,

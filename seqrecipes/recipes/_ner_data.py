@@ -92,6 +92,8 @@ class Vocabularies:
     tag_vocabulary: list
     lowercase: bool
     max_chars: object
+    bilm: object = None  # the bilm run's token lookup (case kept), or None
+
 
     def features(self, sentences):
         """The model inputs of `sentences` as ragged ids (what `tagging_dataset` takes)."""
@@ -100,6 +102,8 @@ class Vocabularies:
             features["char_ids"] = encode_characters(
                 sentences, self.chars, max_chars=self.max_chars
             )
+        if self.bilm is not None:
+            features["bilm_ids"] = encode_tokens(sentences, self.bilm)
         return features
 
     def targets(self, tags):

@@ -6,6 +6,7 @@ the run directory:
 
     tokens (string, [batch, words], padded with "")
       -> [lower-case] -> token ids (StringLookup)   + character ids (CharacterIds)
+                                                    [+ bilm ids (the bilm run's StringLookup)]
       -> the trained tagger up to its emission scores (CRF) or probabilities (softmax)
       -> CRFDecoder / SoftmaxDecoder -> tag ids, confidences
       -> tag names (inverted StringLookup; "" at padding)
@@ -38,7 +39,8 @@ def _scores_model(tagger):
 
 
 def build_string_tagger(
-    tagger, *, token_lookup, tag_vocabulary, char_lookup=None, max_chars=None, lowercase=False
+    tagger, *, token_lookup, tag_vocabulary, char_lookup=None, max_chars=None, lowercase=False,
+    bilm_lookup=None,
 ):
     """Returns the serving model: token strings -> `{"tags", "confidences"}`.
 
@@ -49,6 +51,8 @@ def build_string_tagger(
         char_lookup: the character `StringLookup`, or None for a tagger without characters.
         max_chars: int or None. Characters kept per token (as in training).
         lowercase: bool. Words were lower-cased for the word vocabulary (characters never are).
+        bilm_lookup: the bilm run's token `StringLookup` (original case), or None for a
+            tagger without `BiLMFeatures`.
     """
     tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
     words = Lowercase(name="lowercase")(tokens) if lowercase else tokens
@@ -56,6 +60,8 @@ def build_string_tagger(
     inputs = {"token_ids": token_ids}
     if char_lookup is not None:
         inputs["char_ids"] = CharacterIds.from_lookup(char_lookup, max_chars=max_chars)(tokens)
+    if bilm_lookup is not None:
+        inputs["bilm_ids"] = bilm_lookup(tokens)
     scores = _scores_model(tagger)(inputs)
     mask = keras.ops.not_equal(token_ids, 0)  # the word mask: "" (padding) has id 0
     if isinstance(tagger, CRFModel):

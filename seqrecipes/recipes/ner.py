@@ -4,6 +4,7 @@
     seqrecipes ner evaluate   RUN_DIR [--data FILE]
     seqrecipes ner predict    RUN_DIR "Ada Lovelace visited Paris ." [--input FILE]
     seqrecipes ner export     RUN_DIR [--output DIR]
+    seqrecipes ner train      --bilm RUN_DIR        # + ELMo-style features of a `bilm` run
 
 `run` (train) reads CoNLL column files (by default the embedded English sample), builds word,
 character and tag vocabularies on the training split, trains `build_ner_tagger` (word
@@ -15,6 +16,7 @@ per-token confidences (see `_string_tagger`), so `evaluate`, `predict` and `expo
 the run directory.
 """
 
+import os
 import time
 
 import keras
@@ -26,6 +28,7 @@ from seqrecipes.models.token_features import CHAR_FEATURES
 from seqrecipes.recipes import _cli, _ner_context, _ner_data, _plots, _training
 from seqrecipes.recipes._ner_cli import DEFAULT_RUN_DIR, add_parser  # noqa: F401
 from seqrecipes.recipes._artifacts import write_run
+from seqrecipes.recipes.bilm import load_features
 from seqrecipes.recipes._entities import EntityF1, entity_metrics, summary_line
 from seqrecipes.recipes._ner_serving import RECIPE, evaluate, export, predict  # noqa: F401
 from seqrecipes.recipes._string_tagger import build_string_tagger, tag_sentences
@@ -64,6 +67,7 @@ def _check_settings(settings):
     for name in ("train", "dev", "test"):
         if settings[name] is not None:
             _validation.check_existing_file(name, settings[name])
+    _validation.check_string("bilm", settings["bilm"], allow_none=True)
 
 
 def _optimizer(settings, steps_per_epoch):
@@ -76,7 +80,7 @@ def _optimizer(settings, steps_per_epoch):
     return keras.optimizers.Adam(rate, clipnorm=settings["clipnorm"])
 
 
-def _build_model(settings, vocabularies, steps_per_epoch):
+def _build_model(settings, vocabularies, steps_per_epoch, bilm_features=None):
     keras.utils.set_random_seed(settings["seed"])  # the same seed gives the same weights
     chars = vocabularies.chars
     model = build_ner_tagger(
@@ -98,6 +102,7 @@ def _build_model(settings, vocabularies, steps_per_epoch):
         embedding_dropout=settings["embedding_dropout"],
         head_dropout=settings["head_dropout"],
         crf=settings["crf"],
+        bilm=bilm_features,
     )
     optimizer = _optimizer(settings, steps_per_epoch)
     if settings["crf"]:
@@ -154,6 +159,7 @@ def run(
     embedding_dropout=0.5,
     head_dropout=0.5,
     crf=True,
+    bilm=None,
     run_dir=DEFAULT_RUN_DIR,
     overwrite=False,
     epochs=50,
@@ -187,6 +193,9 @@ def run(
             embedding_dim, word_dropout, cell, units, bidirectional, dropout,
             recurrent_dropout, embedding_dropout, head_dropout, crf: as in
             `build_ner_tagger`.
+        bilm: str or None. A run directory of `seqrecipes bilm train`: its frozen forward
+            and backward language models add ELMo-style features to every word (a learned
+            mix of their layers, see `BiLMFeatures`). None: no such features.
         run_dir, overwrite, epochs, batch_size, learning_rate, clipnorm, patience, seed,
             verbose: training settings (see `seqrecipes ner train --help`). Early stopping
             watches the dev entity F1 (`val_entity_f1`).
@@ -198,9 +207,14 @@ def run(
     """
     settings = dict(locals())
     settings["units"] = list(_validation.check_positive_ints("units", units))
+    if isinstance(bilm, os.PathLike):
+        settings["bilm"] = bilm = os.fspath(bilm)  # kept in config.json as a string
     _check_settings(settings)
     config = {"recipe": RECIPE, **{key: value for key, value in settings.items()}}
     state_dir = _training.prepare_run_dir(run_dir, config, overwrite=overwrite)
+    bilm_features = bilm_lookup = None
+    if bilm is not None:  # the words also go through the bilm's own vocabulary (case kept)
+        bilm_features, bilm_lookup, bilm_config = load_features(bilm)
 
     columns = dict(token_column=token_column, tag_column=tag_column, scheme=scheme)
     train_data, dev_data, test_data, sources = _ner_data.load_splits(
@@ -217,6 +231,7 @@ def run(
         lowercase=lowercase, min_frequency=min_frequency, char_features=char_features,
         max_chars=max_chars,
     )
+    vocabularies.bilm = bilm_lookup
     tag_vocabulary = vocabularies.tag_vocabulary
     _ner_data.check_evaluation_tags(dev_data, tag_vocabulary, "dev")
     _ner_data.check_evaluation_tags(test_data, tag_vocabulary, "test")
@@ -226,10 +241,10 @@ def run(
         vocabularies.targets(chunks["train"].tags),
         batch_size=batch_size, shuffle=True, seed=seed,
     )
-    if vocabularies.chars is None:  # the tagger's input is always a dict
+    if vocabularies.chars is None and vocabularies.bilm is None:  # the input is always a dict
         train_ds = train_ds.map(lambda x, y: ({"token_ids": x}, y))
     steps_per_epoch = -(-len(chunks["train"].tokens) // batch_size)  # about: buckets add a few
-    model = _build_model(settings, vocabularies, steps_per_epoch)
+    model = _build_model(settings, vocabularies, steps_per_epoch, bilm_features)
     entity_f1 = EntityF1(
         vocabularies.features(chunks["dev"].tokens), dev_data.tags, tag_vocabulary,
         split=chunks["dev"].split,
@@ -243,6 +258,7 @@ def run(
     serving = build_string_tagger(
         model, token_lookup=vocabularies.tokens, tag_vocabulary=tag_vocabulary,
         char_lookup=vocabularies.chars, max_chars=max_chars, lowercase=lowercase,
+        bilm_lookup=vocabularies.bilm,
     )
     metrics = {
         "best_epoch": result.best_epoch,
@@ -268,6 +284,8 @@ def run(
             vocabularies.chars.vocabulary_size() if vocabularies.chars is not None else None
         ),
         num_parameters=model.count_params(),
+        trainable_parameters=sum(int(keras.ops.size(w)) for w in model.trainable_weights),
+        bilm_data=bilm_config["data"] if bilm is not None else None,
     )
     path = write_run(
         run_dir, model=serving, config=config, metrics=metrics, history=result.history,
