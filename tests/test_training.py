@@ -126,3 +126,35 @@ def test_a_foreign_directory_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(RunDirectoryError, match="not a seqrecipes run directory"):
         _training.prepare_run_dir(tmp_path, {})
+
+
+class ScriptedFigure(keras.callbacks.Callback):
+    """Logs `val_score` from a script: an F1 that stays 0 while nothing is predicted yet."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.values = values
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_score"] = self.values[epoch]
+
+
+def scripted_run(run_dir, values, patience):
+    config = {"epochs": len(values), "units": 8}
+    state_dir = _training.prepare_run_dir(run_dir, config)
+    validation = tf.data.Dataset.from_tensor_slices((X[:16], Y[:16])).batch(8)
+    return _training.fit_resumable(
+        model(), dataset(), validation_data=validation, epochs=len(values),
+        state_dir=state_dir, config=config, seed=SEED, monitor="val_score", mode="max",
+        patience=patience, callbacks=[ScriptedFigure(values)], verbose=0,
+    )
+
+
+def test_patience_waits_until_the_figure_first_moves(tmp_path):
+    values = [0.0, 0.0, 0.0, 0.0, 0.5, 0.4, 0.3, 0.2, 0.1]
+    result = scripted_run(tmp_path / "warm", values, patience=2)
+    assert result.best_epoch == 5
+    assert result.stopped_early and len(result.history) == 7  # 2 worse epochs after the best
+    # A figure that moves from the start is not waited for: epochs 2-3 are worse than 1.
+    result = scripted_run(tmp_path / "moving", [0.3, 0.2, 0.1, 0.6], patience=2)
+    assert result.best_epoch == 1 and len(result.history) == 3

@@ -162,8 +162,13 @@ class _EpochCommit(keras.callbacks.Callback):
             best_file = f"best-{epoch + 1:04d}.weights.h5"
             _replace_atomically(self.state_dir / best_file, self.model.save_weights)
             state["best_weights"] = best_file
-        else:
+        elif any(row[self.monitor] != state["history"][0][self.monitor]
+                 for row in state["history"]):
             state["wait"] += 1
+        # else: the figure has not moved at all since the first epoch (an entity F1 that is
+        # still exactly 0 because nothing is predicted yet, on a small data set): the model
+        # is still warming up, so patience does not run out before it has learnt anything.
+        # `epochs` still bounds the run.
         last_file = f"epoch-{epoch + 1:04d}.weights.h5"
         _replace_atomically(self.state_dir / last_file, self.model.save_weights)
         state["epochs_done"], state["last_weights"] = epoch + 1, last_file
@@ -211,7 +216,9 @@ def fit_resumable(
         monitor: str. The logged figure early stopping watches (e.g. "val_loss" or a figure
             an earlier callback adds, such as "val_entity_f1").
         mode: str. "min" or "max".
-        patience: int. Epochs without improvement before stopping.
+        patience: int. Epochs without improvement before stopping; epochs in which the
+            figure has not changed at all since the first epoch (an F1 still exactly 0)
+            do not count.
         callbacks: extra callbacks, run before the state is committed each epoch.
         verbose: int. Keras's progress display (1 = progress bar, 2 = one line per epoch).
 
