@@ -26,7 +26,8 @@
     flock /work/bench.lock nice -n 5 python bench/speed.py           # full NSMC / CoNLL
 
 `--quick` trains on 20k NSMC reviews (kiwipiepy tokens cached in `--cache-dir` after the
-first run) and 4k CoNLL sentences. Data come from ../shared/data beside the repository.
+first run) and 4k CoNLL sentences. Data come from ../shared/data beside the repository
+(in a git worktree elsewhere, pass `--data-dir /path/to/shared/data`).
 The machine may be shared: ratios within one run are what counts, not absolute figures.
 """
 
@@ -53,8 +54,8 @@ import pipeline_speed  # noqa: E402
 import speed_compile  # noqa: E402
 import speed_serving  # noqa: E402
 from seqrecipes import datasets  # noqa: E402
-from seqrecipes.recipes import _model_flags, _ner_data, _sentiment_train, ner, sentiment  # noqa: E402
-from seqrecipes.recipes import _sentiment_text  # noqa: E402
+from seqrecipes.recipes import _model_flags, _ner_data, _sentiment_text  # noqa: E402
+from seqrecipes.recipes import _sentiment_train, ner, sentiment  # noqa: E402
 
 DATA = BENCH.parents[1] / "shared" / "data"  # ../shared/data beside the repository
 SECTIONS = ("train", "crf", "predict", "startup", "compile")

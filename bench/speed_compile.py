@@ -10,6 +10,14 @@ steady train-step time are reported; the fastest of the timed passes counts.
     tagger      NER-like: Embedding 100 (mask_zero) -> BiLSTM 100 -> Dense 9 per step
     classifier  Embedding 128 (mask_zero) -> LSTM 128 -> Dense 1
     cnn         the Korean sentiment default, CNN 2/3/4/5 x 128 (jit only: nothing to unroll)
+
+Measured (README, "Performance"): no recipe turns either on. The sentiment and NER recipes
+train on length buckets, where `unroll` cannot apply (it needs one fixed length) and XLA
+compiles once per distinct batch shape (a fixed-shape warm-up took 3-4 s here, and buckets
+make dozens of shapes); on the CNN, XLA steps were 2.4x slower. The timeseries recipe (fixed windows of 30) gained 2.2x per step with XLA
+in one run and lost 0.7x in another, and pays 2-3 s of compilation per function (train,
+evaluate, predict) for a few hundred steps: no reliable win. `unroll` gained 1.3-1.9x only on
+8-16-step bidirectional taggers, a fixed length no recipe trains on.
 """
 
 import time

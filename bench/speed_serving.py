@@ -141,7 +141,8 @@ PHASES = r"""
 import json, sys, time
 t0 = time.perf_counter(); marks = {}
 from seqrecipes import cli
-parser = cli.build_parser(); marks["import seqrecipes + keras + tensorflow, parser"] = time.perf_counter()
+parser = cli.build_parser()
+marks["import seqrecipes + keras + tensorflow, parser"] = time.perf_counter()
 from seqrecipes.recipes import sentiment
 from seqrecipes.recipes import _sentiment_text as text
 run = sentiment.load(sys.argv[1]); marks["load the run (model.keras)"] = time.perf_counter()
