@@ -61,23 +61,23 @@ def build(crf):
     return model
 
 
-def time_epoch(model, data):
+def time_epoch(model, data, steps=TIMED_STEPS):
     start = time.perf_counter()
     model.fit(data, epochs=1, verbose=0)
-    return (time.perf_counter() - start) / TIMED_STEPS
+    return (time.perf_counter() - start) / steps
 
 
-def fastest(function, *args):
-    """Seconds of the fastest of `REPEATS` calls (the machine is shared: noise only adds)."""
+def fastest(function, *args, repeats=REPEATS):
+    """Seconds of the fastest of `repeats` calls (the machine is shared: noise only adds)."""
     best = float("inf")
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         start = time.perf_counter()
         function(*args)
         best = min(best, time.perf_counter() - start)
     return best
 
 
-def time_crf_alone(model, data):
+def time_crf_alone(model, data, repeats=REPEATS):
     """The CRF's own work per batch: NLL + gradient (training), and Viterbi (decoding)."""
     emitter = keras.Model(model.input, model.get_layer("emissions").output)
     batches = [(emitter(x), tf.not_equal(x["token_ids"], 0), y) for x, y in data]
@@ -101,50 +101,67 @@ def time_crf_alone(model, data):
     run(loss_and_gradient, True)
     run(decode, False)
     return (
-        fastest(run, loss_and_gradient, True) / len(batches),
-        fastest(run, decode, False) / len(batches),
+        fastest(run, loss_and_gradient, True, repeats=repeats) / len(batches),
+        fastest(run, decode, False, repeats=repeats) / len(batches),
     )
 
 
-def interleaved(models, measure):
-    """The fastest of `REPEATS` measurements per head, taking turns (softmax, CRF, ...)."""
+def interleaved(models, measure, repeats=REPEATS):
+    """The fastest of `repeats` measurements per head, taking turns (softmax, CRF, ...)."""
     times = {crf: [] for crf in models}
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         for crf, model in models.items():
             times[crf].append(measure(model))
     return times
 
 
-def main():
+def measure(*, steps=TIMED_STEPS, repeats=REPEATS, echo=print):
+    """Runs the whole comparison; prints as it goes and returns the figures as a dict."""
     devices = [device.device_type for device in tf.config.list_physical_devices()]
-    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs, "
-          f"devices: {devices}")
-    data = dataset(TIMED_STEPS, seed=0)
+    echo(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs, "
+         f"devices: {devices}")
+    data = dataset(steps, seed=0)
     inputs = data.map(lambda x, y: x)
     models = {False: build(False), True: build(True)}
     for crf, model in models.items():
         start = time.perf_counter()
         model.fit(data, epochs=1, verbose=0)  # warm-up: traces the train step
         model.predict(inputs, verbose=0)  # and the predict step
-        print(f"{NAMES[crf]}: warm-up (tracing) {time.perf_counter() - start:6.2f} s")
+        echo(f"{NAMES[crf]}: warm-up (tracing) {time.perf_counter() - start:6.2f} s")
 
-    steps = interleaved(models, lambda model: time_epoch(model, data))
+    step_times = interleaved(models, lambda model: time_epoch(model, data, steps), repeats)
     for crf in models:
-        times = ", ".join(f"{1000 * t:.1f}" for t in steps[crf])
-        print(f"{NAMES[crf]}: train step {1000 * min(steps[crf]):6.1f} ms (epochs: {times})")
-    print(f"CRF / softmax train-step ratio: {min(steps[True]) / min(steps[False]):.2f}")
+        times = ", ".join(f"{1000 * t:.1f}" for t in step_times[crf])
+        echo(f"{NAMES[crf]}: train step {1000 * min(step_times[crf]):6.1f} ms (epochs: {times})")
+    ratio = min(step_times[True]) / min(step_times[False])
+    echo(f"CRF / softmax train-step ratio: {ratio:.2f}")
 
     def predict_time(model):
         start = time.perf_counter()
         model.predict(inputs, verbose=0)
-        return (time.perf_counter() - start) / (TIMED_STEPS * BATCH)
+        return (time.perf_counter() - start) / (steps * BATCH)
 
-    predict = {crf: min(times) for crf, times in interleaved(models, predict_time).items()}
-    print(f"predict per sentence (batches of {BATCH}, whole model): softmax "
-          f"{1e6 * predict[False]:.0f} us, CRF with Viterbi {1e6 * predict[True]:.0f} us")
-    nll, viterbi = time_crf_alone(models[True], data)
-    print(f"CRF alone per batch of {BATCH}: NLL + gradient {1000 * nll:.2f} ms, "
-          f"Viterbi {1000 * viterbi:.2f} ms ({1e6 * viterbi / BATCH:.0f} us per sentence)")
+    predict = {crf: min(times)
+               for crf, times in interleaved(models, predict_time, repeats).items()}
+    echo(f"predict per sentence (batches of {BATCH}, whole model): softmax "
+         f"{1e6 * predict[False]:.0f} us, CRF with Viterbi {1e6 * predict[True]:.0f} us")
+    nll, viterbi = time_crf_alone(models[True], data, repeats)
+    echo(f"CRF alone per batch of {BATCH}: NLL + gradient {1000 * nll:.2f} ms, "
+         f"Viterbi {1000 * viterbi:.2f} ms ({1e6 * viterbi / BATCH:.0f} us per sentence)")
+    return {
+        "train_step_ms": {"softmax": 1000 * min(step_times[False]),
+                          "crf": 1000 * min(step_times[True])},
+        "crf_over_softmax_train_step": ratio,
+        "predict_us_per_sentence": {"softmax": 1e6 * predict[False],
+                                    "crf_viterbi": 1e6 * predict[True]},
+        "crf_alone_per_batch_ms": {"nll_and_gradient": 1000 * nll, "viterbi": 1000 * viterbi},
+        "viterbi_us_per_sentence": 1e6 * viterbi / BATCH,
+        "batch_size": BATCH, "steps": steps, "repeats": repeats,
+    }
+
+
+def main():
+    measure()
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ import tensorflow as tf
 
 from seqrecipes import cli
 from seqrecipes.datasets import pretokenize_korean, sample_path
-from seqrecipes.recipes import _artifacts, _model_flags, _sentiment_train, _training, sentiment
+from seqrecipes.recipes import (
+    _artifacts, _model_flags, _sentiment_serve, _sentiment_train, _training, sentiment,
+)
 
 TINY = ["--embedding-dim", "8", "--verbose", "0", "--seed", "5"]
 # Three epochs with patience 3: nothing stops early, so an interrupted run has epochs left.
@@ -119,6 +121,50 @@ def test_predict_arguments_file_and_stdin_agree_with_the_saved_model(trained, tm
     status, from_stdin, err = run_main("sentiment", "predict", str(run_dir))
     assert status == 0, err
     assert predicted_rows(from_file) == predicted_rows(from_stdin) == rows
+
+
+TEXTS = ["A brilliant, moving film.", "", "Boring.", "Dull, dull, dull and far too long to "
+         "sit through, with a plot that goes nowhere and actors who look lost", "fine"]
+
+
+def assert_fast_path_matches_pipeline(loaded, texts):
+    """The compiled call on a few padded texts == the bucketed pipeline, text by text."""
+    direct = loaded._outputs_direct(texts)
+    bucketed = loaded._outputs_bucketed(texts, batch_size=2)  # several buckets and batches
+    assert direct.shape == bucketed.shape == (len(texts), 1)
+    np.testing.assert_allclose(direct, bucketed, atol=1e-5)
+    one_by_one = np.concatenate([loaded._outputs_direct([t]) for t in texts])
+    np.testing.assert_allclose(direct, one_by_one, atol=1e-5)
+
+
+def assert_same_rows(rows, expected):
+    assert [(r["text"], r["label"]) for r in rows] == [(r["text"], r["label"]) for r in expected]
+    for row, other in zip(rows, expected):
+        assert row["probability"] == pytest.approx(other["probability"], abs=1e-5)
+
+
+def test_fast_path_gives_the_predictions_of_the_pipeline(trained, monkeypatch):
+    run_dir, _ = trained
+    loaded = sentiment.load(run_dir)
+    assert_fast_path_matches_pipeline(loaded, TEXTS)
+    expected = sentiment.predict(run_dir, TEXTS, batch_size=2)  # through the pipeline
+
+    def no_pipeline(*args, **kwargs):
+        raise AssertionError("a few texts must not build a tf.data pipeline")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_sentiment_serve.datasets, "predict_in_order", no_pipeline)
+        assert_same_rows(loaded.predict(TEXTS), expected)  # the fast path
+        assert_same_rows(loaded.predict(TEXTS[:1]), expected[:1])
+
+    calls = []
+    original = _sentiment_serve.datasets.predict_in_order
+    monkeypatch.setattr(_sentiment_serve.datasets, "predict_in_order",
+                        lambda *a, **k: calls.append(len(a[1])) or original(*a, **k))
+    many = TEXTS * (_sentiment_serve.DIRECT_MAX_TEXTS // len(TEXTS) + 1)
+    rows = loaded.predict(many)
+    assert calls == [len(many)]  # a batch goes through the bucketed pipeline
+    assert_same_rows(rows, expected * (len(many) // len(TEXTS)))
 
 
 def test_exported_saved_model_serves_raw_strings(trained, tmp_path):
@@ -294,6 +340,7 @@ def test_a_recurrent_model_trains_and_predicts(tmp_path, small_file):
     assert "BiGRU 4 -> max pooling" in result["summary"]
     assert result["config"]["ngrams"] == 1 and result["config"]["max_tokens"] == 30000
     assert len(sentiment.predict(tmp_path / "r", ["good", ""])) == 2
+    assert_fast_path_matches_pipeline(sentiment.load(tmp_path / "r"), TEXTS)
 
 
 def test_korean_in_model_tokenizer_takes_raw_text(tmp_path):
