@@ -20,6 +20,7 @@ import json
 import math
 import os
 import pathlib
+import shutil
 import sys
 import time
 
@@ -56,6 +57,11 @@ def main(argv=None):
     if not pathlib.Path(args.data).is_file():
         print(f"Tiny Shakespeare not found at {args.data}; pass --data.", file=sys.stderr)
         return 1
+    # A timing starts from scratch: an interrupted earlier run in --run-dir would be resumed.
+    state = pathlib.Path(args.run_dir) / ".training"
+    if state.is_dir():
+        print(f"removing the interrupted run's state in {state}")
+        shutil.rmtree(state)
     started = time.perf_counter()
     result = char_lm.run(
         data=args.data, validation_fraction=0.1, mode=args.mode, cell=args.cell,

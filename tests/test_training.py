@@ -158,3 +158,18 @@ def test_patience_waits_until_the_figure_first_moves(tmp_path):
     # A figure that moves from the start is not waited for: epochs 2-3 are worse than 1.
     result = scripted_run(tmp_path / "moving", [0.3, 0.2, 0.1, 0.6], patience=2)
     assert result.best_epoch == 1 and len(result.history) == 3
+
+
+def test_a_setting_the_recipe_depends_on_cannot_change_on_resumption(tmp_path):
+    state_dir = _training.prepare_run_dir(tmp_path / "run", {"epochs": 18, "units": 8})
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state = {"config": {"epochs": 18, "units": 8}}
+    (state_dir / _training.STATE_FILE).write_text(json.dumps(state))
+    # By default the number of epochs may change when an interrupted run resumes...
+    assert _training.prepare_run_dir(tmp_path / "run", {"epochs": 10, "units": 8}) == state_dir
+    # ...but not for a recipe whose learning-rate schedule spans the epochs.
+    with pytest.raises(RunDirectoryError, match="epochs: 18 then, 10 now"):
+        _training.prepare_run_dir(
+            tmp_path / "run", {"epochs": 10, "units": 8},
+            resumable=_training.RESUMABLE_DIFFERENCES - {"epochs"},
+        )

@@ -58,10 +58,18 @@ class TrainingResult:
     resumed_from_epoch: int
 
 
-def prepare_run_dir(run_dir, config, *, overwrite=False):
+def prepare_run_dir(run_dir, config, *, overwrite=False, resumable=RESUMABLE_DIFFERENCES):
     """Checks that `run_dir` can receive this training run; returns the training-state path.
 
     Call it at the top of a recipe's `train`, before any data is read.
+
+    Args:
+        run_dir: path of the run directory.
+        config: dict. The run's settings.
+        overwrite: bool. Replace a complete run.
+        resumable: the settings an interrupted run may be resumed with changed. A recipe whose
+            computation depends on one of them (a learning-rate schedule over `epochs`)
+            passes a smaller set.
 
     Raises:
         RunDirectoryError: `run_dir` holds a complete run and `overwrite` is False, is not a
@@ -76,7 +84,7 @@ def prepare_run_dir(run_dir, config, *, overwrite=False):
         changed = sorted(
             key
             for key in set(started) | set(config)
-            if key not in RESUMABLE_DIFFERENCES and started.get(key) != config.get(key)
+            if key not in resumable and started.get(key) != config.get(key)
         )
         if changed:
             details = "; ".join(

@@ -202,7 +202,14 @@ def run(
         "batch_size": batch_size, "learning_rate": learning_rate, "clipnorm": clipnorm,
         "patience": patience, "seed": seed, "verbose": verbose, "overwrite": overwrite,
     }
-    state_dir = _training.prepare_run_dir(run_dir, config, overwrite=overwrite)
+    # The cosine schedule decays over `epochs`: resuming with another number would splice two
+    # schedules, so `epochs` may change on resumption only with a constant rate.
+    resumable = _training.RESUMABLE_DIFFERENCES - (
+        {"epochs"} if lr_schedule == "cosine" else set()
+    )
+    state_dir = _training.prepare_run_dir(
+        run_dir, config, overwrite=overwrite, resumable=resumable
+    )
 
     # Data: the vocabulary comes from the training part only; unknown characters map to 1.
     path, train_text, validation_text = _read_corpus(
