@@ -150,3 +150,18 @@ def test_two_workers_train_sentiment_and_agree(tmp_path):
         np.testing.assert_array_equal(mine, theirs)
     assert chief.metrics["epochs_trained"] == worker.metrics["epochs_trained"] == 1
     assert chief.metrics["sizes"] == worker.metrics["sizes"]
+
+
+def test_crf_tagger_trains_under_mirrored_strategy_like_default(tmp_path):
+    """The NER recipe's CRF model (custom `train_step`) under a one-CPU MirroredStrategy."""
+    from seqrecipes.cli import main
+
+    tiny = ["--embedding-dim", "4", "--units", "4", "--char-embedding-dim", "4",
+            "--char-filters", "4", "--batch-size", "16", "--verbose", "0", "--epochs", "1"]
+    for name in ("default", "mirrored"):
+        assert main(["ner", "train", "--run-dir", str(tmp_path / name), "--strategy", name,
+                     *tiny]) == 0
+    default, mirrored = (_artifacts.load_run(tmp_path / name) for name in ("default", "mirrored"))
+    assert default.config["crf"] and mirrored.config["crf"]
+    for mine, theirs in zip(default.model.get_weights(), mirrored.model.get_weights()):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5)
