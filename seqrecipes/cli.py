@@ -62,7 +62,9 @@ def main(argv=None):
     """Runs the command line `argv` (default: `sys.argv[1:]`) and returns the exit status."""
     try:
         args = build_parser().parse_args(argv)
-        status = args.func(args)
+        from seqrecipes.recipes import _strategy
+
+        status = _strategy.run_handler(args)  # args.func(args), under --strategy
     except SystemExit as exit_:  # --help and --version
         return exit_.code if isinstance(exit_.code, int) else 0
     except SeqrecipesError as error:

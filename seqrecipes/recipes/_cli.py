@@ -6,9 +6,11 @@ gives the message, in the one shape every error has.
 """
 
 from seqrecipes import _validation
+from seqrecipes.recipes._strategy import STRATEGIES as _STRATEGIES
 
 # argparse bookkeeping that is not a keyword argument of `run()`.
-_NOT_ARGUMENTS = ("func", "recipe", "command", "handler")
+# `strategy` is applied around the whole command by `_strategy.run_handler` (called by cli.main).
+_NOT_ARGUMENTS = ("func", "recipe", "command", "handler", "strategy")
 
 
 def keyword_arguments(args):
@@ -36,7 +38,9 @@ def add_training_flags(
     group.add_argument("--overwrite", action="store_true",
                        help="replace a complete run already in --run-dir")
     group.add_argument("--epochs", type=int, default=epochs, help="maximum number of epochs")
-    group.add_argument("--batch-size", type=int, default=batch_size, help="texts per batch")
+    group.add_argument("--batch-size", type=int, default=batch_size,
+                       help="examples per batch: the GLOBAL batch, split evenly across all "
+                       "replicas (GPUs, workers) under --strategy mirrored / multi-worker")
     group.add_argument("--learning-rate", type=float, default=learning_rate,
                        help="the optimizer's step size")
     group.add_argument("--clipnorm", type=float, default=None,
@@ -47,6 +51,10 @@ def add_training_flags(
                        help="seeds weights, data order and dropout: same seed, same run")
     group.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
                        help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch")
+    group.add_argument("--strategy", default="default", choices=_STRATEGIES,
+                       help="tf.distribute: default (one device), mirrored (every GPU of this "
+                       "machine) or multi-worker (several machines, configured by the TF_CONFIG "
+                       "environment variable; only the chief writes --run-dir)")
     return group
 
 

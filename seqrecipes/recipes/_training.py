@@ -35,7 +35,7 @@ import keras
 
 from seqrecipes._seeding import epoch_variable, release_epoch, reseed  # noqa: F401
 from seqrecipes.errors import RunDirectoryError, SeqrecipesError
-from seqrecipes.recipes import _artifacts
+from seqrecipes.recipes import _artifacts, _strategy
 
 STATE_FILE = "state.json"
 # Settings that may change between an interrupted run and its resumption without changing
@@ -250,6 +250,10 @@ def fit_resumable(
             "stopped_early": False,
         }
     resumed_from = state["epochs_done"]
+    # Under a multi-worker strategy each worker keeps its share of the batches (no-op otherwise).
+    train_data = _strategy.shard_by_data(train_data)
+    validation_data = _strategy.shard_by_data(validation_data)
+    _strategy.prepare_model(model, train_data)
     commit = _EpochCommit(
         state_dir, state, seed=seed, monitor=monitor, mode=mode, patience=patience
     )

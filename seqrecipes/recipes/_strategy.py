@@ -1,0 +1,218 @@
+"""`--strategy default|mirrored|multi-worker`: a recipe's `train` under TensorFlow's own strategies.
+
+One mechanism for every recipe: the command line's `train` runs inside `distributed(...)`, which
+builds the `tf.distribute` strategy and enters its scope for the whole run, so every model is
+built and compiled inside it (Keras's TensorFlow trainer takes the strategy in scope when the
+model is created and distributes `fit` / `predict` with it). Nothing else in a recipe changes:
+
+* `default`: no strategy (TensorFlow's default one), exactly the single-device behaviour.
+* `mirrored`: `tf.distribute.MirroredStrategy()`, one replica per visible GPU (the CPU if none).
+* `multi-worker`: `tf.distribute.MultiWorkerMirroredStrategy()`, configured by the standard
+  `TF_CONFIG` environment variable, e.g. on the first of two machines::
+
+      TF_CONFIG='{"cluster": {"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]},
+                  "task": {"type": "worker", "index": 0}}'
+
+  (the second machine runs the same command with `"index": 1`).
+
+`--batch-size` is the GLOBAL batch: each step takes that many examples, split evenly across all
+replicas of all workers. `fit_resumable` sets `AutoShardPolicy.DATA` on the input pipelines (the
+recipes' pipelines are built from in-memory tensors or read row by row, so there are no files
+to shard by), so every worker reads the stream and keeps its own share of the batches.
+
+Only the chief (task type "chief", or worker 0 when the cluster has no chief) writes the run
+directory. The other workers must still take part in every collective step, including saving
+(Keras's documented pattern, as in `keras.callbacks.BackupAndRestore`): they write their run and
+training state to a temporary folder and delete it at the end. For tests only,
+`SEQRECIPES_WORKER_RUN_DIR` names a folder a non-chief worker writes into instead and keeps.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+
+from seqrecipes import _validation
+from seqrecipes.errors import SeqrecipesError
+
+STRATEGIES = ("default", "mirrored", "multi-worker")
+WORKER_RUN_DIR_VARIABLE = "SEQRECIPES_WORKER_RUN_DIR"
+_TF_CONFIG_FORMAT = (
+    'TF_CONFIG=\'{"cluster": {"worker": ["host1:port", "host2:port"]}, '
+    '"task": {"type": "worker", "index": 0}}\' (the same cluster on every machine, each with '
+    "its own task index)"
+)
+
+
+def read_tf_config(environ=None):
+    """Returns the parsed `TF_CONFIG` of `environ` (default `os.environ`), checked.
+
+    Raises:
+        SeqrecipesError: `TF_CONFIG` is missing, not JSON, or does not name a cluster with at
+            least one worker and this process's task in it.
+    """
+    environ = os.environ if environ is None else environ
+    raw = environ.get("TF_CONFIG")
+
+    def fail(problem):
+        raise SeqrecipesError(
+            f"--strategy multi-worker needs the TF_CONFIG environment variable: {problem}. "
+            f"Set it on every worker, e.g. {_TF_CONFIG_FORMAT}."
+        )
+
+    if not raw:
+        fail("it is not set")
+    try:
+        config = json.loads(raw)
+    except json.JSONDecodeError as error:
+        fail(f"it is not JSON ({error.msg} at character {error.pos}); received {raw!r}")
+    if not isinstance(config, dict):
+        fail(f"it must be a JSON object; received {raw!r}")
+    cluster, task = config.get("cluster"), config.get("task")
+    if not isinstance(cluster, dict) or not cluster:
+        fail(f'it has no "cluster" object; received {raw!r}')
+    for role, addresses in cluster.items():
+        if not isinstance(addresses, list) or not addresses or not all(
+            isinstance(address, str) and ":" in address for address in addresses
+        ):
+            fail(f'"cluster"/"{role}" must be a non-empty list of "host:port"; received {raw!r}')
+    if "worker" not in cluster and "chief" not in cluster:
+        fail(f'"cluster" has no "worker" list; received {raw!r}')
+    if not isinstance(task, dict) or "type" not in task or "index" not in task:
+        fail(f'it has no "task" with "type" and "index"; received {raw!r}')
+    role, index = task["type"], task["index"]
+    if role not in cluster or not isinstance(index, int) or not 0 <= index < len(cluster[role]):
+        fail(f'"task" {task} is not in "cluster" {cluster}')
+    return config
+
+
+def make_strategy(name, *, devices=None):
+    """Returns the `tf.distribute.Strategy` for `--strategy name`.
+
+    Args:
+        name: str. "default", "mirrored" or "multi-worker".
+        devices: for "mirrored" only, the devices to mirror on (default: all GPUs, else the
+            CPU), e.g. `["/cpu:0"]`.
+
+    Example:
+
+    >>> make_strategy("mirrored", devices=["/cpu:0"]).num_replicas_in_sync
+    1
+    """
+    name = _validation.check_choice("strategy", name, STRATEGIES)
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(devices)
+    read_tf_config()  # a clear message before TensorFlow's own
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def is_chief(strategy):
+    """True unless `strategy` is multi-worker and this process is not its chief."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def shard_by_data(dataset):
+    """`dataset` with tf.data auto-sharding by DATA (a no-op for anything not a Dataset)."""
+    if not isinstance(dataset, tf.data.Dataset):
+        return dataset
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA
+    )
+    return dataset.with_options(options)
+
+
+def prepare_model(model, train_data):
+    """Works around Keras 3.15 failing `fit` under a multi-worker strategy; call before `fit`.
+
+    Keras's TensorFlow trainer remembers the strategy in scope when a model is created and
+    then, at every `fit` / `evaluate` / `predict`, reduces a distributed input batch across
+    workers (`strategy.reduce("MEAN", (x, y))`, trainer.py `_maybe_symbolic_build`), which
+    `CollectiveAllReduceStrategy` cannot do with a tuple: it fails as soon as there are two
+    workers. Here the model, its loss, metrics and optimizer are built from one local batch
+    instead, and the remembered strategy is dropped: `model.distribute_strategy` then falls
+    back to the strategy in scope (the same one, since the whole run is inside it), so training
+    is still distributed.
+
+    Keras 3.15 also reduces each step's logs across workers with `strategy.reduce("MEAN", v,
+    axis=0)` (trainer.py `one_step_on_data`, reduction "auto" hard-coded), which fails on the
+    scalar figures every step returns: the model's `train_step` / `test_step` are wrapped so
+    that they return each scalar as a vector of one, which that reduction averages over the
+    workers. (The epoch's logs, which early stopping and the history read, are read from the
+    metrics' sum-aggregated variables at the end of the epoch: the same on every worker.)
+    No-op for any other strategy.
+    """
+    strategy = tf.distribute.get_strategy()
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    if getattr(model, "_distribute_strategy", None) is None:
+        return
+    batch = next(iter(train_data))
+    with strategy.scope():
+        model._symbolic_build(data_batch=batch)
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+    model._distribute_strategy = None
+    for name in ("train_step", "test_step"):
+        setattr(model, name, _with_vector_logs(getattr(model, name)))
+
+
+def _with_vector_logs(step):
+    def vector_logs(data):
+        return tf.nest.map_structure(
+            lambda value: tf.reshape(value, [1]) if value.shape.rank == 0 else value, step(data)
+        )
+
+    return vector_logs
+
+
+@contextlib.contextmanager
+def distributed(name, run_dir, *, devices=None):
+    """Runs a training run under `--strategy name`; yields the run directory to write.
+
+    The strategy's scope is entered for the whole block, so the models are built and compiled
+    inside it. The chief gets `run_dir`; any other worker gets a temporary folder, deleted at
+    the end (or `$SEQRECIPES_WORKER_RUN_DIR`, kept, for tests).
+    """
+    from seqrecipes import _seeding
+
+    strategy = make_strategy(name, devices=devices)
+    # The process-wide epoch counter the pipelines read must be an ordinary variable on the
+    # host, not a mirrored one: create it before the scope is entered.
+    _seeding.epoch_variable()
+    temporary = None
+    if not is_chief(strategy):
+        run_dir = os.environ.get(WORKER_RUN_DIR_VARIABLE)
+        if not run_dir:
+            temporary = run_dir = tempfile.mkdtemp(prefix="seqrecipes-worker-")
+            shutil.rmtree(temporary)  # the recipe wants a new or empty run directory
+    try:
+        if name == "default":
+            yield run_dir
+        else:
+            with strategy.scope():
+                yield run_dir
+    finally:
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def run_handler(args):
+    """Calls `args.func(args)`, under `args.strategy` when the subcommand has that flag."""
+    name = getattr(args, "strategy", None)
+    if name is None:
+        return args.func(args)
+    with distributed(name, args.run_dir) as run_dir:
+        args.run_dir = run_dir
+        return args.func(args)
