@@ -165,3 +165,15 @@ def test_crf_tagger_trains_under_mirrored_strategy_like_default(tmp_path):
     assert default.config["crf"] and mirrored.config["crf"]
     for mine, theirs in zip(default.model.get_weights(), mirrored.model.get_weights()):
         np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_resuming_a_multi_worker_run_is_refused_before_tensorflow_starts(tmp_path, monkeypatch):
+    state = tmp_path / "run" / ".training" / "state.json"
+    state.parent.mkdir(parents=True)
+    state.write_text("{}")
+    cluster = {"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]},
+               "task": {"type": "worker", "index": 0}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(cluster))
+    with pytest.raises(SeqrecipesError, match="resuming a multi-worker run is not supported"):
+        with _strategy.distributed("multi-worker", tmp_path / "run"):
+            pass

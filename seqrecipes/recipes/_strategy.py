@@ -30,6 +30,7 @@ training state to a temporary folder and delete it at the end. For tests only,
 import contextlib
 import json
 import os
+import pathlib
 import shutil
 import tempfile
 
@@ -187,6 +188,17 @@ def distributed(name, run_dir, *, devices=None):
     """
     from seqrecipes import _seeding
 
+    if name == "multi-worker":
+        read_tf_config()  # a clear error before TensorFlow waits for the cluster
+        state = pathlib.Path(run_dir) / ".training" / "state.json"
+        if state.is_file():
+            # Only the chief keeps training state: the other workers would start afresh, run
+            # other epochs and wait for each other for ever.
+            raise SeqrecipesError(
+                f"{str(run_dir)!r} holds an interrupted run, and resuming a multi-worker run is "
+                "not supported yet: stop every worker, then start them all again with a new "
+                "--run-dir (or resume this one on one machine, without --strategy multi-worker)."
+            )
     strategy = make_strategy(name, devices=devices)
     # The process-wide epoch counter the pipelines read must be an ordinary variable on the
     # host, not a mirrored one: create it before the scope is entered.
