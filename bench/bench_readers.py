@@ -2,7 +2,7 @@
 
 Run from the repository root, under the shared lock so timings are not disturbed:
 
-    flock /work/bench.lock python bench/bench_readers.py
+    python bench/bench_readers.py
 
 The datasets are read from ``../shared/data`` beside the repository, or from the folder given as
 the first argument.

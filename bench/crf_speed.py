@@ -6,7 +6,7 @@ BiLSTM 100 units per direction. Synthetic token ids: speed does not depend on th
 
 Run under the shared lock so other benchmarks do not disturb the timings:
 
-    flock /work/bench.lock python bench/crf_speed.py
+    python bench/crf_speed.py
 """
 
 import os

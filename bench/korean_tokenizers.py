@@ -9,8 +9,8 @@ Each gets the same bucketed pipeline and the same model (Embedding 128 -> LSTM 1
 same seed), trained for the same number of epochs; the script prints the tokenisation time,
 vocabulary size, mean length, training time and test accuracy.
 
-    flock /work/bench.lock python bench/korean_tokenizers.py            # full NSMC
-    flock /work/bench.lock python bench/korean_tokenizers.py --quick    # 30k / 10k reviews
+    python bench/korean_tokenizers.py            # full NSMC
+    python bench/korean_tokenizers.py --quick    # 30k / 10k reviews
 """
 
 import argparse

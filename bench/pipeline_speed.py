@@ -14,8 +14,8 @@ in bench/korean_tokenizers.py; `--tokenizer words|scripts|syllables` needs no ki
 It prints useful (non-padding) tokens per second of each training epoch, the ratio (b)/(a),
 and the test accuracy (ratings_test) of both after the same number of epochs.
 
-    flock /work/bench.lock python bench/pipeline_speed.py            # the full data
-    flock /work/bench.lock python bench/pipeline_speed.py --quick    # 20k / 5k reviews
+    python bench/pipeline_speed.py            # the full data
+    python bench/pipeline_speed.py --quick    # 20k / 5k reviews
 
 The data are read from ../shared/data/nsmc beside the repository (never downloaded), or
 from `--data-dir`.

@@ -10,8 +10,8 @@
 Prints the test (and dev) entity F1 of both runs and their difference. Every weight starts
 random (no pretrained embeddings); test.txt is never part of the language models' corpus.
 
-    flock /work/bench.lock nice -n 5 python bench/quality_bilm.py
-    flock /work/bench.lock nice -n 5 python bench/quality_bilm.py --train-sentences 500
+    python bench/quality_bilm.py
+    python bench/quality_bilm.py --train-sentences 500
 
 The data are read from ../shared/data/conll2003 beside the repository (never downloaded), or
 from `--data-dir`.

@@ -7,8 +7,8 @@ a 500-character sample. The target is <= 1.50 nats per character within 30 minut
 training on a 2-core CPU. The defaults below are the configuration that reached it (see the
 README section "Character language model" for what else was tried).
 
-    flock /work/bench.lock python bench/quality_char_lm.py
-    flock /work/bench.lock python bench/quality_char_lm.py --mode windows --epochs 3
+    python bench/quality_char_lm.py
+    python bench/quality_char_lm.py --mode windows --epochs 3
 
 The text is read from ../shared/data/tinyshakespeare beside the repository (never downloaded),
 or from `--data`. The run directory goes to `bench/runs/char_lm` (ignored by git) unless

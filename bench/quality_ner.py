@@ -9,9 +9,9 @@ are split deterministically, sentence i going to the test part when i % 5 == 4 (
 training otherwise; the recipe holds out 10% of the training part (seeded) for early
 stopping. Each token is one character (spaces are "▁"), so there are no character features.
 
-    flock /work/bench.lock python bench/quality_ner.py conll2003
-    flock /work/bench.lock python bench/quality_ner.py klue
-    flock /work/bench.lock python bench/quality_ner.py conll2003 -- --units 200   # any flags
+    python bench/quality_ner.py conll2003
+    python bench/quality_ner.py klue
+    python bench/quality_ner.py conll2003 -- --units 200   # any flags
 
 The data are read from ../shared/data beside the repository (never downloaded), or from
 `--data-dir`. Extra flags after `--` go to `seqrecipes ner train` unchanged.

@@ -10,10 +10,10 @@ and is scored on the official test file. It prints test accuracy, macro F1, the 
 epochs and the wall time (reading, tokenising, training, evaluating and saving), and writes
 them to bench/results/quality_sentiment.json.
 
-    flock /work/bench.lock python bench/quality_sentiment.py                  # both, full
-    flock /work/bench.lock python bench/quality_sentiment.py --datasets imdb
-    flock /work/bench.lock python bench/quality_sentiment.py --quick          # 20k/5k subsets
-    flock /work/bench.lock python bench/quality_sentiment.py --datasets imdb -- --model cnn
+    python bench/quality_sentiment.py                  # both, full
+    python bench/quality_sentiment.py --datasets imdb
+    python bench/quality_sentiment.py --quick          # 20k/5k subsets
+    python bench/quality_sentiment.py --datasets imdb -- --model cnn
 
 Flags after `--` go to `seqrecipes sentiment train` unchanged (to measure other settings).
 The data are read from ../shared/data beside the repository (never downloaded), or from

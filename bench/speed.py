@@ -22,8 +22,8 @@
    the time goes.
 5. `jit_compile` (XLA) and `unroll` on and off, short fixed lengths.
 
-    flock /work/bench.lock nice -n 5 python bench/speed.py --quick   # a few minutes
-    flock /work/bench.lock nice -n 5 python bench/speed.py           # full NSMC / CoNLL
+    python bench/speed.py --quick   # a few minutes
+    python bench/speed.py           # full NSMC / CoNLL
 
 `--quick` trains on 20k NSMC reviews (kiwipiepy tokens cached in `--cache-dir` after the
 first run) and 4k CoNLL sentences. Data come from ../shared/data beside the repository
