@@ -5,16 +5,14 @@ Two tiny runs are trained once for the module (a sentiment fastText bag and an N
 without character features); everything else fails before any training starts.
 """
 
-import contextlib
-import io
 import json
 import re
 
 import numpy as np
 import pytest
+from cli_runner import run_main
 import tensorflow as tf
 
-from seqrecipes import cli
 from seqrecipes.recipes import _model_flags, sentiment
 from seqrecipes.recipes._entities import entity_metrics
 
@@ -24,12 +22,6 @@ NER_TINY = ["--char-features", "none", "--embedding-dim", "4", "--units", "4", "
 MB = 1_000_000
 
 
-def run_main(*argv):
-    """`seqrecipes ARGV` -> (status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = cli.main([str(arg) for arg in argv])
-    return status, out.getvalue(), err.getvalue()
 
 
 def refused(*argv):

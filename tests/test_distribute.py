@@ -9,9 +9,11 @@ import sys
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 
+from seqrecipes.datasets import sample_path
 from seqrecipes.errors import SeqrecipesError
 from seqrecipes.recipes import _artifacts, _strategy, _training
 
@@ -102,13 +104,28 @@ def _free_ports(count):
             sock.close()
 
 
-def test_two_workers_train_sentiment_and_agree(tmp_path):
+def _stream_files(folder):
+    """The English sample as two training shards (streamed), a validation and a test file."""
+    table = pd.read_csv(sample_path("sentiment_en"), keep_default_na=False)
+    table = table.sample(frac=1, random_state=0)
+    table[:40].to_csv(folder / "test.csv", index=False)
+    table[40:80].to_csv(folder / "valid.csv", index=False)
+    table[80:200].to_csv(folder / "train-0.csv", index=False)
+    table[200:].to_csv(folder / "train-1.csv", index=False)
+    return ["--stream", "--data", str(folder / "train-*.csv"), "--validation",
+            str(folder / "valid.csv"), "--test", str(folder / "test.csv")]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["in-memory", "stream"])
+def test_two_workers_train_sentiment_and_agree(tmp_path, stream):
     """Chief and worker train one epoch together; the worker keeps its run only for this test.
 
     The worker's run goes to `$SEQRECIPES_WORKER_RUN_DIR` (instead of a temporary folder it
     deletes), so both workers' final weights are compared as each saved them, loaded the same
-    way (`load_run`).
+    way (`load_run`). Streamed shards are split between the workers by tf.data's DATA
+    auto-sharding, which leaves them uneven batch counts: the epoch must still end together.
     """
+    data = _stream_files(tmp_path) if stream else []
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     chief_dir, worker_dir = tmp_path / "chief", tmp_path / "worker"
     processes, logs = [], []
@@ -128,7 +145,7 @@ def test_two_workers_train_sentiment_and_agree(tmp_path):
             logs.append(log)
             processes.append(subprocess.Popen(
                 [sys.executable, "-m", "seqrecipes", "sentiment", "train", "--run-dir",
-                 str(chief_dir), "--strategy", "multi-worker", *TINY],
+                 str(chief_dir), "--strategy", "multi-worker", *TINY, *data],
                 env=environ, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
             ))
         codes = [process.wait(timeout=WORKERS_TIMEOUT_S) for process in processes]
@@ -150,6 +167,9 @@ def test_two_workers_train_sentiment_and_agree(tmp_path):
         np.testing.assert_array_equal(mine, theirs)
     assert chief.metrics["epochs_trained"] == worker.metrics["epochs_trained"] == 1
     assert chief.metrics["sizes"] == worker.metrics["sizes"]
+    assert chief.config["distribution"] == {
+        "strategy": "multi-worker", "tf_strategy": "CollectiveAllReduceStrategy", "replicas": 2,
+        "workers": 2}
 
 
 def test_crf_tagger_trains_under_mirrored_strategy_like_default(tmp_path):

@@ -1,6 +1,5 @@
 """The sentiment recipe end to end through `main([...])`, on the embedded samples, tiny models."""
 
-import contextlib
 import io
 import json
 import sys
@@ -9,9 +8,9 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runner import run_main
 import tensorflow as tf
 
-from seqrecipes import cli
 from seqrecipes.datasets import pretokenize_korean, sample_path
 from seqrecipes.recipes import (
     _artifacts, _model_flags, _sentiment_serve, _sentiment_train, _training, sentiment,
@@ -22,12 +21,6 @@ TINY = ["--embedding-dim", "8", "--verbose", "0", "--seed", "5"]
 BASE = [*TINY, "--epochs", "3", "--patience", "3"]
 
 
-def run_main(*argv):
-    """Runs `seqrecipes ARGV` and returns (status, stdout, stderr), capsys or not."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = cli.main(list(argv))
-    return status, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +64,8 @@ def test_train_writes_a_complete_run_and_a_summary(trained, data_files):
     assert config["seed"] == 5 and config["embedding_dim"] == 8 and config["ngrams"] == 2
     assert config["test"] == str(data_files[1]) and config["test_from"] == "file"
     assert "keras" in config["versions"]
+    assert config["distribution"] == {"strategy": "default", "replicas": 1, "workers": 1,
+                                      "tf_strategy": "_DefaultDistributionStrategy"}
     test = metrics["test"]
     matrix = np.array(test["confusion_matrix"])
     assert matrix.sum() == test["num_texts"] == 40

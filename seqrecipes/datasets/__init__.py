@@ -26,7 +26,9 @@ from seqrecipes.datasets.pipeline import (
     tagging_dataset,
 )
 from seqrecipes.datasets.streaming import (
+    StreamScan,
     iter_labelled_texts,
+    scan_labelled_files,
     stream_classification_dataset,
 )
 from seqrecipes.datasets.string_input import (
@@ -46,4 +48,5 @@ from seqrecipes.datasets.vocab import (
     build_token_lookup,
     decode_tags,
     lower_and_split_scripts,
+    text_vectorizer_from_file,
 )

@@ -5,13 +5,14 @@ directory, a broken gzip stream or a bad byte gives the same kind of `DataError`
 """
 
 import csv
+import glob
 import gzip
 import io
 import os
 import zlib
 
 from seqrecipes import _validation
-from seqrecipes.errors import DataError
+from seqrecipes.errors import DataError, DataFileNotFoundError
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -111,3 +112,52 @@ def record_lines(raw, records, *, delimiter, quoting):
     except csv.Error:
         pass
     return found
+
+
+def open_text(name, path):
+    """Opens `path` for reading text line by line: UTF-8 (a byte-order mark dropped), gzip
+    recognised by content as in `read_bytes`, newlines left to the `csv` module."""
+    path = _validation.check_existing_file(name, path)
+    binary = open(path, "rb")
+    if binary.peek(2)[:2] == _GZIP_MAGIC:
+        binary = gzip.GzipFile(fileobj=binary, mode="rb")
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+
+
+def expand_paths(name, patterns):
+    """Files named by `patterns` (paths or glob patterns such as ``shards/train-*.tsv.gz``).
+
+    Each pattern's matches are sorted, patterns keep their order. A pattern that matches
+    nothing, and a file named twice, are errors: data is never silently missing or doubled.
+
+    Returns:
+        A list of str paths, at least one.
+    """
+    if isinstance(patterns, (str, os.PathLike)):
+        patterns = [patterns]
+    if not isinstance(patterns, (list, tuple)) or not patterns:
+        _validation.check_string(name, patterns)  # raises: not a path or a list of them
+    paths = []
+    for pattern in patterns:
+        pattern = os.fspath(pattern) if isinstance(pattern, os.PathLike) else pattern
+        if isinstance(pattern, str) and glob.has_magic(pattern):
+            matches = sorted(path for path in glob.glob(pattern) if os.path.isfile(path))
+            if not matches:
+                raise DataFileNotFoundError(
+                    f"`{name}`: the pattern {pattern!r} matches no file (read relative to "
+                    f"{os.getcwd()!r}). Check the pattern, and quote it in a shell so that the "
+                    "shell does not expand it first."
+                )
+            paths.extend(matches)
+        else:
+            paths.append(_validation.check_existing_file(name, pattern))
+    seen = {}
+    for path in paths:
+        key = os.path.realpath(path)
+        if key in seen:
+            raise DataError(
+                f"`{name}`: the file {path!r} is named twice (also as {seen[key]!r}); its texts "
+                "would be read twice. Name each file once."
+            )
+        seen[key] = path
+    return paths

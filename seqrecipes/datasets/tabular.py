@@ -27,7 +27,7 @@ EMPTY_POLICIES = ("error", "drop", "keep")
 # Header names tried, in order, when `text_column` / `label_column` are not given.
 TEXT_COLUMNS = ("text", "document", "sentence", "review")
 LABEL_COLUMNS = ("label", "sentiment")
-_INTEGER = re.compile(r"[+-]?\d+")
+INTEGER = re.compile(r"[+-]?\d+")
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -159,8 +159,9 @@ def load_table(path, *, text_column=None, label_column=None, format="auto", empt
         f"`text_column` and `label_column` are both {text_column!r}. Name two different columns.",
     )
     frame, raw, path, format = _table.read_frame(path, format=format)
-    text_column = _pick_column(frame, path, "text_column", text_column, TEXT_COLUMNS)
-    label_column = _pick_column(frame, path, "label_column", label_column, LABEL_COLUMNS)
+    columns = [str(column) for column in frame.columns]
+    text_column = pick_column(columns, path, "text_column", text_column, TEXT_COLUMNS)
+    label_column = pick_column(columns, path, "label_column", label_column, LABEL_COLUMNS)
     texts = frame[text_column].tolist()
     labels = [label.strip() for label in frame[label_column].tolist()]
     where = _table.Locator(path, raw, format)
@@ -172,7 +173,7 @@ def load_table(path, *, text_column=None, label_column=None, format="auto", empt
             f"({len(missing)} rows without a label, at lines {where.lines(missing)}). Labels "
             "are never filled in: fix or remove those rows."
         )
-    integer = [bool(_INTEGER.fullmatch(label)) for label in labels]
+    integer = [bool(INTEGER.fullmatch(label)) for label in labels]
     if all(integer):
         labels = [int(label) for label in labels]
     elif any(integer):
@@ -211,8 +212,8 @@ def load_table(path, *, text_column=None, label_column=None, format="auto", empt
     )
 
 
-def _pick_column(frame, path, name, given, defaults):
-    columns = [str(column) for column in frame.columns]
+def pick_column(columns, path, name, given, defaults):
+    """`given` if it is one of `columns`, else (when None) the first of `defaults` there."""
     if given is None:
         found = [column for column in defaults if column in columns]
         if found:

@@ -246,6 +246,91 @@ def build_text_vectorizer(
     )
 
 
+def text_vectorizer_from_file(
+    path, *, standardize="lower_and_strip_punctuation", split="whitespace", ngrams=None,
+    name="text_vectorizer",
+):
+    """A `TextVectorization` whose vocabulary is a file: one token per line, best first.
+
+    The file lists tokens as `TextVectorization.get_vocabulary()` does (a leading empty line
+    and "[UNK]" line, the padding and OOV ids, may be there or not); gzip is recognised. For
+    data too large to adapt on, or to share one vocabulary between runs. Every token is
+    checked: each must be a distinct, non-empty string without surrounding whitespace that
+    the tokeniser can produce, e.g. "good" and not "Good" when text is lower-cased (a token
+    that could never match would waste its id silently).
+
+    Args:
+        path: str or path. The vocabulary file (UTF-8).
+        standardize, split, ngrams, name: as in `build_text_vectorizer`; the same as the
+            texts will be vectorised with.
+
+    Returns:
+        A `keras.layers.TextVectorization`: id 0 padding, id 1 "[UNK]", then the file's tokens
+        in order.
+
+    Raises:
+        DataFileNotFoundError: no such file.
+        DataError: an empty file, a blank, repeated or unreachable token (file:line).
+    """
+    from seqrecipes.datasets import _files
+    from seqrecipes.errors import DataError
+
+    _validation.check_choice("split", split, SPLITS)
+    _validation.check_positive_int("ngrams", ngrams, allow_none=True)
+    named = standardize
+    standardize = _standardize_option(standardize)
+    raw = _files.read_bytes("vocabulary_file", path)
+    lines = _files.decode(path, raw).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the final line ending
+    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    start = 0
+    if lines[:1] == [PAD_TOKEN]:
+        start = 1
+    if lines[start:start + 1] == [OOV_TOKEN]:
+        start += 1
+    tokens, first_line = [], {}
+    for number, token in enumerate(lines[start:], start=start + 1):
+        where = f"{path}:{number}"
+        if not token.strip():
+            raise DataError(f"{where}: an empty line; every line after the optional leading "
+                            "padding (empty) and [UNK] lines must hold one token.")
+        if token != token.strip():
+            raise DataError(f"{where}: the token {token!r} has whitespace around it; the "
+                            "tokeniser never produces that. Remove the spaces.")
+        if token == OOV_TOKEN:
+            raise DataError(f"{where}: {OOV_TOKEN!r} is the out-of-vocabulary id's token; it "
+                            "may only be the first line (or the second, after an empty one).")
+        if token in first_line:
+            raise DataError(f"{where}: the token {token!r} is already in the vocabulary (line "
+                            f"{first_line[token]}); each token must appear once.")
+        first_line[token] = number
+        tokens.append(token)
+    if not tokens:
+        raise DataError(f"{path}: the vocabulary file holds no token; write one per line, "
+                        "most frequent first.")
+    options = dict(standardize=standardize, split=split, ngrams=ngrams if ngrams != 1 else None)
+    layer = keras.layers.TextVectorization(vocabulary=tokens, name=name, **options)
+    # A token is reachable when vectorising it as a text yields its own id.
+    own_ids = np.arange(len(tokens)) + 2
+    unreachable = []
+    for begin in range(0, len(tokens), 4096):
+        ids = layer(tf.constant(tokens[begin:begin + 4096]))
+        ids = ids.to_list() if isinstance(ids, tf.RaggedTensor) else ids.numpy().tolist()
+        for offset, row in enumerate(ids):
+            if own_ids[begin + offset] not in row:
+                unreachable.append(begin + offset)
+    if unreachable:
+        shown = ", ".join(f"{tokens[i]!r} (line {first_line[tokens[i]]})"
+                          for i in unreachable[:5])
+        raise DataError(
+            f"{path}: {len(unreachable):,} token(s) can never match text, because the "
+            f"tokeniser (standardize={named!r}, split={split!r}, ngrams={ngrams}) never produces them: {shown}. Write tokens "
+            "as the tokeniser makes them (e.g. lower-cased, without punctuation)."
+        )
+    return layer
+
+
 def build_token_lookup(sentences, *, max_tokens=None, min_frequency=1, name="token_lookup"):
     """Builds a `StringLookup` (pre-tokenised words -> ids) from training sentences.
 

@@ -3,7 +3,8 @@
 A finished run directory holds::
 
     model.keras            the trained model, vocabulary layers inside (raw strings go in)
-    config.json            every setting of the run, the seed and the package versions
+    config.json            every setting of the run, the seed, the distribution strategy and
+                           the package versions
     metrics.json           the evaluation figures
     history.csv            one row per epoch (loss and metrics, train and validation)
     *.png                  figures (training curves, confusion matrix, ...)
@@ -104,7 +105,8 @@ def write_run(run_dir, *, model, config, metrics, history=None, figures=None, fi
     Args:
         run_dir: path. The run directory; replaced as a whole if it exists.
         model: a Keras model, saved as `model.keras`.
-        config: dict. Every setting of the run; the package versions are added.
+        config: dict. Every setting of the run; how training was distributed (`--strategy`)
+            and the package versions are added.
         metrics: dict. Evaluation figures (JSON-serialisable).
         history: list of dicts or a DataFrame, one row per epoch, or None.
         figures: dict of file name -> matplotlib Figure (saved as PNG and closed).
@@ -121,7 +123,12 @@ def write_run(run_dir, *, model, config, metrics, history=None, figures=None, fi
     staging.mkdir()
     try:
         model.save(staging / MODEL_FILE)
-        _write_json(staging / "config.json", {**config, "versions": package_versions()})
+        from seqrecipes.recipes._strategy import describe_current
+
+        _write_json(staging / "config.json", {
+            **config, "distribution": describe_current(),
+            "versions": package_versions(),
+        })
         _write_json(staging / "metrics.json", metrics)
         if history is not None:
             pandas.DataFrame(history).to_csv(staging / "history.csv", index=False)

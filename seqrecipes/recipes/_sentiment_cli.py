@@ -27,10 +27,16 @@ def add_parser(subparsers, api):
     )
     data = train.add_argument_group("data")
     unset = argparse.SUPPRESS  # left out: `train` receives its own default
-    data.add_argument("--data", default=unset,
+    data.add_argument("--data", nargs="+", default=unset, metavar="FILE",
                       help="labelled CSV/TSV with a header (default: the embedded sample of "
-                      "--language)")
-    data.add_argument("--test", default=unset,
+                      "--language); with --stream, several files or quoted glob patterns")
+    data.add_argument("--stream", action="store_true", default=unset,
+                      help="read --data row by row every epoch (data larger than memory), "
+                      "after one scan that checks every row; needs --validation and --test")
+    data.add_argument("--validation", default=unset, metavar="FILE",
+                      help="labelled validation file (default: hold out --validation-split "
+                      "of --data)")
+    data.add_argument("--test", default=unset, metavar="FILE",
                       help="labelled test file (default: hold out --test-split of --data)")
     data.add_argument("--text-column", default=unset,
                       help="(default: the first of text, document, sentence, review)")
@@ -42,8 +48,11 @@ def add_parser(subparsers, api):
                       "morphemes, syllables, scripts")
     data.add_argument("--empty", default="drop",
                       help="empty documents: drop (counted in the summary), keep or error")
-    data.add_argument("--validation-split", type=float, default=0.1,
-                      help="share of the training texts held out for early stopping")
+    data.add_argument("--validation-split", type=float, default=unset,
+                      help="share of the training texts held out for early stopping when "
+                      "there is no --validation (default: 0.1)")
+    data.add_argument("--shuffle-buffer", type=int, default=unset,
+                      help="--stream: texts shuffled together (default: 10000)")
     data.add_argument("--test-split", type=float, default=unset,
                       help="share of --data held out for testing when there is no --test "
                       "(default: 0.2)")
@@ -55,6 +64,12 @@ def add_parser(subparsers, api):
     vocabulary.add_argument("--ngrams", type=int, default=unset,
                             help="also count n-grams up to this length (default: 2 for "
                             "fasttext, else 1)")
+    vocabulary.add_argument("--vocabulary-sample", type=int, default=unset, metavar="N",
+                            help="adapt the vocabulary on N training texts drawn at random "
+                            "(default: all; 100000 with --stream)")
+    vocabulary.add_argument("--vocabulary-file", default=unset, metavar="FILE",
+                            help="take the vocabulary from FILE: one token per line, most "
+                            "frequent first, as the tokeniser writes them")
     defaults = ", ".join(f"{language} {values['model']}"
                          for language, values in api.LANGUAGE_DEFAULTS.items())
     _model_flags.add_model_flags(train, model_default=defaults)

@@ -46,6 +46,13 @@ def pretokenize(texts, language, tokenizer):
     return korean.pretokenize_korean(list(texts), tokenizer)
 
 
+def pretokenizer(language, tokenizer):
+    """`pretokenize` as a function of a list of texts, or None when the model tokenises."""
+    if (language, tokenizer) in IN_MODEL:
+        return None
+    return lambda texts: pretokenize(texts, language, tokenizer)
+
+
 def describe_input(language, tokenizer):
     """What the saved and exported model take as input, in words."""
     if (language, tokenizer) in IN_MODEL:
@@ -60,52 +67,105 @@ class Splits:
     """The texts and class ids of the train, validation and test splits, and their sources."""
 
     classes: tuple
-    train: tuple  # (texts, ids)
+    train: tuple  # (texts, ids); (None, None) when the training data is streamed
     validation: tuple
     test: tuple
-    sources: dict  # "data" / "test" -> LabelledTexts summary line
-    num_empty: dict  # "data" / "test" -> empty documents found
+    sources: dict  # "data" / "validation" / "test" -> summary line of the file(s)
+    num_empty: dict  # the same keys -> empty documents found
     test_from: str  # "file" or "split"
+    held_out: str  # how validation and test were held out, for the summary
+    scan: object = None  # the `StreamScan` of the training shards, when streamed
+
+
+def _check_classes(classes, path):
+    if len(classes) < 2:
+        raise DataError(
+            f"{path}: every text has the label {classes[0]!r}; a classifier needs at "
+            "least two classes. Check --label-column."
+        )
+
+
+def _read_file(path, classes, options):
+    """(texts, ids), summary and empty count of a labelled file encoded with `classes`."""
+    table = load_table(path, **options)
+    return (list(table.texts), table.label_ids(classes)), table.summary(), table.num_empty
 
 
 def read_splits(config):
-    """Reads the data (and test) file of `config`, holds out the splits, all stratified."""
+    """Reads the data (and validation, test) files of `config`; holds out stratified splits."""
     path = config["data"] or str(sample_path(SAMPLES[config["language"]]))
     options = dict(
         text_column=config["text_column"], label_column=config["label_column"],
         empty=config["empty"],
     )
     data = load_table(path, **options)
-    if len(data.classes) < 2:
-        raise DataError(
-            f"{path}: every text has the label {data.classes[0]!r}; a classifier needs at "
-            "least two classes. Check --label-column."
-        )
+    _check_classes(data.classes, path)
     classes = data.classes
     ids = data.label_ids(classes)
     texts = np.array(data.texts, dtype=object)
     sources, num_empty = {"data": data.summary()}, {"data": data.num_empty}
     seed = config["seed"]
+    rest = np.arange(len(ids))
+    held = [f"stratified, seed {seed}"]
     if config["test"] is not None:
-        test = load_table(config["test"], **options)
-        test_split = (list(test.texts), test.label_ids(classes))
-        sources["test"], num_empty["test"] = test.summary(), test.num_empty
-        rest = np.arange(len(ids))
+        test_split, sources["test"], num_empty["test"] = _read_file(
+            config["test"], classes, options)
+        held.append("test file")
     else:
-        rest, held = _classification.stratified_split(
+        rest, kept = _classification.stratified_split(
             ids, config["test_split"], seed=seed, what="test", source=path
         )
-        test_split = (list(texts[held]), ids[held])
-    kept, validation = _classification.stratified_split(
-        ids[rest], config["validation_split"], seed=seed, what="validation", source=path
-    )
-    kept, validation = rest[kept], rest[validation]
+        test_split = (list(texts[kept]), ids[kept])
+        held.append(f"test {config['test_split']:g} of the data")
+    if config["validation"] is not None:
+        validation_split, sources["validation"], num_empty["validation"] = _read_file(
+            config["validation"], classes, options)
+        kept = rest
+        held.append("validation file")
+    else:
+        kept, validation = _classification.stratified_split(
+            ids[rest], config["validation_split"], seed=seed, what="validation", source=path
+        )
+        kept, validation = rest[kept], rest[validation]
+        validation_split = (list(texts[validation]), ids[validation])
     return Splits(
         classes=classes,
         train=(list(texts[kept]), ids[kept]),
-        validation=(list(texts[validation]), ids[validation]),
+        validation=validation_split,
         test=test_split,
         sources=sources,
         num_empty=num_empty,
         test_from="file" if config["test"] is not None else "split",
+        held_out="; ".join(held),
+    )
+
+
+def read_stream_splits(config, sample_size):
+    """Scans the training shards once (checks, counts, a sample of `sample_size` texts) and
+    reads the validation and test files, encoded with the classes the shards hold."""
+    from seqrecipes.datasets import scan_labelled_files
+
+    scan = scan_labelled_files(
+        config["data"], text_column=config["text_column"], label_column=config["label_column"],
+        empty=config["empty"], sample_size=sample_size, seed=config["seed"],
+    )
+    _check_classes(scan.classes, scan.paths[0])
+    options = dict(text_column=scan.text_column, label_column=scan.label_column,
+                   empty=config["empty"])
+    sources, num_empty = {"data": scan.summary()}, {"data": scan.num_empty}
+    parts = {}
+    for name in ("validation", "test"):
+        parts[name], sources[name], num_empty[name] = _read_file(
+            config[name], scan.classes, options)
+    return Splits(
+        classes=scan.classes,
+        train=(None, None),
+        validation=parts["validation"],
+        test=parts["test"],
+        sources=sources,
+        num_empty=num_empty,
+        test_from="file",
+        held_out=(f"training streamed from {len(scan.paths)} file(s), shuffle buffer "
+                  f"{config['shuffle_buffer']:,}; validation and test files"),
+        scan=scan,
     )

@@ -6,11 +6,13 @@
 import time
 
 import keras
+import numpy as np
 
 from seqrecipes import datasets
 from seqrecipes.recipes import _artifacts, _classification, _model_flags, _plots, _training
 from seqrecipes.recipes import _sentiment_text as text
 
+BOUNDARY_SAMPLE = 10_000  # texts scanned for bucket boundaries when the vocabulary is a file
 FILES = ("model.keras", "config.json", "metrics.json", "history.csv", "training_curves.png",
          "confusion_matrix.png")
 
@@ -25,6 +27,25 @@ def _compile(model, config, num_classes):
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
 
 
+def _vectorizer(config, texts):
+    """(texts adapted on, `TextVectorization`): from `vocabulary_file` (None texts), else
+    adapted on `texts`, or on `vocabulary_sample` of them drawn with the run's seed."""
+    options = text.VECTORIZER_OPTIONS[(config["language"], config["tokenizer"])]
+    if config["vocabulary_file"] is not None:
+        return None, datasets.text_vectorizer_from_file(
+            config["vocabulary_file"], ngrams=config["ngrams"], **options
+        )
+    sample = config["vocabulary_sample"]
+    if sample is not None and sample < len(texts):
+        chosen = np.sort(np.random.default_rng(config["seed"]).choice(len(texts), sample,
+                                                                       replace=False))
+        texts = [texts[i] for i in chosen]
+    return len(texts), datasets.build_text_vectorizer(
+        texts, max_tokens=config["max_tokens"], min_frequency=config["min_frequency"],
+        ngrams=config["ngrams"], **options,
+    )
+
+
 def train(config, run_dir):
     started = time.perf_counter()
     state_dir = _training.prepare_run_dir(run_dir, config, overwrite=config["overwrite"])
@@ -35,26 +56,40 @@ def train(config, run_dir):
     # is built, so it is set before any pipeline exists (and again before the weights are made).
     keras.utils.set_random_seed(config["seed"])
 
-    # 1. Data: stratified splits, then the Python-side tokeniser (kiwipiepy) if there is one.
-    splits = text.read_splits(config)
-    train_texts, validation_texts, test_texts = (
-        text.pretokenize(part[0], language, tokenizer)
-        for part in (splits.train, splits.validation, splits.test)
+    # 1. Data: stratified splits (or a scan of the streamed shards and the validation and test
+    # files), then the Python-side tokeniser (kiwipiepy) if there is one.
+    if config["stream"]:
+        splits = text.read_stream_splits(config, config["vocabulary_sample"] or BOUNDARY_SAMPLE)
+        sample = text.pretokenize(splits.scan.sample, language, tokenizer)
+    else:
+        splits = text.read_splits(config)
+        sample = text.pretokenize(splits.train[0], language, tokenizer)
+    validation_texts, test_texts = (
+        text.pretokenize(part[0], language, tokenizer) for part in (splits.validation, splits.test)
     )
 
-    # 2. Vocabulary from the training split only; ids computed once and cached.
-    vectorizer = datasets.build_text_vectorizer(
-        train_texts, max_tokens=config["max_tokens"], min_frequency=config["min_frequency"],
-        ngrams=config["ngrams"], **text.VECTORIZER_OPTIONS[(language, tokenizer)],
-    )
-    train_ids, validation_ids, test_ids = (
-        datasets.encode_texts(texts, vectorizer)
-        for texts in (train_texts, validation_texts, test_texts)
+    # 2. Vocabulary from the training data only (a file, a sample, or all of it); ids
+    # computed once and cached, or per pass for a stream.
+    adapted_on, vectorizer = _vectorizer(config, sample)
+    validation_ids, test_ids = (
+        datasets.encode_texts(texts, vectorizer) for texts in (validation_texts, test_texts)
     )
     batch_size = config["batch_size"]
-    train_data = datasets.classification_dataset(
-        train_ids, splits.train[1], batch_size=batch_size, shuffle=True, seed=config["seed"]
-    )
+    if config["stream"]:
+        train_data = datasets.stream_classification_dataset(
+            splits.scan.paths, vectorizer=vectorizer, text_column=splits.scan.text_column,
+            label_column=splits.scan.label_column, class_names=splits.classes,
+            empty=config["empty"], transform=text.pretokenizer(language, tokenizer),
+            batch_size=batch_size, sample_texts=sample,
+            shuffle_buffer=config["shuffle_buffer"], seed=config["seed"],
+        )
+        train_size = splits.scan.num_texts
+    else:
+        train_data = datasets.classification_dataset(
+            datasets.encode_texts(sample, vectorizer), splits.train[1], batch_size=batch_size,
+            shuffle=True, seed=config["seed"],
+        )
+        train_size = len(sample)
     validation_data = datasets.classification_dataset(
         validation_ids, splits.validation[1], batch_size=batch_size
     )
@@ -85,8 +120,9 @@ def train(config, run_dir):
         "best_epoch": result.best_epoch,
         "epochs_trained": len(result.history),
         "stopped_early": result.stopped_early,
-        "sizes": {"train": len(train_texts), "validation": len(validation_texts),
-                  "test": len(test_texts), "vocabulary": vectorizer.vocabulary_size()},
+        "sizes": {"train": train_size, "validation": len(validation_texts),
+                  "test": len(test_texts), "vocabulary": vectorizer.vocabulary_size(),
+                  "vocabulary_adapted_on": adapted_on},
         "num_empty": splits.num_empty,
         "parameters": core.count_params(),
     }
@@ -113,10 +149,16 @@ def train(config, run_dir):
     }
 
 
+def _vocabulary_source(config, sizes):
+    if config["vocabulary_file"] is not None:
+        return f"from {config['vocabulary_file']}"
+    sample = (f", adapted on {sizes['vocabulary_adapted_on']:,} texts drawn at random"
+              if sizes["vocabulary_adapted_on"] < sizes["train"] else "")
+    return f"max {config['max_tokens']:,}, min frequency {config['min_frequency']}{sample}"
+
+
 def _summary(run_dir, run_path, config, metrics, splits, result, seconds):
     sizes, test = metrics["sizes"], metrics["test"]
-    held = ("test file" if splits.test_from == "file"
-            else f"test {config['test_split']:g} of the data")
     grams = f" + {config['ngrams']}-grams" if config["ngrams"] > 1 else ""
     best = metrics["validation"]
     stop = (f"early stop (patience {config['patience']})" if result.stopped_early
@@ -127,10 +169,9 @@ def _summary(run_dir, run_path, config, metrics, splits, result, seconds):
         f"Sentiment run {run_path}  ({seconds['total']:.1f} s, training {seconds['fit']:.1f} s)",
         *(f"  {name:<10} {line}" for name, line in splits.sources.items()),
         f"  {'split':<10} train {sizes['train']:,} / validation {sizes['validation']:,} / "
-        f"test {sizes['test']:,} (stratified, seed {config['seed']}; {held})",
+        f"test {sizes['test']:,} ({splits.held_out})",
         f"  {'tokens':<10} {config['language']} {config['tokenizer']}{grams}, vocabulary "
-        f"{sizes['vocabulary']:,} (max {config['max_tokens']:,}, min frequency "
-        f"{config['min_frequency']}); input: {config['input']}",
+        f"{sizes['vocabulary']:,} ({_vocabulary_source(config, sizes)}); input: {config['input']}",
         f"  {'model':<10} {_model_flags.describe_model(config)}; "
         f"{metrics['parameters']:,} parameters",
         f"  {'training':<10} {metrics['epochs_trained']} epochs{resumed}, best {result.best_epoch}"

@@ -41,6 +41,7 @@ from seqrecipes.errors import SeqrecipesError
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
 WORKER_RUN_DIR_VARIABLE = "SEQRECIPES_WORKER_RUN_DIR"
+_active = {"name": "default"}  # the --strategy of the `distributed` block in progress
 _TF_CONFIG_FORMAT = (
     'TF_CONFIG=\'{"cluster": {"worker": ["host1:port", "host2:port"]}, '
     '"task": {"type": "worker", "index": 0}}\' (the same cluster on every machine, each with '
@@ -209,6 +210,7 @@ def distributed(name, run_dir, *, devices=None):
         if not run_dir:
             temporary = run_dir = tempfile.mkdtemp(prefix="seqrecipes-worker-")
             shutil.rmtree(temporary)  # the recipe wants a new or empty run directory
+    _active["name"] = name
     try:
         if name == "default":
             yield run_dir
@@ -216,8 +218,23 @@ def distributed(name, run_dir, *, devices=None):
             with strategy.scope():
                 yield run_dir
     finally:
+        _active["name"] = "default"
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
+
+
+def describe_current():
+    """How the run in progress is distributed, for its config.json: `--strategy` ("default"
+    outside `distributed`), TensorFlow's strategy class, the replicas (all workers' devices
+    together) and the number of workers."""
+    strategy = tf.distribute.get_strategy()
+    resolver = getattr(strategy, "cluster_resolver", None)
+    workers = 1
+    if resolver is not None:
+        workers = len(resolver.cluster_spec().as_dict().get("worker", [])) + len(
+            resolver.cluster_spec().as_dict().get("chief", [])) or 1
+    return {"strategy": _active["name"], "tf_strategy": type(strategy).__name__,
+            "replicas": int(strategy.num_replicas_in_sync), "workers": workers}
 
 
 def run_handler(args):

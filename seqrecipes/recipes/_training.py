@@ -30,6 +30,7 @@ import math
 import os
 import pathlib
 import shutil
+import warnings
 
 import keras
 
@@ -259,15 +260,20 @@ def fit_resumable(
     )
     if not state["stopped_early"] and state["epochs_done"] < epochs:
         try:
-            model.fit(
-                train_data,
-                validation_data=validation_data,
-                epochs=epochs,
-                initial_epoch=state["epochs_done"],
-                callbacks=[*callbacks, commit],
-                verbose=verbose,
-                shuffle=False,  # the pipeline shuffles, per epoch, from (seed, epoch)
-            )
+            with warnings.catch_warnings():
+                # A stream's number of batches is unknown until its first pass ends, and Keras
+                # then warns "Your input ran out of data; interrupting training" at the end of
+                # every epoch (epoch_iterator.py), although the epoch simply ended there.
+                warnings.filterwarnings("ignore", message="Your input ran out of data")
+                model.fit(
+                    train_data,
+                    validation_data=validation_data,
+                    epochs=epochs,
+                    initial_epoch=state["epochs_done"],
+                    callbacks=[*callbacks, commit],
+                    verbose=verbose,
+                    shuffle=False,  # the pipeline shuffles, per epoch, from (seed, epoch)
+                )
         finally:
             release_epoch()
     if commit.diverged is not None:

@@ -36,7 +36,7 @@ from seqrecipes import _validation
 from seqrecipes.datasets import _files, build_token_lookup, encode_tokens, sample_path
 from seqrecipes.datasets import bucketing
 from seqrecipes.datasets._table import read_frame
-from seqrecipes.datasets.tabular import TEXT_COLUMNS, _pick_column
+from seqrecipes.datasets.tabular import TEXT_COLUMNS, pick_column
 from seqrecipes.datasets.text import load_text
 from seqrecipes.datasets.vocab import OOV_TOKEN, PAD_TOKEN
 from seqrecipes.errors import DataError, RunDirectoryError
@@ -82,7 +82,8 @@ def read_texts(data=None, *, text_column=None):
     path = sample_path("sentiment_en") if data is None else data
     if _files.stripped_name(path).lower().endswith(TABLE_SUFFIXES):
         frame, _, path, _ = read_frame(path, min_columns=1)
-        column = _pick_column(frame, path, "text_column", text_column, TEXT_COLUMNS)
+        column = pick_column([str(name) for name in frame.columns], path, "text_column",
+                             text_column, TEXT_COLUMNS)
         return str(path), [str(text) for text in frame[column].tolist()]  # blanks counted later
     _validation.check_conflict(
         text_column is not None,

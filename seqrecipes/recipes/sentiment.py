@@ -21,9 +21,9 @@ Korean a CNN over kiwipiepy morphemes.
 import json
 import pathlib
 import sys
-import time
 
 from seqrecipes import _validation
+from seqrecipes.datasets._files import expand_paths
 from seqrecipes.recipes import _classification, _cli, _model_flags
 from seqrecipes.recipes import _sentiment_text as text
 
@@ -40,6 +40,8 @@ MODEL_DEFAULTS = {("ko", "cnn"): {"kernel_sizes": (2, 3, 4, 5)}}  # Korean morph
 VOCABULARY_DEFAULTS = {"fasttext": {"ngrams": 2, "max_tokens": 200_000}}
 SEQUENCE_VOCABULARY = {"ngrams": 1, "max_tokens": 30_000}
 MODEL_ARGUMENTS = _model_flags.ALL_SETTINGS
+STREAM_VOCABULARY_SAMPLE = 100_000  # texts a stream's vocabulary is adapted on by default
+STREAM_SHUFFLE_BUFFER = 10_000  # texts a stream is shuffled within by default
 
 
 def _resolve(given):
@@ -53,22 +55,65 @@ def _resolve(given):
         model, {name: given[name] for name in MODEL_ARGUMENTS},
         defaults=MODEL_DEFAULTS.get((language, model)),
     )
-    for name in ("data", "test"):
+    stream = _validation.check_bool("stream", given["stream"])
+    if given["data"] is not None:
+        paths = expand_paths("data", given["data"])
+        _validation.check_conflict(
+            len(paths) > 1 and not stream,
+            f"{len(paths)} --data files ({paths[0]}, ...) are read as one stream: add --stream "
+            "(stream=True), with --validation and --test files, or name one file.",
+        )
+        given["data"] = paths if stream else str(pathlib.Path(paths[0]))
+    for name in ("validation", "test", "vocabulary_file"):
         if given[name] is not None:
             given[name] = str(pathlib.Path(_validation.check_existing_file(name, given[name])))
+    if stream:
+        missing = [name for name in ("data", "validation", "test") if given[name] is None]
+        _validation.check_conflict(
+            bool(missing),
+            "--stream reads the training data (--data: files or glob patterns) row by row and "
+            "cannot hold splits out of it, so it needs --data, --validation and --test files. "
+            f"Missing: {', '.join('--' + name for name in missing)}.",
+        )
+    for name in ("validation", "test"):
+        _validation.check_conflict(
+            given[name] is not None and given[f"{name}_split"] is not None,
+            f"`{name}_split` holds part of `data` out, so it cannot be used with a `{name}` "
+            f"file. Received: {name}={given[name]!r}, {name}_split={given[name + '_split']!r}. "
+            "Leave one out.",
+        )
+    _validation.check_positive_int("vocabulary_sample", given["vocabulary_sample"],
+                                   allow_none=True)
+    _validation.check_conflict(
+        given["vocabulary_file"] is not None and given["vocabulary_sample"] is not None,
+        "Give a vocabulary file or a sample size to adapt one on, not both. Received: "
+        f"vocabulary_file={given['vocabulary_file']!r}, "
+        f"vocabulary_sample={given['vocabulary_sample']!r}.",
+    )
+    _validation.check_conflict(
+        given["vocabulary_file"] is not None and given["max_tokens"] is not None,
+        "The vocabulary file sets the vocabulary, so `max_tokens` does not apply. Received: "
+        f"max_tokens={given['max_tokens']!r}. Leave it out, or cut the file.",
+    )
+    _validation.check_positive_int("shuffle_buffer", given["shuffle_buffer"], allow_none=True)
+    _validation.check_conflict(
+        given["shuffle_buffer"] is not None and not stream,
+        "`shuffle_buffer` is for a stream (--stream); in memory every epoch is shuffled whole. "
+        f"Received: shuffle_buffer={given['shuffle_buffer']!r}.",
+    )
+    if stream:
+        given["shuffle_buffer"] = given["shuffle_buffer"] or STREAM_SHUFFLE_BUFFER
+        if given["vocabulary_file"] is None and given["vocabulary_sample"] is None:
+            given["vocabulary_sample"] = STREAM_VOCABULARY_SAMPLE
     _validation.check_string("text_column", given["text_column"], allow_none=True)
     _validation.check_string("label_column", given["label_column"], allow_none=True)
     _validation.check_choice("empty", given["empty"], EMPTY)
-    _validation.check_conflict(
-        given["test"] is not None and given["test_split"] is not None,
-        "`test_split` holds part of `data` out for testing, so it cannot be used with a "
-        f"`test` file. Received: test={given['test']!r}, test_split={given['test_split']!r}. "
-        "Leave one out.",
-    )
-    test_split = 0.2 if given["test"] is None and given["test_split"] is None else None
-    test_split = given["test_split"] if given["test_split"] is not None else test_split
-    for name, value in (("validation_split", given["validation_split"]),
-                        ("test_split", test_split)):
+    splits = {}
+    for name, default in (("validation", 0.1), ("test", 0.2)):
+        value = given[f"{name}_split"]
+        splits[name] = default if value is None and given[name] is None else value
+    for name, value in (("validation_split", splits["validation"]),
+                        ("test_split", splits["test"])):
         if value is not None:
             _validation.check_fraction(name, value)
             _validation.check_conflict(value <= 0, f"`{name}` must be greater than 0. "
@@ -78,6 +123,8 @@ def _resolve(given):
         vocabulary[name] = _validation.check_positive_int(
             name, given[name] if given[name] is not None else vocabulary[name]
         )
+    if given["vocabulary_file"] is not None:
+        vocabulary["max_tokens"] = None  # the file's size
     _validation.check_positive_int("min_frequency", given["min_frequency"])
     _cli.check_training_arguments(**{name: given[name] for name in _cli.TRAINING_SETTINGS})
     config = {
@@ -86,11 +133,15 @@ def _resolve(given):
         "tokenizer": tokenizer,
         "input": text.describe_input(language, tokenizer),
         **{name: given[name] for name in (
-            "data", "test", "text_column", "label_column", "empty", "validation_split",
+            "data", "stream", "validation", "test", "text_column", "label_column", "empty",
+            "shuffle_buffer",
         )},
-        "test_split": test_split,
+        "validation_split": splits["validation"],
+        "test_split": splits["test"],
         **vocabulary,
         "min_frequency": given["min_frequency"],
+        "vocabulary_sample": given["vocabulary_sample"],
+        "vocabulary_file": given["vocabulary_file"],
         **settings,
         **{name: given[name] for name in (
             "epochs", "batch_size", "learning_rate", "clipnorm", "patience", "seed", "verbose",
@@ -103,13 +154,15 @@ def _resolve(given):
 def train(
     *,
     data=None,
+    validation=None,
     test=None,
+    stream=False,
     text_column=None,
     label_column=None,
     language="en",
     tokenizer=None,
     empty="drop",
-    validation_split=0.1,
+    validation_split=None,
     test_split=None,
     model=None,
     embedding_dim=None,
@@ -125,6 +178,9 @@ def train(
     max_tokens=None,
     min_frequency=2,
     ngrams=None,
+    vocabulary_sample=None,
+    vocabulary_file=None,
+    shuffle_buffer=None,
     run_dir=DEFAULT_RUN_DIR,
     overwrite=False,
     epochs=20,
@@ -139,8 +195,16 @@ def train(
 
     Args:
         data: path or None. A labelled table (CSV / TSV, gzip allowed, with a header). None:
-            the embedded sample of `language` (`sentiment_en` or `sentiment_ko`).
+            the embedded sample of `language` (`sentiment_en` or `sentiment_ko`). With
+            `stream`: a path, a glob pattern ("shards/train-*.tsv.gz") or a list of them.
+        validation: path or None. A labelled validation table; None holds
+            `validation_split` of `data` out.
         test: path or None. A labelled test table; None holds `test_split` of `data` out.
+        stream: bool. Read `data` row by row on every epoch instead of into memory, for data
+            larger than memory (README, "Streaming from shards"): the shards are scanned
+            once first (every row checked, labels and empty documents counted, a uniform
+            sample kept for the vocabulary), then streamed through a shuffle buffer. Needs
+            `validation` and `test` files. Defaults to False.
         text_column, label_column: str or None. Column names; None tries "text", "document",
             "sentence", "review" and "label", "sentiment".
         language: str. "en" or "ko". Chooses the tokeniser and the default model.
@@ -148,8 +212,8 @@ def train(
             "morphemes", "syllables" or "scripts" (the last two inside the model).
         empty: str. Empty documents: "drop" (default; the summary reports how many),
             "keep" or "error".
-        validation_split: float. Share of the training texts held out (stratified) for early
-            stopping. Defaults to 0.1.
+        validation_split: float or None. Share of the training texts held out (stratified)
+            for early stopping when there is no `validation` file. Defaults to 0.1 then.
         test_split: float or None. Share of `data` held out for testing when there is no
             `test` file. Defaults to 0.2 then.
         model: str or None. "lstm", "gru", "simple_rnn", "cnn" or "fasttext"; None: the
@@ -162,6 +226,14 @@ def train(
         min_frequency: int. Keep tokens seen at least this often in training. Defaults to 2.
         ngrams: int or None. Also count n-grams up to this length. None: 2 for fasttext,
             1 (words only) otherwise.
+        vocabulary_sample: int or None. Adapt the vocabulary on this many training texts,
+            drawn uniformly with `seed`. None: all of them in memory, 100,000 with `stream`.
+        vocabulary_file: path or None. Take the vocabulary from this file instead (one token
+            per line, most frequent first, as the tokeniser makes them: see
+            `datasets.text_vectorizer_from_file`); `max_tokens` and `min_frequency` then do
+            not apply.
+        shuffle_buffer: int or None. With `stream`: texts in the shuffle buffer. Defaults
+            to 10,000.
         run_dir: path. Where the run is written; the same command resumes it.
         overwrite: bool. Replace a complete run in `run_dir`.
         epochs, batch_size, learning_rate, clipnorm, patience, seed, verbose: training.
