@@ -1,0 +1,112 @@
+"""`LazyAdam`: Adam's update on the embedding rows a batch uses, the others left alone."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqrecipes.models import LazyAdam
+
+
+def _model(optimizer):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((3,), dtype="int32"), keras.layers.Embedding(10, 4),
+        keras.layers.Flatten(), keras.layers.Dense(1),
+    ])
+    model.compile(optimizer=optimizer, loss="mse")
+    return model
+
+
+def _adam_rows(table, gradients, rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    """Adam by hand on a dict row -> list of per-step gradients (None: row not used)."""
+    out = table.copy()
+    for row, steps in gradients.items():
+        m = v = np.zeros(table.shape[1])
+        used = 0
+        for step, gradient in enumerate(steps, start=1):
+            if gradient is None:
+                continue
+            used += 1
+            m = beta_1 * m + (1 - beta_1) * gradient
+            v = beta_2 * v + (1 - beta_2) * gradient**2
+            alpha = rate * np.sqrt(1 - beta_2**step) / (1 - beta_1**step)
+            out[row] -= alpha * m / (np.sqrt(v) + epsilon)
+    return out
+
+
+def _embedding_gradient(model, x):
+    """The embedding's gradient for batch `x` (an IndexedSlices) and its dense sum."""
+    with tf.GradientTape() as tape:
+        loss = keras.losses.mean_squared_error(np.array([[1.0]]), model(x))
+    gradient = tape.gradient(loss, model.layers[0].embeddings)
+    return gradient, tf.convert_to_tensor(gradient).numpy()  # duplicates summed
+
+
+def test_first_step_is_adam_and_a_repeated_token_counts_once():
+    """Token 1 appears twice: Adam's moments take the row's summed gradient, squared.
+
+    (Keras 3.15's own Adam squares each occurrence's gradient before summing them,
+    `ops.square` on the IndexedSlices, so it does not pass this test; see the module.)
+    """
+    x, y = np.array([[1, 1, 2]]), np.array([[1.0]])
+    lazy, dense = _model(LazyAdam(0.01)), _model(keras.optimizers.Adam(0.01))
+    table = lazy.get_weights()[0].copy()
+    _, summed = _embedding_gradient(lazy, x)
+    lazy.train_on_batch(x, y)
+    dense.train_on_batch(x, y)
+    expected = _adam_rows(table, {row: [summed[row]] for row in (1, 2)})
+    np.testing.assert_allclose(lazy.get_weights()[0], expected, rtol=1e-5, atol=1e-7)
+    for mine, theirs in zip(lazy.get_weights()[1:], dense.get_weights()[1:]):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-7)  # dense: Keras's Adam
+
+
+def test_rows_a_batch_does_not_use_stay_where_they_are():
+    lazy, dense = _model(LazyAdam(0.01)), _model(keras.optimizers.Adam(0.01))
+    start = lazy.get_weights()[0].copy()
+    y = np.array([[1.0]])
+    lazy.train_on_batch(np.array([[1, 2, 3]]), y)
+    after_first = lazy.get_weights()[0].copy()
+    dense.train_on_batch(np.array([[1, 2, 3]]), y)
+    lazy.train_on_batch(np.array([[4, 5, 6]]), y)
+    dense.train_on_batch(np.array([[4, 5, 6]]), y)
+    table, dense_table = lazy.get_weights()[0], dense.get_weights()[0]
+    np.testing.assert_array_equal(table[1:4], after_first[1:4])  # not used in step 2
+    assert not np.allclose(dense_table[1:4], after_first[1:4])  # dense Adam kept moving them
+    np.testing.assert_array_equal(table[[0, 7, 8, 9]], start[[0, 7, 8, 9]])  # never used
+
+
+def test_the_update_of_a_used_row_follows_adam_with_lazy_moments():
+    """Rows 1-3 are used in steps 1 and 3, not in step 2; their moments skip step 2."""
+    model = _model(LazyAdam(0.01))
+    embedding = model.layers[0]
+    table = embedding.get_weights()[0].copy()
+    gradients = {row: [] for row in (1, 2, 3)}
+    for x in ([[1, 2, 3]], [[4, 5, 6]], [[1, 2, 3]]):
+        x = np.array(x)
+        gradient, summed = _embedding_gradient(model, x)
+        for row in gradients:
+            gradients[row].append(summed[row] if row in x[0] else None)
+        model.optimizer.apply_gradients([(gradient, embedding.embeddings)])
+    expected = _adam_rows(table, gradients)
+    np.testing.assert_allclose(embedding.get_weights()[0][1:4], expected[1:4], rtol=1e-5,
+                               atol=1e-7)
+
+
+def test_clipnorm_measures_each_row_once_and_keeps_the_gradient_sparse():
+    model = _model(LazyAdam(0.01, clipnorm=1e-4))
+    gradient, summed = _embedding_gradient(model, np.array([[1, 1, 2]]))
+    clipped = model.optimizer._clip_gradients([gradient])[0]
+    assert isinstance(clipped, tf.IndexedSlices)
+    dense = tf.convert_to_tensor(clipped).numpy()
+    np.testing.assert_allclose(np.linalg.norm(dense), 1e-4, rtol=1e-4)
+    np.testing.assert_allclose(dense, summed * 1e-4 / np.linalg.norm(summed), rtol=1e-4)
+
+
+def test_a_model_saved_with_lazy_adam_loads_with_it(tmp_path):
+    model = _model(LazyAdam(0.02))
+    model.train_on_batch(np.array([[1, 2, 3]]), np.array([[1.0]]))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert isinstance(loaded.optimizer, LazyAdam)
+    assert loaded.optimizer.learning_rate.numpy() == pytest.approx(0.02)
