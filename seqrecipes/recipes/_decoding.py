@@ -67,7 +67,7 @@ def evaluation_batches(inputs, target, *, batch_size):
 def compile_decoder(model, *, learning_rate, clipnorm):
     """Compiles with Adam, masked sparse cross-entropy and masked token accuracy."""
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
+        optimizer=_training.adam(learning_rate, clipnorm=clipnorm),
         # The output carries the decoder's padding mask, so Keras leaves padded steps out of
         # both the loss and the accuracy.
         loss="sparse_categorical_crossentropy",

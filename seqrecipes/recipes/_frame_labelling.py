@@ -53,8 +53,8 @@ def train(config, state_dir, train_flags):
         input_dim=1, num_tags=len(LABEL_NAMES), mask_zero=False, cell=config["cell"],
         units=config["units"], dropout=config["dropout"],
     )
-    model.compile(keras.optimizers.Adam(train_flags["learning_rate"],
-                                        clipnorm=train_flags["clipnorm"]),
+    model.compile(_training.adam(train_flags["learning_rate"],
+                                  clipnorm=train_flags["clipnorm"]),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     train_data = shuffled_batches(scaled(x_train), y_train, batch_size=train_flags["batch_size"],
                                   seed=train_flags["seed"])

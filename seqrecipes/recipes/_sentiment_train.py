@@ -22,7 +22,7 @@ EXAMPLE = {"en": "What a wonderful film", "ko": "정말 재미있는 영화"}
 
 
 def _compile(model, config, num_classes):
-    optimizer = keras.optimizers.Adam(config["learning_rate"], clipnorm=config["clipnorm"])
+    optimizer = _training.adam(config["learning_rate"], clipnorm=config["clipnorm"])
     loss = "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
 

@@ -59,6 +59,14 @@ class TrainingResult:
     resumed_from_epoch: int
 
 
+def adam(learning_rate, *, clipnorm=None):
+    """The optimizer every recipe trains with: Adam, as `models.LazyAdam` (sparse and exact
+    updates of embedding rows: faster, and a token used twice in a batch counts once)."""
+    from seqrecipes.models import LazyAdam
+
+    return LazyAdam(learning_rate, clipnorm=clipnorm)
+
+
 def prepare_run_dir(run_dir, config, *, overwrite=False, resumable=RESUMABLE_DIFFERENCES):
     """Checks that `run_dir` can receive this training run; returns the training-state path.
 

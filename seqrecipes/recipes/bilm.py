@@ -218,7 +218,7 @@ def run(
     model = build_bilm(len(vocabulary), cell=cell, units=units, num_layers=num_layers,
                        dropout=dropout)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
+    model.compile(optimizer=_training.adam(learning_rate, clipnorm=clipnorm),
                   loss={"forward": loss, "backward": loss})
     started = time.perf_counter()
     result = _training.fit_resumable(

@@ -244,7 +244,7 @@ def run(
             learning_rate, decay_steps=epochs * steps_per_epoch, alpha=FINAL_LEARNING_RATE
         )
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule, clipnorm=clipnorm),
+        optimizer=_training.adam(schedule, clipnorm=clipnorm),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     callbacks = [_ValidationLoss(validation_ids, sequence_length=sequence_length,

@@ -77,7 +77,7 @@ def _optimizer(settings, steps_per_epoch):
         rate = keras.optimizers.schedules.InverseTimeDecay(
             rate, decay_steps=steps_per_epoch, decay_rate=settings["learning_rate_decay"]
         )
-    return keras.optimizers.Adam(rate, clipnorm=settings["clipnorm"])
+    return _training.adam(rate, clipnorm=settings["clipnorm"])
 
 
 def _build_model(settings, vocabularies, steps_per_epoch, bilm_features=None):

@@ -102,8 +102,8 @@ def _regression(values, config, state_dir, train_flags):
         2, cell=config["cell"], units=config["units"], sequence_length=window,
         dropout=config["dropout"],
     )
-    model.compile(keras.optimizers.Adam(train_flags["learning_rate"],
-                                        clipnorm=train_flags["clipnorm"]),
+    model.compile(_training.adam(train_flags["learning_rate"],
+                                  clipnorm=train_flags["clipnorm"]),
                   loss="mse", metrics=["mae"])
     train, validation = parts["train"], parts["validation"]
     train_data = shuffled_batches(features[train], change[train],
