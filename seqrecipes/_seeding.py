@@ -15,6 +15,7 @@ import tensorflow as tf
 
 _EPOCH = None
 _UNMANAGED = -1
+_GRAPH_SEED = 87_654_321  # the graph seed of every `shuffled` pass (any non-zero constant)
 
 
 def epoch_variable():
@@ -44,6 +45,11 @@ def shuffled(dataset, buffer_size, seed):
     def one_pass(_):
         counted = passes.assign_add(1) - 1
         current = tf.where(epoch >= 0, epoch, counted)
+        # The order must not depend on TensorFlow's global seed either, and a global seed of
+        # 0 (`keras.utils.set_random_seed(0)`, `--seed 0`) makes TensorFlow's `get_seed`
+        # compare this tensor seed with 0 in Python and fail ("symbolic Tensor as a Python
+        # bool"): the pass's graph gets a fixed seed of its own.
+        tf.compat.v1.get_default_graph().seed = _GRAPH_SEED
         return dataset.shuffle(buffer_size, seed=base + current, reshuffle_each_iteration=False)
 
     return tf.data.Dataset.range(1).flat_map(one_pass)

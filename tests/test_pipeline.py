@@ -59,6 +59,23 @@ def test_every_example_once_per_epoch_reshuffled_and_seeded(vectorizer):
     assert np.concatenate([y.numpy() for _, y in again]).tolist() == epochs[0].tolist()
 
 
+@pytest.mark.parametrize("global_seed", [0, 99])
+def test_the_order_depends_on_the_pipeline_seed_not_tensorflows(vectorizer, global_seed):
+    """`--seed 0` used to crash every shuffled pipeline: TensorFlow compared the tensor seed
+    with 0 in Python once its global seed was 0."""
+    texts = random_texts(30, seed=3)
+
+    def order():
+        batches = datasets.classification_dataset(
+            texts, np.arange(30), vectorizer=vectorizer, batch_size=4, shuffle=True, seed=7)
+        return np.concatenate([y.numpy() for _, y in batches]).tolist()
+
+    keras.utils.set_random_seed(1234)
+    reference = order()
+    keras.utils.set_random_seed(global_seed)
+    assert order() == reference
+
+
 def test_partial_batches_are_shuffled_among_the_others(vectorizer):
     # bucket_by_sequence_length flushes each bucket's partial batch when the epoch ends;
     # shuffled batches must not leave them all at the end, sorted by length.

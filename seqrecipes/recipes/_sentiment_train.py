@@ -52,8 +52,8 @@ def train(config, run_dir):
     language, tokenizer = config["language"], config["tokenizer"]
     text.check_tokenizer_installed(language, tokenizer)
 
-    # TensorFlow's global seed is part of every tf.data shuffle seed from the moment a pipeline
-    # is built, so it is set before any pipeline exists (and again before the weights are made).
+    # Seeded before anything random is made (and again before the weights are); the pipelines'
+    # shuffles depend on (seed, epoch) only (`_seeding.shuffled`).
     keras.utils.set_random_seed(config["seed"])
 
     # 1. Data: stratified splits (or a scan of the streamed shards and the validation and test
