@@ -5,6 +5,9 @@ Flags are kebab-case and map one-to-one onto `run()` keyword arguments (`--embed
 gives the message, in the one shape every error has.
 """
 
+import argparse
+import inspect
+
 from seqrecipes import _validation
 from seqrecipes.recipes._strategy import STRATEGIES as _STRATEGIES
 
@@ -18,11 +21,41 @@ def keyword_arguments(args):
     return {key: value for key, value in vars(args).items() if key not in _NOT_ARGUMENTS}
 
 
+def signature_defaults(parser, function):
+    """Gives every flag of `parser` the default of `function`'s argument of the same name.
+
+    The Python API's signature is then the one place a recipe's defaults are written: the
+    command line cannot drift from it. Flags left out on purpose (`argparse.SUPPRESS`, so
+    that the function decides) and flags without a same-named argument keep their own.
+    """
+    parameters = inspect.signature(function).parameters
+    for action in parser._actions:
+        parameter = parameters.get(action.dest)
+        if (parameter is None or parameter.default is inspect.Parameter.empty
+                or action.default is argparse.SUPPRESS):
+            continue
+        default = parameter.default
+        action.default = list(default) if isinstance(default, tuple) else default
+
+
 def bind(parser, function):
-    """Makes `parser` call `function(**flags)` and turns a result into exit status 0."""
+    """Makes `parser` call `function(**flags)` and turns a result into exit status 0.
+
+    The flags' defaults are `function`'s (`signature_defaults`), and a list given to a flag
+    with several values (`--units 64 32`) reaches an argument whose default is a tuple as a
+    tuple.
+    """
+    signature_defaults(parser, function)
+    parameters = inspect.signature(function).parameters
 
     def handler(args):
-        function(**keyword_arguments(args))
+        kwargs = keyword_arguments(args)
+        for name, value in kwargs.items():
+            parameter = parameters.get(name)
+            if isinstance(value, list) and parameter is not None and isinstance(
+                    parameter.default, tuple):
+                kwargs[name] = tuple(value)
+        function(**kwargs)
         return 0
 
     parser.set_defaults(func=handler)

@@ -74,15 +74,9 @@ def _train_parser(subparsers):
     training.add_argument("--learning-rate-decay", type=float, default=0.0,
                           help="the rate is learning-rate / (1 + decay * epoch)")
 
-    def handler(args):
-        from seqrecipes.recipes import ner
+    from seqrecipes.recipes import ner
 
-        kwargs = _cli.keyword_arguments(args)
-        kwargs["units"] = tuple(kwargs["units"])
-        ner.run(**kwargs)
-        return 0
-
-    parser.set_defaults(func=handler)
+    _cli.bind(parser, ner.run)  # the defaults are written once, in `ner.run`
 
 
 def _evaluate_parser(subparsers):

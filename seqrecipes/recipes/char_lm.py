@@ -386,13 +386,7 @@ def add_parser(subparsers):
                             learning_rate=0.002)
     train.set_defaults(clipnorm=5.0)
 
-    def train_handler(args):
-        kwargs = _cli.keyword_arguments(args)
-        kwargs["units"] = tuple(kwargs["units"])
-        run(**kwargs)
-        return 0
-
-    train.set_defaults(func=train_handler)
+    _cli.bind(train, run)
 
     generate = commands.add_parser("sample", help="generate text from a trained run",
                                    description=sample.__doc__.split("\n\n")[0])

@@ -285,11 +285,5 @@ def add_parser(subparsers):
     _cli.add_training_flags(parser, default_run_dir="runs/timeseries", epochs=30,
                             batch_size=32, learning_rate=0.003, patience=5)
 
-    def handler(args):
-        kwargs = _cli.keyword_arguments(args)
-        kwargs["units"] = tuple(kwargs["units"])
-        run(**kwargs)
-        return 0
-
-    parser.set_defaults(func=handler)
+    _cli.bind(parser, run)
     return parser
