@@ -59,6 +59,16 @@ def test_crash_while_writing_keeps_the_previous_run(tmp_path, monkeypatch):
     assert not list(tmp_path.glob(".run.*"))
 
 
+def test_a_staging_folder_left_by_a_killed_write_is_removed_by_the_next(tmp_path):
+    leftover = tmp_path / ".run.staging-0badf00d"  # what kill -9 during write_run leaves
+    (leftover / "model.keras").parent.mkdir()
+    (leftover / "model.keras").write_bytes(b"half")
+    other = tmp_path / ".other.staging-12345678"  # another run's: not ours to remove
+    other.mkdir()
+    write(tmp_path / "run")
+    assert not leftover.exists() and other.exists()
+
+
 def test_crash_between_the_two_renames_is_recovered(tmp_path, monkeypatch):
     run_dir = write(tmp_path / "run", metrics={"accuracy": 0.5})
     real_rename = os.rename

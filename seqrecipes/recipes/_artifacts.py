@@ -119,6 +119,10 @@ def write_run(run_dir, *, model, config, metrics, history=None, figures=None, fi
 
     run_dir = pathlib.Path(run_dir).resolve()
     run_dir.parent.mkdir(parents=True, exist_ok=True)
+    # A write killed before its rename (kill -9) leaves its staging folder behind; nothing can
+    # use a half-written copy, and one process writes a run, so the leftovers go.
+    for leftover in run_dir.parent.glob(f".{run_dir.name}.staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
     staging = _hidden_sibling(run_dir, "staging")
     staging.mkdir()
     try:
