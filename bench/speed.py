@@ -12,8 +12,9 @@
                ceiling of the kernels on this machine.
    NSMC with the sentiment recipe's Korean defaults (`--language ko`: kiwipiepy morpheme/tag
    tokens, CNN 2/3/4/5 x 128 over embedding 128, vocabulary 30k, batch 32), and CoNLL-2003
-   with the NER recipe's defaults (word embedding 100 + character CNN, BiLSTM 100, batch 32),
-   with the CRF head and with the softmax head. Targets: bucketed >= 3x tutorial, >= 0.6
+   with the NER recipe's defaults (read from `ner.run`'s signature: word embedding 100 +
+   character CNN, BiLSTM 200, batch 8), with the CRF head and with the softmax head; each
+   model compiled as its recipe compiles it (`LazyAdam`). Targets: bucketed >= 3x tutorial, >= 0.6
    dense.
 2. the CRF's cost: `bench/crf_speed.py` (train step CRF / softmax, Viterbi per sentence).
 3. prediction: one short text, p50 / p99 of 200 calls after warm-up, through the Python API
