@@ -98,8 +98,8 @@ def main():
               f"{valid_rows:,} validation, 25,000 test", flush=True)
         results = {}
         for name, argv in runs.items():
-            print("seqrecipes " + " ".join(argv[1:]), flush=True)
-            results[name] = _run(argv[1:], folder / f"{name}.log")
+            print("seqrecipes " + " ".join(argv), flush=True)
+            results[name] = _run(argv, folder / f"{name}.log")
             result, rss = results[name]
             print(f"  {name:<7} test accuracy {result['test']:.4f}, {result['epochs']} epochs, "
                   f"training {result['fit']:.0f} s (whole run {result['total']:.0f} s), "
