@@ -273,7 +273,8 @@ def scan_labelled_files(paths, *, text_column=None, label_column=None, format="a
         raise DataError(f"{shards[0].path}: no texts in {len(shards)} file(s); every shard "
                         "has only its header (or only empty documents, dropped).")
     integer = {label: bool(INTEGER.fullmatch(label)) for label in counts}
-    if any(integer.values()) and not all(integer.values()):
+    all_integer = all(integer.values())
+    if any(integer.values()) and not all_integer:
         odd = sorted(label for label, is_integer in integer.items() if not is_integer)
         raise DataError(
             f"{first_seen[odd[0]]}: the label {odd[0]!r} is not an integer, while other labels "
@@ -282,7 +283,7 @@ def scan_labelled_files(paths, *, text_column=None, label_column=None, format="a
         )
     by_class = collections.Counter()
     for label, n in counts.items():
-        by_class[int(label) if all(integer.values()) else label] += n
+        by_class[int(label) if all_integer else label] += n
     classes = tuple(sorted(by_class))
     return StreamScan(
         paths=tuple(shard.path for shard in shards),

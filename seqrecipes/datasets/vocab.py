@@ -83,6 +83,14 @@ def _standardize_option(standardize):
     return _STANDARDIZE_FUNCTIONS.get(standardize, standardize)
 
 
+def _vectorization_options(standardize, split, ngrams):
+    """`TextVectorization` keyword arguments for these settings, checked."""
+    _validation.check_choice("split", split, SPLITS)
+    _validation.check_positive_int("ngrams", ngrams, allow_none=True)
+    return dict(standardize=_standardize_option(standardize), split=split,
+                ngrams=ngrams if ngrams != 1 else None)
+
+
 def _strings(name, texts, max_samples=None):
     """Returns `texts` (a sequence or any iterable of str) as a list, at most `max_samples`."""
     if isinstance(texts, (str, bytes)) or not hasattr(texts, "__iter__"):
@@ -221,15 +229,12 @@ def build_text_vectorizer(
     [[4, 1, 3]]
     """
     _check_sizes(max_tokens, min_frequency)
-    standardize = _standardize_option(standardize)
-    _validation.check_choice("split", split, SPLITS)
-    _validation.check_positive_int("ngrams", ngrams, allow_none=True)
+    options = _vectorization_options(standardize, split, ngrams)
     _validation.check_positive_int("max_samples", max_samples, allow_none=True)
     _validation.check_positive_int("batch_size", batch_size)
     _validation.check_string("name", name)
     texts = _strings("texts", texts, max_samples)
     batches = tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)).batch(batch_size)
-    options = dict(standardize=standardize, split=split, ngrams=ngrams if ngrams != 1 else None)
     full = keras.layers.TextVectorization(max_tokens=None, ragged=True, **options)
     full.adapt(batches)  # Keras counts every token, sorts by count, ties by token
     vocabulary = full.get_vocabulary()
@@ -275,15 +280,11 @@ def text_vectorizer_from_file(
     from seqrecipes.datasets import _files
     from seqrecipes.errors import DataError
 
-    _validation.check_choice("split", split, SPLITS)
-    _validation.check_positive_int("ngrams", ngrams, allow_none=True)
-    named = standardize
-    standardize = _standardize_option(standardize)
+    options = _vectorization_options(standardize, split, ngrams)
     raw = _files.read_bytes("vocabulary_file", path)
-    lines = _files.decode(path, raw).split("\n")
+    lines = _files.normalize_newlines(_files.decode(path, raw)).split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the final line ending
-    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     start = 0
     if lines[:1] == [PAD_TOKEN]:
         start = 1
@@ -309,7 +310,6 @@ def text_vectorizer_from_file(
     if not tokens:
         raise DataError(f"{path}: the vocabulary file holds no token; write one per line, "
                         "most frequent first.")
-    options = dict(standardize=standardize, split=split, ngrams=ngrams if ngrams != 1 else None)
     layer = keras.layers.TextVectorization(vocabulary=tokens, name=name, **options)
     # A token is reachable when vectorising it as a text yields its own id.
     own_ids = np.arange(len(tokens)) + 2
@@ -325,8 +325,9 @@ def text_vectorizer_from_file(
                           for i in unreachable[:5])
         raise DataError(
             f"{path}: {len(unreachable):,} token(s) can never match text, because the "
-            f"tokeniser (standardize={named!r}, split={split!r}, ngrams={ngrams}) never produces them: {shown}. Write tokens "
-            "as the tokeniser makes them (e.g. lower-cased, without punctuation)."
+            f"tokeniser (standardize={standardize!r}, split={split!r}, ngrams={ngrams}) never "
+            f"produces them: {shown}. Write tokens as the tokeniser makes them (e.g. "
+            "lower-cased, without punctuation)."
         )
     return layer
 

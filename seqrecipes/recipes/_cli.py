@@ -27,6 +27,7 @@ def signature_defaults(parser, function):
     The Python API's signature is then the one place a recipe's defaults are written: the
     command line cannot drift from it. Flags left out on purpose (`argparse.SUPPRESS`, so
     that the function decides) and flags without a same-named argument keep their own.
+    Returns `function`'s parameters.
     """
     parameters = inspect.signature(function).parameters
     for action in parser._actions:
@@ -36,6 +37,7 @@ def signature_defaults(parser, function):
             continue
         default = parameter.default
         action.default = list(default) if isinstance(default, tuple) else default
+    return parameters
 
 
 def bind(parser, function):
@@ -45,8 +47,7 @@ def bind(parser, function):
     with several values (`--units 64 32`) reaches an argument whose default is a tuple as a
     tuple.
     """
-    signature_defaults(parser, function)
-    parameters = inspect.signature(function).parameters
+    parameters = signature_defaults(parser, function)
 
     def handler(args):
         kwargs = keyword_arguments(args)

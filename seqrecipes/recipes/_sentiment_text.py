@@ -112,10 +112,10 @@ def read_splits(config):
             config["test"], classes, options)
         held.append("test file")
     else:
-        rest, kept = _classification.stratified_split(
+        rest, test_rows = _classification.stratified_split(
             ids, config["test_split"], seed=seed, what="test", source=path
         )
-        test_split = (list(texts[kept]), ids[kept])
+        test_split = (list(texts[test_rows]), ids[test_rows])
         held.append(f"test {config['test_split']:g} of the data")
     if config["validation"] is not None:
         validation_split, sources["validation"], num_empty["validation"] = _read_file(

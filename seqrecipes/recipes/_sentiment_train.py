@@ -12,7 +12,6 @@ from seqrecipes import datasets
 from seqrecipes.recipes import _artifacts, _classification, _model_flags, _plots, _training
 from seqrecipes.recipes import _sentiment_text as text
 
-BOUNDARY_SAMPLE = 10_000  # texts scanned for bucket boundaries when the vocabulary is a file
 FILES = ("model.keras", "config.json", "metrics.json", "history.csv", "training_curves.png",
          "confusion_matrix.png")
 
@@ -59,7 +58,9 @@ def train(config, run_dir):
     # 1. Data: stratified splits (or a scan of the streamed shards and the validation and test
     # files), then the Python-side tokeniser (kiwipiepy) if there is one.
     if config["stream"]:
-        splits = text.read_stream_splits(config, config["vocabulary_sample"] or BOUNDARY_SAMPLE)
+        # With a vocabulary file the sample only places the bucket boundaries.
+        sample_size = config["vocabulary_sample"] or datasets.streaming.BOUNDARY_SAMPLE
+        splits = text.read_stream_splits(config, sample_size)
         sample = text.pretokenize(splits.scan.sample, language, tokenizer)
     else:
         splits = text.read_splits(config)

@@ -231,8 +231,8 @@ def describe_current():
     resolver = getattr(strategy, "cluster_resolver", None)
     workers = 1
     if resolver is not None:
-        workers = len(resolver.cluster_spec().as_dict().get("worker", [])) + len(
-            resolver.cluster_spec().as_dict().get("chief", [])) or 1
+        cluster = resolver.cluster_spec().as_dict()
+        workers = len(cluster.get("worker", [])) + len(cluster.get("chief", [])) or 1
     return {"strategy": _active["name"], "tf_strategy": type(strategy).__name__,
             "replicas": int(strategy.num_replicas_in_sync), "workers": workers}
 
