@@ -1,6 +1,7 @@
 """ELMo-style features: `build_bilm`, `BiLMFeatures` and `seqrecipes bilm train` / `ner --bilm`."""
 
 import json
+import math
 
 import keras
 import numpy as np
@@ -182,8 +183,9 @@ def _all_layers(model):
 @pytest.fixture(scope="module")
 def bilm_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("bilm") / "run"
-    status = main(["bilm", "train", "--run-dir", str(run_dir), "--epochs", "1", "--units", "4",
-                   "--num-layers", "2", "--batch-size", "32", "--verbose", "0"])
+    status = main(["bilm", "train", "--run-dir", str(run_dir), "--epochs", "2", "--units", "4",
+                   "--num-layers", "2", "--batch-size", "32", "--learning-rate", "0.02",
+                   "--verbose", "0"])
     assert status == 0
     return run_dir
 
@@ -195,7 +197,17 @@ def test_bilm_train_writes_a_loadable_run(bilm_run, capsys):
     assert vocabulary[:2] == ["", "[UNK]"] and "brilliant" in vocabulary
     metrics = loaded.metrics
     assert metrics["vocabulary_size"] == len(vocabulary)
-    assert 1 < metrics["validation_perplexity_forward"] < 2 * len(vocabulary)
+    # The reported perplexity is exp(validation loss) of the kept epoch, per direction...
+    history = loaded.history()
+    best = history[history["epoch"] == metrics["best_epoch"]].iloc[0]
+    for direction in ("forward", "backward"):
+        assert metrics[f"validation_perplexity_{direction}"] == pytest.approx(
+            math.exp(best[f"val_{direction}_loss"]), rel=1e-6)
+    # ...and training taught the models something: the validation loss fell from epoch 1 to
+    # 2, and both beat a uniform guess over the vocabulary (perplexity len(vocabulary)) by 2x.
+    assert history["val_loss"].iloc[1] < history["val_loss"].iloc[0]
+    assert metrics["validation_perplexity_forward"] < len(vocabulary) / 2
+    assert metrics["validation_perplexity_backward"] < len(vocabulary) / 2
     assert metrics["texts"]["train"] + metrics["texts"]["validation"] == 324
     features, lookup, _ = bilm_recipe.load_features(bilm_run)
     assert (features.units, features.num_layers, features.vocabulary_size) == (
