@@ -12,10 +12,13 @@ in bench/korean_tokenizers.py; `--tokenizer words|scripts|syllables` needs no ki
     each batch padded to its own longest review, shuffled with a seed.
 
 It prints useful (non-padding) tokens per second of each training epoch, the ratio (b)/(a),
-and the test accuracy (ratings_test) of both after the same number of epochs.
+and the test accuracy (ratings_test) of both after every epoch; with `--seeds N` both are
+trained from N seeds, and the accuracies are summarised as mean and standard deviation over
+the seeds, so that a difference between the feeds can be set against the seeds' spread.
 
     python bench/pipeline_speed.py            # the full data
     python bench/pipeline_speed.py --quick    # 20k / 5k reviews
+    python bench/pipeline_speed.py --seeds 3 --epochs 3
 
 The data are read from ../shared/data/nsmc beside the repository (never downloaded), or
 from `--data-dir`.
@@ -75,6 +78,8 @@ def main(argv=None):
     parser.add_argument("--fixed-percentile", type=float, default=99.0,
                         help="fixed padding length: this percentile of train lengths; 100 = max")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="train both models from this many seeds (seed, seed + 1, ...)")
     parser.add_argument("--optimizer", default="recipes", choices=("recipes", "keras-adam"),
                         help="both models: the recipes' LazyAdam (default) or Keras's Adam")
     parser.add_argument("--steps-per-execution", type=int, default=1,
@@ -109,9 +114,10 @@ def main(argv=None):
     truncated = float(np.mean(lengths > fixed_length))
 
     boundaries = datasets.bucket_boundaries(lengths)
+    seeds = [args.seed + i for i in range(args.seeds)]
     train_batches = datasets.classification_dataset(
         train_ids, train_labels, batch_size=args.batch_size, boundaries=boundaries,
-        shuffle=True, seed=args.seed,
+        shuffle=True, seed=seeds[0],
     )
     test_batches = datasets.classification_dataset(
         test_ids, test_labels, batch_size=256, boundaries=boundaries
@@ -122,7 +128,7 @@ def main(argv=None):
         "train_reviews": len(train_texts), "test_reviews": len(test_texts),
         "tokenizer": args.tokenizer, "vocabulary_size": vectorizer.vocabulary_size(),
         "mean_length": float(lengths.mean()), "max_length": int(lengths.max()),
-        "epochs": args.epochs, "batch_size": args.batch_size,
+        "epochs": args.epochs, "batch_size": args.batch_size, "seeds": seeds,
         "prepare_seconds": round(prepare_seconds, 1),
         "fixed": {"length": fixed_length, "percentile": args.fixed_percentile,
                   "fraction_truncated": truncated, "useful_tokens": fixed_tokens,
@@ -131,54 +137,81 @@ def main(argv=None):
                      "padded_steps": padded_steps},
     }
     # The two models train in turn, one epoch each, so that a change in the load of the
-    # shared machine hits both alike; wall-clock and CPU (process) time are both recorded.
-    runs = {
-        "fixed": dict(
-            model=model_for(vectorizer.vocabulary_size(), args.seed, args.optimizer),
-            tokens=fixed_tokens,
-            fit=lambda model, epoch: model.fit(
-                x_train, train_labels, batch_size=args.batch_size, shuffle=True, verbose=0,
-                initial_epoch=epoch, epochs=epoch + 1),
-            evaluate=lambda model: model.evaluate(x_test, test_labels, batch_size=256,
-                                                  verbose=0)),
-        "bucketed": dict(
-            model=model_for(vectorizer.vocabulary_size(), args.seed, args.optimizer,
-                            args.steps_per_execution),
-            tokens=int(lengths.sum()),
-            fit=lambda model, epoch: model.fit(
-                train_batches, shuffle=False, verbose=0, initial_epoch=epoch, epochs=epoch + 1),
-            evaluate=lambda model: model.evaluate(test_batches, verbose=0)),
-    }
-    for epoch in range(args.epochs):
-        for name, run in runs.items():
-            wall, cpu = time.perf_counter(), time.process_time()
-            run["fit"](run["model"], epoch)
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            entry = results[name]
-            entry.setdefault("epoch_seconds", []).append(round(wall, 1))
-            entry.setdefault("epoch_cpu_seconds", []).append(round(cpu, 1))
-            entry.setdefault("tokens_per_second", []).append(round(run["tokens"] / wall))
-            entry.setdefault("tokens_per_cpu_second", []).append(round(run["tokens"] / cpu))
-            print(f"epoch {epoch + 1} {name:8s} {wall:6.1f} s wall {cpu:6.1f} s CPU: "
-                  f"{run['tokens'] / wall:8.0f} useful tokens/s", flush=True)
-    for name, run in runs.items():
-        loss, accuracy = run["evaluate"](run["model"])
-        results[name].update(test_accuracy=round(float(accuracy), 4),
-                             test_loss=round(float(loss), 4))
+    # shared machine hits both alike; wall-clock and CPU (process) time are both recorded,
+    # and both are evaluated on the test reviews after every epoch (not timed). Each seed
+    # gives both models the same initial weights; the bucketed feed's batches also follow it.
+    for name in ("fixed", "bucketed"):
+        results[name].update(epoch_seconds=[], epoch_cpu_seconds=[], tokens_per_second=[],
+                             tokens_per_cpu_second=[], test_accuracy=[])
+    for seed in seeds:
+        train_batches = datasets.classification_dataset(
+            train_ids, train_labels, batch_size=args.batch_size, boundaries=boundaries,
+            shuffle=True, seed=seed,
+        )
+        runs = {
+            "fixed": dict(
+                model=model_for(vectorizer.vocabulary_size(), seed, args.optimizer),
+                tokens=fixed_tokens,
+                fit=lambda model, epoch: model.fit(
+                    x_train, train_labels, batch_size=args.batch_size, shuffle=True,
+                    verbose=0, initial_epoch=epoch, epochs=epoch + 1),
+                evaluate=lambda model: model.evaluate(x_test, test_labels, batch_size=256,
+                                                      verbose=0)),
+            "bucketed": dict(
+                model=model_for(vectorizer.vocabulary_size(), seed, args.optimizer,
+                                args.steps_per_execution),
+                tokens=int(lengths.sum()),
+                fit=lambda model, epoch, batches=train_batches: model.fit(
+                    batches, shuffle=False, verbose=0, initial_epoch=epoch,
+                    epochs=epoch + 1),
+                evaluate=lambda model: model.evaluate(test_batches, verbose=0)),
+        }
+        accuracies = {name: [] for name in runs}
+        for epoch in range(args.epochs):
+            for name, run in runs.items():
+                wall, cpu = time.perf_counter(), time.process_time()
+                run["fit"](run["model"], epoch)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                accuracy = float(run["evaluate"](run["model"])[1])
+                accuracies[name].append(round(accuracy, 4))
+                entry = results[name]
+                entry["epoch_seconds"].append(round(wall, 1))
+                entry["epoch_cpu_seconds"].append(round(cpu, 1))
+                entry["tokens_per_second"].append(round(run["tokens"] / wall))
+                entry["tokens_per_cpu_second"].append(round(run["tokens"] / cpu))
+                print(f"seed {seed} epoch {epoch + 1} {name:8s} {wall:6.1f} s wall "
+                      f"{cpu:6.1f} s CPU: {run['tokens'] / wall:8.0f} useful tokens/s, "
+                      f"test accuracy {accuracy:.4f}", flush=True)
+        for name in runs:
+            results[name]["test_accuracy"].append(accuracies[name])
 
-    ratios = [b / a for a, b in zip(results["fixed"]["tokens_per_second"],
-                                     results["bucketed"]["tokens_per_second"])]
-    results["speedup_per_epoch"] = [round(r, 2) for r in ratios]
-    results["speedup_per_epoch_cpu"] = [
-        round(b / a, 2) for a, b in zip(results["fixed"]["tokens_per_cpu_second"],
-                                        results["bucketed"]["tokens_per_cpu_second"])]
+    # Speed: the first epoch of each seed includes tracing (every bucket shape for the
+    # bucketed feed), so the ratio is taken over the later epochs when there are any.
+    timed = [i for i in range(len(seeds) * args.epochs) if args.epochs == 1 or i % args.epochs]
+    for kind, key in (("wall", "tokens_per_second"), ("cpu", "tokens_per_cpu_second")):
+        fixed = np.array(results["fixed"][key])[timed]
+        bucketed = np.array(results["bucketed"][key])[timed]
+        results[f"speedup_{kind}"] = round(float(np.median(bucketed / fixed)), 2)
+        results[f"speedup_{kind}_per_epoch"] = [round(float(r), 2) for r in bucketed / fixed]
+    # Accuracy: each seed's last epoch, and each seed's best epoch (what early stopping on
+    # a validation split would approach), as mean and standard deviation over the seeds.
+    for name in ("fixed", "bucketed"):
+        table = np.array(results[name]["test_accuracy"])
+        results[name]["last_epoch_accuracy"] = [round(float(table[:, -1].mean()), 4),
+                                                round(float(table[:, -1].std()), 4)]
+        results[name]["best_epoch_accuracy"] = [round(float(table.max(1).mean()), 4),
+                                                round(float(table.max(1).std()), 4)]
     print(json.dumps(results))
     print(f"\nfixed padding to {fixed_length} ({args.fixed_percentile:g}th percentile, "
-          f"{100 * truncated:.2f}% of reviews truncated) vs bucketed "
-          f"({len(boundaries) + 1} buckets): useful tokens/s ratio per epoch "
-          f"{results['speedup_per_epoch']} (wall), {results['speedup_per_epoch_cpu']} (CPU); "
-          f"test accuracy after {args.epochs} epochs "
-          f"{results['fixed']['test_accuracy']:.4f} vs {results['bucketed']['test_accuracy']:.4f}")
+          f"{100 * truncated:.2f}% of reviews truncated) vs bucketed ({len(boundaries) + 1} "
+          f"buckets), {len(seeds)} seed(s) x {args.epochs} epochs:")
+    print(f"  useful tokens/s, bucketed / fixed: median {results['speedup_wall']:.2f}x wall "
+          f"(per epoch {results['speedup_wall_per_epoch']}), {results['speedup_cpu']:.2f}x CPU")
+    for which in ("last_epoch_accuracy", "best_epoch_accuracy"):
+        fixed, bucketed = results["fixed"][which], results["bucketed"][which]
+        print(f"  test accuracy, {which.split('_')[0]} epoch (mean +- sd over seeds): fixed "
+              f"{fixed[0]:.4f} +- {fixed[1]:.4f}, bucketed {bucketed[0]:.4f} +- "
+              f"{bucketed[1]:.4f} (difference {bucketed[0] - fixed[0]:+.4f})")
     if args.output:
         pathlib.Path(args.output).write_text(json.dumps(results, indent=1) + "\n")
     return 0

@@ -11,7 +11,7 @@ from seqrecipes.models.layers import MaskedGlobalAveragePooling1D
 def test_bag_is_embedding_masked_mean_and_head():
     model = models.build_bag_classifier(20, 2, embedding_dim=4)
     kinds = [type(layer) for layer in model.layers]
-    assert kinds == [keras.layers.Embedding, MaskedGlobalAveragePooling1D, keras.layers.Dense]
+    assert kinds == [models.Embedding, MaskedGlobalAveragePooling1D, keras.layers.Dense]
     assert model.count_params() == 20 * 4 + (4 + 1)
     assert models.build_bag_classifier(20, 3, dropout=0.2).output_shape == (None, 3)
 

@@ -25,4 +25,5 @@ from seqrecipes.models.tag_decoding import CRFDecoder, SoftmaxDecoder
 from seqrecipes.models.language import build_language_model
 from seqrecipes.models.bilm import BiLMFeatures, build_bilm
 from seqrecipes.models.stepping import run_recurrent, sample_ids, sequence_loss
+from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.lazy_adam import LazyAdam

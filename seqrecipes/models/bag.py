@@ -11,6 +11,7 @@ better than sequence models trained from scratch, and it trains in seconds per e
 import keras
 
 from seqrecipes import _validation
+from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.layers import MaskedGlobalAveragePooling1D
 
 
@@ -62,7 +63,7 @@ def build_bag_classifier(
     binary = num_classes == 2
     layers = [
         keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids"),
-        keras.layers.Embedding(vocabulary_size, embedding_dim, mask_zero=True, name="embedding"),
+        Embedding(vocabulary_size, embedding_dim, mask_zero=True, name="embedding"),
         MaskedGlobalAveragePooling1D(name="mean_pool"),
     ]
     if dropout:

@@ -23,6 +23,7 @@ import keras
 
 from seqrecipes import _validation
 from seqrecipes.models import wiring
+from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.language import build_language_model, recurrent_layers
 from seqrecipes.models.recurrent import _LAYER_CLASSES
 
@@ -147,10 +148,10 @@ class BiLMFeatures(keras.layers.Layer):
         self.vocabulary_size, self.cell = vocabulary_size, cell
         self.units, self.num_layers = units, num_layers
         flags = wiring.return_sequences(num_layers, "many_to_many")
-        self.forward_embedding = keras.layers.Embedding(
+        self.forward_embedding = Embedding(
             vocabulary_size, units, trainable=False, name="forward_embedding"
         )
-        self.backward_embedding = keras.layers.Embedding(
+        self.backward_embedding = Embedding(
             vocabulary_size, units, trainable=False, name="backward_embedding"
         )
         self.forward_layers = [

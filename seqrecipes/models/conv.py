@@ -7,6 +7,7 @@ model with one convolution + max-pool branch per size, concatenated before the h
 import keras
 
 from seqrecipes import _validation
+from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.layers import MaskedConv1D, MaskedGlobalMaxPooling1D
 
 
@@ -82,7 +83,7 @@ def build_conv_classifier(
 
     binary = num_classes == 2
     inputs = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
-    embedding = keras.layers.Embedding(
+    embedding = Embedding(
         vocabulary_size, embedding_dim, mask_zero=mask_zero, name="embedding"
     )
 

@@ -22,6 +22,7 @@ import keras
 
 from seqrecipes import _validation
 from seqrecipes.models import wiring
+from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.recurrent import _LAYER_CLASSES
 
 
@@ -88,7 +89,7 @@ def build_language_model(
     )
     layers = [
         keras.Input(batch_shape=(batch_size, None), dtype="int32", name="token_ids"),
-        keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding"),
+        Embedding(vocabulary_size, embedding_dim, name="embedding"),
     ]
     flags = wiring.return_sequences(len(units), "many_to_many")
     for index, (layer_units, flag) in enumerate(zip(units, flags)):

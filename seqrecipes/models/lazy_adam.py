@@ -61,14 +61,24 @@ class LazyAdam(keras.optimizers.Adam):
         rows, values = gradient.indices, tf.cast(gradient.values, dtype)
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]
-        m_rows = beta_1 * tf.gather(m, rows) + (1 - beta_1) * values
-        v_rows = beta_2 * tf.gather(v, rows) + (1 - beta_2) * tf.square(values)
+        m_rows = beta_1 * _gather(m, rows) + (1 - beta_1) * values
+        v_rows = beta_2 * _gather(v, rows) + (1 - beta_2) * tf.square(values)
         self.assign(m, tf.IndexedSlices(m_rows, rows))
         self.assign(v, tf.IndexedSlices(v_rows, rows))
         self.assign_sub(
             variable,
             tf.IndexedSlices(alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon), rows),
         )
+
+
+def _gather(variable, rows):
+    """`rows` of `variable`, read from the `tf.Variable` itself (a `ResourceGather`).
+
+    `tf.gather` on the Keras variable would first read the whole table, and once a table has
+    been updated sparsely TensorFlow copies it on every such dense read (see
+    `seqrecipes.models.embedding`): two copies of the vocabulary-sized moment tables per step.
+    """
+    return tf.gather(variable.value if isinstance(variable, keras.Variable) else variable, rows)
 
 
 def _summed_rows(gradient):

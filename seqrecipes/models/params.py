@@ -34,6 +34,7 @@ import pandas as pd
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models.diagnosis import diagnose_wiring, explain_build_error  # noqa: F401
+from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.layers import (
     MaskedConv1D,
     MaskedGlobalAveragePooling1D,
@@ -139,6 +140,7 @@ for _class in _ZERO_PARAMETER_LAYERS:
 for _class in (keras.layers.SimpleRNN, keras.layers.LSTM, keras.layers.GRU):
     register_formula(_class, _recurrent)
 register_formula(keras.layers.Embedding, lambda layer, d: f"{layer.input_dim}*{layer.output_dim}")
+register_formula(Embedding, _FORMULAS[keras.layers.Embedding])  # Keras's weights, a faster call
 register_formula(keras.layers.Dense, _dense)
 register_formula(keras.layers.Conv1D, _conv1d)
 register_formula(MaskedConv1D, _conv1d)  # Conv1D's weights; only the call differs

@@ -11,6 +11,7 @@ import keras
 
 from seqrecipes import _validation
 from seqrecipes.models import wiring
+from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.layers import MaskedGlobalAveragePooling1D, MaskedGlobalMaxPooling1D
 
 _LAYER_CLASSES = {
@@ -72,7 +73,7 @@ def input_layers(
     if vocabulary_size is not None:
         return [
             keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids"),
-            keras.layers.Embedding(
+            Embedding(
                 vocabulary_size, embedding_dim, mask_zero=mask_zero, name="embedding"
             ),
         ]

@@ -26,6 +26,7 @@ import numpy as np
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models import wiring
+from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.recurrent import build_recurrent_encoder, recurrent_layer
 
 PAD_ID, START_ID, END_ID = 0, 1, 2
@@ -49,7 +50,7 @@ def _check_decoder(target_vocabulary_size, cell, units, embedding_dim, dropout):
 
 def _decoder(decoder_input, states, *, vocabulary_size, cell, units, embedding_dim, dropout):
     """The teacher-forced decoder: Embedding -> recurrent layer from `states` -> softmax."""
-    embedded = keras.layers.Embedding(
+    embedded = Embedding(
         vocabulary_size, embedding_dim, mask_zero=True, name="decoder_embedding"
     )(decoder_input)
     outputs = recurrent_layer(

@@ -15,6 +15,7 @@ from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models.bilm import BiLMFeatures
 from seqrecipes.models.crf import CRF
 from seqrecipes.models.crf_model import CRFModel
+from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.recurrent import recurrent_stack
 from seqrecipes.models.token_features import CHAR_FEATURES, CharacterEncoder, WordDropout
 
@@ -50,7 +51,7 @@ def _token_features(vocabulary_size, embedding_dim, word_dropout, char_encoder, 
     words = token_ids
     if word_dropout:
         words = WordDropout(word_dropout, name="word_dropout")(words)
-    features = keras.layers.Embedding(
+    features = Embedding(
         vocabulary_size, embedding_dim, mask_zero=True, name="embedding"
     )(words)
     if char_encoder is not None:

@@ -18,6 +18,7 @@ from keras import ops
 
 from seqrecipes import _validation
 from seqrecipes.models import wiring
+from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.layers import MaskedConv1D, MaskedGlobalMaxPooling1D
 from seqrecipes.models.recurrent import recurrent_layer
 
@@ -65,7 +66,7 @@ class CharacterEncoder(keras.layers.Layer):
         self.filters = _validation.check_positive_int("filters", filters)
         self.kernel_size = _validation.check_positive_int("kernel_size", kernel_size)
         self.units = _validation.check_positive_int("units", units)
-        self.embedding = keras.layers.Embedding(
+        self.embedding = Embedding(
             char_vocabulary_size, embedding_dim, name="char_embedding"
         )
         if mode == "cnn":
