@@ -186,12 +186,16 @@ def main(argv=None):
             results[name]["test_accuracy"].append(accuracies[name])
 
     # Speed: the first epoch of each seed includes tracing (every bucket shape for the
-    # bucketed feed), so the ratio is taken over the later epochs when there are any.
+    # bucketed feed), so it counts only when there is no other. The headline ratio is that of
+    # each feed's fastest epoch (as `timeit` takes the best of its repeats: on a shared
+    # machine an epoch can only be slowed down by others); the median of the per-epoch
+    # ratios is printed beside it.
     timed = [i for i in range(len(seeds) * args.epochs) if args.epochs == 1 or i % args.epochs]
     for kind, key in (("wall", "tokens_per_second"), ("cpu", "tokens_per_cpu_second")):
         fixed = np.array(results["fixed"][key])[timed]
         bucketed = np.array(results["bucketed"][key])[timed]
-        results[f"speedup_{kind}"] = round(float(np.median(bucketed / fixed)), 2)
+        results[f"speedup_{kind}"] = round(float(bucketed.max() / fixed.max()), 2)
+        results[f"speedup_{kind}_median"] = round(float(np.median(bucketed / fixed)), 2)
         results[f"speedup_{kind}_per_epoch"] = [round(float(r), 2) for r in bucketed / fixed]
     # Accuracy: each seed's last epoch, and each seed's best epoch (what early stopping on
     # a validation split would approach), as mean and standard deviation over the seeds.
@@ -205,8 +209,10 @@ def main(argv=None):
     print(f"\nfixed padding to {fixed_length} ({args.fixed_percentile:g}th percentile, "
           f"{100 * truncated:.2f}% of reviews truncated) vs bucketed ({len(boundaries) + 1} "
           f"buckets), {len(seeds)} seed(s) x {args.epochs} epochs:")
-    print(f"  useful tokens/s, bucketed / fixed: median {results['speedup_wall']:.2f}x wall "
-          f"(per epoch {results['speedup_wall_per_epoch']}), {results['speedup_cpu']:.2f}x CPU")
+    print(f"  useful tokens/s, bucketed / fixed, fastest epochs: {results['speedup_wall']:.2f}x "
+          f"wall, {results['speedup_cpu']:.2f}x CPU; median of the epochs' ratios "
+          f"{results['speedup_wall_median']:.2f}x wall (per epoch "
+          f"{results['speedup_wall_per_epoch']}), {results['speedup_cpu_median']:.2f}x CPU")
     for which in ("last_epoch_accuracy", "best_epoch_accuracy"):
         fixed, bucketed = results["fixed"][which], results["bucketed"][which]
         print(f"  test accuracy, {which.split('_')[0]} epoch (mean +- sd over seeds): fixed "
