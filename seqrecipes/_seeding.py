@@ -38,6 +38,20 @@ def shuffled(dataset, buffer_size, seed):
     passes that dataset object has made, which restarts at 0 when a process resumes training;
     here the pass's seed is read from `epoch_variable()` when the pass starts.
     """
+    return each_pass(
+        lambda pass_seed: dataset.shuffle(buffer_size, seed=pass_seed,
+                                          reshuffle_each_iteration=False),
+        seed,
+    )
+
+
+def each_pass(make_pass, seed):
+    """A dataset whose every pass is `make_pass(pass_seed)`, the seed a function of (seed, epoch).
+
+    Args:
+        make_pass: callable taking a scalar int64 tensor and returning a `tf.data.Dataset`.
+        seed: int. The run's seed.
+    """
     epoch = epoch_variable()
     passes = tf.Variable(0, dtype=tf.int64, trainable=False, name="passes")
     base = tf.constant(int(seed) * 1_000_003, tf.int64)
@@ -50,7 +64,7 @@ def shuffled(dataset, buffer_size, seed):
         # compare this tensor seed with 0 in Python and fail ("symbolic Tensor as a Python
         # bool"): the pass's graph gets a fixed seed of its own.
         tf.compat.v1.get_default_graph().seed = _GRAPH_SEED
-        return dataset.shuffle(buffer_size, seed=base + current, reshuffle_each_iteration=False)
+        return make_pass(base + current)
 
     return tf.data.Dataset.range(1).flat_map(one_pass)
 

@@ -88,6 +88,26 @@ def test_partial_batches_are_shuffled_among_the_others(vectorizer):
     assert len(partial) > 2 and partial != list(range(len(sizes) - len(partial), len(sizes)))
 
 
+def test_each_bucket_is_cut_into_full_batches_and_at_most_one_partial(vectorizer):
+    texts = random_texts(203, seed=6)
+    lengths = datasets.encode_texts(texts, vectorizer).row_lengths().numpy()
+    boundaries = [3, 5, 7, 9, 11]
+    batches = datasets.classification_dataset(
+        texts, np.arange(203), vectorizer=vectorizer, batch_size=8, boundaries=boundaries,
+        shuffle=True, seed=4,
+    )
+    sizes = {}
+    for _, index in batches:
+        bucket = set(np.digitize(lengths[index.numpy()], boundaries))
+        assert len(bucket) == 1
+        sizes.setdefault(bucket.pop(), []).append(len(index))
+    for bucket, found in sizes.items():
+        expected = np.sum(np.digitize(lengths, boundaries) == bucket)
+        assert sum(found) == expected and sorted(found)[1:] == [8] * (len(found) - 1)
+    assert sum(len(found) for found in sizes.values()) == datasets.bucketing.num_batches(
+        lengths, boundaries, 8)
+
+
 def test_min_length_pads_and_max_length_truncates_and_is_counted(vectorizer, caplog):
     texts = random_texts(30, seed=3)
     lengths = datasets.encode_texts(texts, vectorizer).row_lengths().numpy()

@@ -1,8 +1,13 @@
 """Length bucketing, the shared core of every pipeline: bucket, pad per batch, mask with 0.
 
-`bucket_boundaries` derives the buckets from the length distribution; `bucketed` is the
-per-epoch tail of `classification_dataset`, `tagging_dataset`, `predict_in_order` and
-`stream_classification_dataset`:
+`bucket_boundaries` derives the buckets from the length distribution. Two tails make the
+batches:
+
+* `bucketed_columns`, for data in memory (`classification_dataset`, `tagging_dataset`,
+  `predict_in_order`, the bidirectional language model): each pass is planned at once on row
+  indices (shuffle, sort by bucket, cut each bucket into batches, shuffle the batches), and
+  tf.data then gathers and pads one batch at a time;
+* `bucketed`, for a stream of unknown length (`stream_classification_dataset`):
 
     [cache ids] -> [shuffle examples, seeded] -> truncate to `max_length`
     -> bucket_by_sequence_length -> pad to the batch's own longest row (>= `min_length`)
@@ -11,8 +16,9 @@ per-epoch tail of `classification_dataset`, `tagging_dataset`, `predict_in_order
 Batches are shuffled too: `bucket_by_sequence_length` flushes the last, partial batch of
 every bucket when the epoch's examples run out, in bucket order, so without it every epoch
 would end with a run of small batches sorted by length (each a full Adam step), just before
-validation. In memory the batch buffer holds the whole epoch (its ids, a few MB for NSMC);
-a stream shuffles batches within a buffer of `BATCH_SHUFFLE_BUFFER` batches.
+validation. A stream shuffles batches within a buffer of `BATCH_SHUFFLE_BUFFER` batches.
+Both make the same batches in kind: one bucket per batch, `batch_size` rows but the last of
+each bucket, every row once per pass, the order a function of (seed, epoch).
 """
 
 import logging
@@ -127,17 +133,100 @@ def num_batches(lengths, boundaries, batch_size, max_length=None):
     return int(np.sum(-(-per_bucket // batch_size)))
 
 
+def _padder(min_length, min_chars, per_token, to_output):
+    """The last map of a pipeline: pads a batch's token axes to at least `min_length`."""
+    def pad(batch):
+        batch = dict(batch)
+        for key in TOKEN_KEYS + (("y",) if per_token else ()):
+            if key in batch:
+                batch[key] = _pad_axis(batch[key], 1, min_length)
+        if "char_ids" in batch:
+            batch["char_ids"] = _pad_axis(batch["char_ids"], 2, min_chars)
+        return to_output(batch)
+
+    return pad
+
+
+def bucketed_columns(
+    columns, *, batch_size, boundaries, shuffle, seed, max_length, min_length, to_output,
+    min_chars=1, per_token=False, prefetch=True,
+):
+    """`bucketed` for data in memory: batches of row indices, then one gather per batch.
+
+    `columns` maps the keys `bucketed` knows to tensors (ragged or not) with one row per
+    element; "token_ids" must be there. The batches are those `bucketed` would make (the
+    same buckets, `batch_size` rows each but the last of each bucket, every row once, the
+    order seeded by (seed, epoch)), but each pass is planned at once: shuffle the row
+    indices, sort them by bucket (stably, so each bucket keeps the shuffled order), cut every
+    bucket into batches and shuffle the batches. tf.data then works once per batch (gather
+    the rows, pad them) instead of once per element: on 20k NSMC reviews in batches of 32,
+    `bucketed` spent 1.9-2.6 s of CPU per epoch in its per-element stages, next to a 7-10 s
+    training epoch on the same two cores.
+    """
+    ids = columns["token_ids"]
+    lengths = ids.row_lengths().numpy() if isinstance(ids, tf.RaggedTensor) else np.full(
+        int(ids.shape[0]), int(ids.shape[1]))
+    if max_length:
+        lengths = np.minimum(lengths, max_length)
+    bucket = np.digitize(lengths, boundaries).astype("int64")
+    counts = np.bincount(bucket, minlength=len(boundaries) + 1)
+    per_bucket = -(-counts // batch_size)
+    starts = tf.constant(np.concatenate([[0], np.cumsum(counts)[:-1]]), tf.int64)
+    offsets = tf.constant(np.concatenate([[0], np.cumsum(per_bucket)[:-1]]), tf.int64)
+    size, count = len(bucket), int(per_bucket.sum())
+    bucket = tf.constant(bucket, tf.int64)
+
+    def permutation(n, pass_seed, salt):
+        if not shuffle:
+            return tf.range(n, dtype=tf.int64)
+        if pass_seed is None:
+            return tf.random.shuffle(tf.range(n, dtype=tf.int64))
+        return tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([pass_seed, tf.constant(salt, tf.int64)]))
+
+    def one_pass(pass_seed):
+        order = permutation(size, pass_seed, 0)
+        by_bucket = tf.argsort(tf.gather(bucket, order), stable=True)
+        order = tf.gather(order, by_bucket)
+        of = tf.gather(bucket, order)
+        within = tf.range(size, dtype=tf.int64) - tf.gather(starts, of)
+        rows = tf.RaggedTensor.from_value_rowids(
+            order, tf.gather(offsets, of) + within // batch_size, nrows=count)
+        return tf.data.Dataset.from_tensor_slices(
+            tf.gather(rows, permutation(count, pass_seed, 1)))
+
+    def gather(index):
+        batch = {}
+        for key, value in columns.items():
+            rows = tf.gather(value, index)
+            if max_length is not None and (key in TOKEN_KEYS or (key == "y" and per_token)):
+                rows = rows[:, :max_length]
+            batch[key] = rows.to_tensor() if isinstance(rows, tf.RaggedTensor) else rows
+        return batch
+
+    if shuffle and seed is not None:
+        dataset = _seeding.each_pass(one_pass, seed)
+    else:
+        dataset = tf.data.Dataset.range(1).flat_map(lambda _: one_pass(None))
+    dataset = dataset.map(gather, num_parallel_calls=AUTOTUNE)
+    dataset = dataset.map(_padder(min_length, min_chars, per_token, to_output),
+                          num_parallel_calls=AUTOTUNE)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
+    return dataset.prefetch(AUTOTUNE) if prefetch else dataset
+
+
 def bucketed(
     elements, *, size, batch_size, boundaries, shuffle, seed, max_length, min_length,
     to_output, lengths=None, shuffle_buffer=None, min_chars=1, per_token=False, cache=None,
     prefetch=True,
 ):
-    """The shared tail: cache, shuffle, truncate, bucket, pad, shuffle batches, prefetch.
+    """The streaming tail: cache, shuffle, truncate, bucket, pad, shuffle batches, prefetch.
 
     `elements` yields dicts with "token_ids" (1-D) and optionally "char_ids" (2-D),
-    "bilm_ids" (1-D), "y" (scalar, or 1-D when `per_token`) and "index". With the `lengths` of the elements
-    (in memory), the dataset knows its number of batches, so Keras shows progress and does
-    not warn that the "input ran out of data" at the end of every epoch.
+    "bilm_ids" (1-D), "y" (scalar, or 1-D when `per_token`) and "index". Given the `lengths`
+    of the elements, the dataset knows its number of batches, so Keras shows progress and
+    does not warn that the "input ran out of data" at the end of every epoch. Data in memory
+    go through `bucketed_columns` instead.
     """
     def prepare(element):
         element = dict(element)
@@ -150,15 +239,7 @@ def bucketed(
             element[key] = value
         return element
 
-    def pad(batch):
-        batch = dict(batch)
-        for key in TOKEN_KEYS + (("y",) if per_token else ()):
-            if key in batch:
-                batch[key] = _pad_axis(batch[key], 1, min_length)
-        if "char_ids" in batch:
-            batch["char_ids"] = _pad_axis(batch["char_ids"], 2, min_chars)
-        return to_output(batch)
-
+    pad = _padder(min_length, min_chars, per_token, to_output)
     dataset = elements
     if cache is not None:
         dataset = dataset.cache("" if cache == "memory" else cache)

@@ -4,9 +4,13 @@ Padding every text to one fixed length spends most of an RNN's steps on padding 
 are skewed (NSMC: mean 8 words, 99th percentile 32, max 41). Here texts are vectorised once
 into token ids (a `tf.RaggedTensor`, one row per text, no padding), then every epoch:
 
-    shuffle (seeded) -> truncate to `max_length` -> bucket_by_sequence_length (boundaries from
-    the length distribution) -> pad each batch to its own longest row (id 0, at least
-    `min_length`) -> shuffle the batches -> prefetch
+    shuffle the rows (seeded) -> sort them into length buckets (boundaries from the length
+    distribution) -> cut each bucket into batches -> shuffle the batches -> gather each
+    batch's rows, truncated to `max_length` -> pad them to the batch's own longest row
+    (id 0, at least `min_length`) -> prefetch
+
+(`datasets.bucketing`: the batches are planned on row indices, so tf.data works once per
+batch rather than once per text.)
 
 Id 0 is padding everywhere, so `Embedding(mask_zero=True)` masks it, and Keras 3 carries that
 mask into the loss and the metrics: `Loss.__call__` reads the mask of `y_pred` and
@@ -104,15 +108,13 @@ def classification_dataset(
     elements = {"token_ids": ids}
     if labels is not None:
         elements["y"] = _labels(labels, size)
-    dataset = tf.data.Dataset.from_tensor_slices(elements)
 
     def to_output(batch):
         return (batch["token_ids"], batch["y"]) if "y" in batch else batch["token_ids"]
 
-    return bucketing.bucketed(
-        dataset, size=size, lengths=lengths, batch_size=batch_size, boundaries=boundaries,
-        shuffle=shuffle, seed=seed, max_length=max_length, min_length=min_length,
-        to_output=to_output, prefetch=prefetch,
+    return bucketing.bucketed_columns(
+        elements, batch_size=batch_size, boundaries=boundaries, shuffle=shuffle, seed=seed,
+        max_length=max_length, min_length=min_length, to_output=to_output, prefetch=prefetch,
     )
 
 
@@ -168,7 +170,6 @@ def tagging_dataset(
             sentences, token_lookup, char_lookup=char_lookup, max_chars=max_chars
         )
     features = encoding.as_features("sentences", sentences)
-    size = int(features["token_ids"].nrows())
     lengths = features["token_ids"].row_lengths().numpy()
     elements = dict(features)
     if tags is not None:
@@ -190,12 +191,10 @@ def tagging_dataset(
             return _x(batch), batch["y"], tf.cast(batch["y"] != 0, "float32")
         return _x(batch), batch["y"]
 
-    return bucketing.bucketed(
-        tf.data.Dataset.from_tensor_slices(elements), size=size, lengths=lengths,
-        batch_size=batch_size,
-        boundaries=boundaries, shuffle=shuffle, seed=seed, max_length=max_length,
-        min_length=min_length, min_chars=min_chars, per_token=True, to_output=to_output,
-        prefetch=prefetch,
+    return bucketing.bucketed_columns(
+        elements, batch_size=batch_size, boundaries=boundaries, shuffle=shuffle, seed=seed,
+        max_length=max_length, min_length=min_length, min_chars=min_chars, per_token=True,
+        to_output=to_output, prefetch=prefetch,
     )
 
 
@@ -233,9 +232,8 @@ def predict_in_order(
     lengths = features["token_ids"].row_lengths().numpy()
     size = len(lengths)
     elements = dict(features, index=tf.range(size))
-    dataset = bucketing.bucketed(
-        tf.data.Dataset.from_tensor_slices(elements), size=size, lengths=lengths,
-        batch_size=batch_size,
+    dataset = bucketing.bucketed_columns(
+        elements, batch_size=batch_size,
         boundaries=bucketing.resolve_boundaries(boundaries, lengths, num_buckets, None),
         shuffle=False, seed=None, max_length=None, min_length=min_length,
         to_output=lambda batch: (_x(batch), batch["index"]),

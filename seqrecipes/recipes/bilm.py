@@ -116,9 +116,8 @@ def language_model_batches(ids, *, batch_size, shuffle, seed):
         return inputs, {"forward": forward[:, 1:], "backward": backward[:, 1:]}
 
     boundaries = bucketing.resolve_boundaries(None, lengths, 16, None)
-    return bucketing.bucketed(
-        tf.data.Dataset.from_tensor_slices(elements), size=len(lengths), lengths=lengths,
-        batch_size=batch_size, boundaries=boundaries, shuffle=shuffle,
+    return bucketing.bucketed_columns(
+        elements, batch_size=batch_size, boundaries=boundaries, shuffle=shuffle,
         seed=seed if shuffle else None, max_length=None, min_length=2, per_token=True,
         to_output=to_output,
     )
