@@ -77,8 +77,8 @@ def test_the_order_depends_on_the_pipeline_seed_not_tensorflows(vectorizer, glob
 
 
 def test_partial_batches_are_shuffled_among_the_others(vectorizer):
-    # bucket_by_sequence_length flushes each bucket's partial batch when the epoch ends;
-    # shuffled batches must not leave them all at the end, sorted by length.
+    # Each bucket ends in a partial batch (a stream's bucket_by_sequence_length flushes them
+    # all when the epoch ends); shuffled batches must not leave them at the end, in order.
     batches = datasets.classification_dataset(
         random_texts(200, seed=5), np.arange(200), vectorizer=vectorizer, batch_size=8,
         boundaries=[3, 5, 7, 9, 11], shuffle=True, seed=3,
