@@ -59,6 +59,16 @@ def test_every_example_once_per_epoch_reshuffled_and_seeded(vectorizer):
     assert np.concatenate([y.numpy() for _, y in again]).tolist() == epochs[0].tolist()
 
 
+def test_without_a_seed_every_pass_is_reshuffled(vectorizer):
+    batches = datasets.classification_dataset(
+        random_texts(50, seed=2), np.arange(50), vectorizer=vectorizer, batch_size=4,
+        shuffle=True,
+    )
+    epochs = [np.concatenate([y.numpy() for _, y in batches]).tolist() for _ in range(2)]
+    assert sorted(epochs[0]) == sorted(epochs[1]) == list(range(50))
+    assert epochs[0] != epochs[1]
+
+
 @pytest.mark.parametrize("global_seed", [0, 99])
 def test_the_order_depends_on_the_pipeline_seed_not_tensorflows(vectorizer, global_seed):
     """`--seed 0` used to crash every shuffled pipeline: TensorFlow compared the tensor seed
