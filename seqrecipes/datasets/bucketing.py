@@ -126,18 +126,29 @@ def _pad_axis(tensor, axis, minimum):
     return tf.pad(tensor, tf.stack([tf.zeros_like(paddings), paddings], axis=1))
 
 
+def _buckets(lengths, boundaries, max_length):
+    """(bucket of each row, rows per bucket) after truncation to `max_length`."""
+    lengths = np.minimum(lengths, max_length) if max_length else np.asarray(lengths)
+    bucket = np.digitize(lengths, boundaries).astype("int64")
+    return bucket, np.bincount(bucket, minlength=len(boundaries) + 1)
+
+
+def _token_keys(per_token):
+    """The keys whose axis 1 runs over tokens: truncated to `max_length`, padded per batch."""
+    return TOKEN_KEYS + (("y",) if per_token else ())
+
+
 def num_batches(lengths, boundaries, batch_size, max_length=None):
     """The number of batches `bucketed` yields per epoch for these lengths (it is exact)."""
-    lengths = np.minimum(lengths, max_length) if max_length else np.asarray(lengths)
-    per_bucket = np.bincount(np.digitize(lengths, boundaries), minlength=len(boundaries) + 1)
-    return int(np.sum(-(-per_bucket // batch_size)))
+    _, counts = _buckets(lengths, boundaries, max_length)
+    return int(np.sum(-(-counts // batch_size)))
 
 
 def _padder(min_length, min_chars, per_token, to_output):
     """The last map of a pipeline: pads a batch's token axes to at least `min_length`."""
     def pad(batch):
         batch = dict(batch)
-        for key in TOKEN_KEYS + (("y",) if per_token else ()):
+        for key in _token_keys(per_token):
             if key in batch:
                 batch[key] = _pad_axis(batch[key], 1, min_length)
         if "char_ids" in batch:
@@ -148,27 +159,22 @@ def _padder(min_length, min_chars, per_token, to_output):
 
 
 def bucketed_columns(
-    columns, *, batch_size, boundaries, shuffle, seed, max_length, min_length, to_output,
-    min_chars=1, per_token=False, prefetch=True,
+    columns, *, lengths, batch_size, boundaries, shuffle, seed, max_length, min_length,
+    to_output, min_chars=1, per_token=False, prefetch=True,
 ):
     """`bucketed` for data in memory: batches of row indices, then one gather per batch.
 
     `columns` maps the keys `bucketed` knows to tensors (ragged or not) with one row per
-    element; "token_ids" must be there. The batches are those `bucketed` would make (the
-    same buckets, `batch_size` rows each but the last of each bucket, every row once, the
-    order seeded by (seed, epoch)), but each pass is planned at once: shuffle the row
-    indices, sort them by bucket (stably, so each bucket keeps the shuffled order), cut every
-    bucket into batches and shuffle the batches. tf.data then works once per batch (gather
-    the rows, pad them) instead of once per element: on 20k NSMC reviews in batches of 32,
-    an epoch's batches cost 0.26-0.38 s of CPU here and 1.6-2.6 s through `bucketed`.
+    element; `lengths` gives each element's number of tokens. The batches are those
+    `bucketed` would make (the same buckets, `batch_size` rows each but the last of each
+    bucket, every row once, the order seeded by (seed, epoch)), but each pass is planned at
+    once: shuffle the row indices, sort them by bucket (stably, so each bucket keeps the
+    shuffled order), cut every bucket into batches and shuffle the batches. tf.data then
+    works once per batch (gather the rows, pad them) instead of once per element: on 20k
+    NSMC reviews in batches of 32, an epoch's batches cost 0.26-0.38 s of CPU here and
+    1.6-2.6 s through `bucketed`.
     """
-    ids = columns["token_ids"]
-    lengths = ids.row_lengths().numpy() if isinstance(ids, tf.RaggedTensor) else np.full(
-        int(ids.shape[0]), int(ids.shape[1]))
-    if max_length:
-        lengths = np.minimum(lengths, max_length)
-    bucket = np.digitize(lengths, boundaries).astype("int64")
-    counts = np.bincount(bucket, minlength=len(boundaries) + 1)
+    bucket, counts = _buckets(lengths, boundaries, max_length)
     per_bucket = -(-counts // batch_size)
     starts = tf.constant(np.concatenate([[0], np.cumsum(counts)[:-1]]), tf.int64)
     offsets = tf.constant(np.concatenate([[0], np.cumsum(per_bucket)[:-1]]), tf.int64)
@@ -192,14 +198,16 @@ def bucketed_columns(
         return tf.data.Dataset.from_tensor_slices(
             tf.gather(rows, permutation(count, pass_seed, 1)))
 
-    def gather(index):
+    pad = _padder(min_length, min_chars, per_token, to_output)
+
+    def gather_and_pad(index):
         batch = {}
         for key, value in columns.items():
             rows = tf.gather(value, index)
-            if max_length is not None and (key in TOKEN_KEYS or (key == "y" and per_token)):
+            if max_length is not None and key in _token_keys(per_token):
                 rows = rows[:, :max_length]
             batch[key] = rows.to_tensor() if isinstance(rows, tf.RaggedTensor) else rows
-        return batch
+        return pad(batch)
 
     if shuffle:
         # Without a seed, one is drawn here: NumPy's global generator, so that
@@ -208,9 +216,7 @@ def bucketed_columns(
         dataset = _seeding.each_pass(one_pass, seed)
     else:
         dataset = tf.data.Dataset.range(1).flat_map(lambda _: one_pass(None))
-    dataset = dataset.map(gather, num_parallel_calls=AUTOTUNE)
-    dataset = dataset.map(_padder(min_length, min_chars, per_token, to_output),
-                          num_parallel_calls=AUTOTUNE)
+    dataset = dataset.map(gather_and_pad, num_parallel_calls=AUTOTUNE)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
     return dataset.prefetch(AUTOTUNE) if prefetch else dataset
 
@@ -233,8 +239,7 @@ def bucketed(
         for key, value in element.items():
             if isinstance(value, tf.RaggedTensor):  # a row of char ids: [words, (chars)]
                 value = value.to_tensor()
-            if max_length is not None and (key in TOKEN_KEYS or
-                                           (key == "y" and per_token)):
+            if max_length is not None and key in _token_keys(per_token):
                 value = value[:max_length]
             element[key] = value
         return element

@@ -113,8 +113,9 @@ def classification_dataset(
         return (batch["token_ids"], batch["y"]) if "y" in batch else batch["token_ids"]
 
     return bucketing.bucketed_columns(
-        elements, batch_size=batch_size, boundaries=boundaries, shuffle=shuffle, seed=seed,
-        max_length=max_length, min_length=min_length, to_output=to_output, prefetch=prefetch,
+        elements, lengths=lengths, batch_size=batch_size, boundaries=boundaries,
+        shuffle=shuffle, seed=seed, max_length=max_length, min_length=min_length,
+        to_output=to_output, prefetch=prefetch,
     )
 
 
@@ -192,9 +193,9 @@ def tagging_dataset(
         return _x(batch), batch["y"]
 
     return bucketing.bucketed_columns(
-        elements, batch_size=batch_size, boundaries=boundaries, shuffle=shuffle, seed=seed,
-        max_length=max_length, min_length=min_length, min_chars=min_chars, per_token=True,
-        to_output=to_output, prefetch=prefetch,
+        elements, lengths=lengths, batch_size=batch_size, boundaries=boundaries,
+        shuffle=shuffle, seed=seed, max_length=max_length, min_length=min_length,
+        min_chars=min_chars, per_token=True, to_output=to_output, prefetch=prefetch,
     )
 
 
@@ -233,7 +234,7 @@ def predict_in_order(
     size = len(lengths)
     elements = dict(features, index=tf.range(size))
     dataset = bucketing.bucketed_columns(
-        elements, batch_size=batch_size,
+        elements, lengths=lengths, batch_size=batch_size,
         boundaries=bucketing.resolve_boundaries(boundaries, lengths, num_buckets, None),
         shuffle=False, seed=None, max_length=None, min_length=min_length,
         to_output=lambda batch: (_x(batch), batch["index"]),

@@ -68,7 +68,8 @@ class LazyAdam(keras.optimizers.Adam):
             # Keras's update in one fused kernel (TensorFlow's own Adam, the arithmetic
             # Keras writes out in about ten ops per variable): see the module docstring.
             tf.raw_ops.ResourceApplyAdam(
-                var=_handle(variable), m=_handle(m), v=_handle(v),
+                var=_tf_variable(variable).handle, m=_tf_variable(m).handle,
+                v=_tf_variable(v).handle,
                 beta1_power=tf.pow(beta_1, step), beta2_power=tf.pow(beta_2, step),
                 lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
                 epsilon=tf.cast(self.epsilon, dtype), grad=tf.cast(gradient, dtype),
@@ -88,9 +89,9 @@ class LazyAdam(keras.optimizers.Adam):
         )
 
 
-def _handle(variable):
-    """The resource handle of a Keras or TensorFlow variable."""
-    return (variable.value if isinstance(variable, keras.Variable) else variable).handle
+def _tf_variable(variable):
+    """The `tf.Variable` of a Keras variable (or the `tf.Variable` itself)."""
+    return variable.value if isinstance(variable, keras.Variable) else variable
 
 
 def _gather(variable, rows):
@@ -100,7 +101,7 @@ def _gather(variable, rows):
     been updated sparsely TensorFlow copies it on every such dense read (see
     `seqrecipes.models.embedding`): two copies of the vocabulary-sized moment tables per step.
     """
-    return tf.gather(variable.value if isinstance(variable, keras.Variable) else variable, rows)
+    return tf.gather(_tf_variable(variable), rows)
 
 
 def _summed_rows(gradient):

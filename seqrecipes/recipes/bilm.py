@@ -117,9 +117,9 @@ def language_model_batches(ids, *, batch_size, shuffle, seed):
 
     boundaries = bucketing.resolve_boundaries(None, lengths, 16, None)
     return bucketing.bucketed_columns(
-        elements, batch_size=batch_size, boundaries=boundaries, shuffle=shuffle,
-        seed=seed if shuffle else None, max_length=None, min_length=2, per_token=True,
-        to_output=to_output,
+        elements, lengths=lengths, batch_size=batch_size, boundaries=boundaries,
+        shuffle=shuffle, seed=seed if shuffle else None, max_length=None, min_length=2,
+        per_token=True, to_output=to_output,
     )
 
 
