@@ -202,8 +202,9 @@ def test_interrupted_training_resumes_and_matches_an_uninterrupted_run(
             "--run-dir", str(run_dir), *BASE]
     fit = _training.fit_resumable
 
-    def interrupted_fit(*args, **kwargs):
-        return fit(*args, **kwargs, callbacks=[Interrupt(epoch=1, batch=2)])
+    def interrupted_fit(*args, **kwargs):  # one batch per call, so batch 2 begins a call
+        return fit(*args, **kwargs, callbacks=[Interrupt(epoch=1, batch=2)],
+                   steps_per_execution=1)
 
     monkeypatch.setattr(_sentiment_train._training, "fit_resumable", interrupted_fit)
     status, _, err = run_main(*argv)

@@ -32,7 +32,7 @@ def model():
     return net
 
 
-def train(run_dir, epochs=4, callbacks=(), config=None):
+def train(run_dir, epochs=4, callbacks=(), config=None, steps_per_execution=1):
     config = config or {"epochs": epochs, "units": 8}
     state_dir = _training.prepare_run_dir(run_dir, config)
     net = model()
@@ -40,6 +40,7 @@ def train(run_dir, epochs=4, callbacks=(), config=None):
     result = _training.fit_resumable(
         net, dataset(), validation_data=validation, epochs=epochs, state_dir=state_dir,
         config=config, seed=SEED, patience=10, callbacks=callbacks, verbose=0,
+        steps_per_execution=steps_per_execution,
     )
     return net, result
 
@@ -68,10 +69,20 @@ def test_same_seed_same_result(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+def test_several_batches_per_call_train_exactly_as_one(tmp_path):
+    one, result_1 = train(tmp_path / "a")
+    for steps in (3, _training.STEPS_PER_EXECUTION):  # 3: the epoch's last call is short
+        several, result = train(tmp_path / f"s{steps}", steps_per_execution=steps)
+        assert result.history == result_1.history
+        for a, b in zip(one.get_weights(), several.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        assert several.steps_per_execution == 1  # as compiled, for predict and evaluate
+
+
 def test_interrupted_mid_epoch_resumes_and_matches_an_uninterrupted_run(tmp_path):
     reference, expected = train(tmp_path / "reference")
     with pytest.raises(KeyboardInterrupt):
-        train(tmp_path / "run", callbacks=[Interrupt(epoch=2, batch=3)])
+        train(tmp_path / "run", callbacks=[Interrupt(epoch=2, batch=4)], steps_per_execution=2)
     state = json.loads((tmp_path / "run" / ".training" / "state.json").read_text())
     assert state["epochs_done"] == 2
     resumed, result = train(tmp_path / "run")
@@ -108,7 +119,13 @@ def test_nan_loss_stops_with_the_epoch_and_keeps_the_last_good_weights(tmp_path)
 
     with pytest.raises(_training.TrainingDivergedError, match=r"epoch 3.*--clipnorm") as info:
         train(tmp_path / "run", callbacks=[Poison()])
+    # One batch per call: the batch is named (the first batch's loss is still finite; its
+    # update with an infinite rate makes the weights, and the second batch's loss, NaN).
+    assert ", batch 2." in str(info.value)
     assert "weights after epoch 2 are kept" in str(info.value)
+    with pytest.raises(_training.TrainingDivergedError) as info:
+        train(tmp_path / "blocks", callbacks=[Poison()], steps_per_execution=3)
+    assert ", batches 1-3." in str(info.value)  # three per call: the block is named
     state = json.loads((tmp_path / "run" / ".training" / "state.json").read_text())
     assert state["epochs_done"] == 2
 
