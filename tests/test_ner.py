@@ -165,6 +165,17 @@ def test_export_serves_token_strings(sample_run, tmp_path, capsys):
     np.testing.assert_allclose(outputs["confidences"].numpy()[1], confidences[1], atol=1e-5)
 
 
+def test_python_api_takes_path_objects(tmp_path):
+    """`pathlib.Path`s work wherever a path goes (they are kept in config.json as strings)."""
+    result = ner.run(train=sample_path("ner_en.conll"), dev=sample_path("ner_en.dev.conll"),
+                     test=sample_path("ner_en.test.conll"), run_dir=tmp_path / "run", epochs=1,
+                     embedding_dim=8, units=[4], char_embedding_dim=4, char_filters=4,
+                     batch_size=16, verbose=0)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["run_dir"] == str(tmp_path / "run") and isinstance(config["train"], str)
+    assert load_run(result["run_dir"]).metrics["test"]["num_sentences"] > 0
+
+
 def test_unknown_tag_at_evaluation_names_file_line_and_tag(sample_run, tmp_path, capsys):
     data = write_conll(tmp_path / "odd.conll", [(["Rome", "won"], ["B-LOC", "O"]),
                                                 (["Ada", "wrote"], ["B-WRITER", "O"])])

@@ -190,3 +190,16 @@ def test_a_setting_the_recipe_depends_on_cannot_change_on_resumption(tmp_path):
             tmp_path / "run", {"epochs": 10, "units": 8},
             resumable=_training.RESUMABLE_DIFFERENCES - {"epochs"},
         )
+
+
+def test_path_objects_in_the_config_are_kept_as_strings_and_resume(tmp_path):
+    import pathlib
+
+    config = {"epochs": 4, "units": 8, "data": pathlib.Path("shards") / "train.tsv"}
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "run", callbacks=[Interrupt(epoch=1, batch=0)], config=dict(config))
+    saved = json.loads((tmp_path / "run" / ".training" / "state.json").read_text())
+    assert saved["config"]["data"] == str(pathlib.Path("shards") / "train.tsv")
+    # The same settings, given as a Path again, resume the run instead of being refused.
+    _, result = train(tmp_path / "run", config=dict(config))
+    assert result.resumed_from_epoch == 1

@@ -78,10 +78,19 @@ def adam(learning_rate, *, clipnorm=None):
     return LazyAdam(learning_rate, clipnorm=clipnorm)
 
 
+def plain_paths(settings):
+    """`settings` with every path object (`pathlib.Path`, any `os.PathLike`) as its string,
+    as JSON keeps it."""
+    return {key: os.fspath(value) if isinstance(value, os.PathLike) else value
+            for key, value in settings.items()}
+
+
 def prepare_run_dir(run_dir, config, *, overwrite=False, resumable=RESUMABLE_DIFFERENCES):
     """Checks that `run_dir` can receive this training run; returns the training-state path.
 
-    Call it at the top of a recipe's `train`, before any data is read.
+    Call it at the top of a recipe's `train`, before any data is read. Path objects among
+    `config`'s values are replaced by their strings (`plain_paths`), in place: the config is
+    written as JSON, and compared with the JSON of an interrupted run.
 
     Args:
         run_dir: path of the run directory.
@@ -95,6 +104,7 @@ def prepare_run_dir(run_dir, config, *, overwrite=False, resumable=RESUMABLE_DIF
         RunDirectoryError: `run_dir` holds a complete run and `overwrite` is False, is not a
             run directory, or holds an interrupted run started with different settings.
     """
+    config.update(plain_paths(config))
     run_dir = pathlib.Path(run_dir)
     state_dir = run_dir / _artifacts.TRAINING_STATE_DIR
     if run_dir.exists() and not run_dir.is_dir():

@@ -16,7 +16,6 @@ per-token confidences (see `_string_tagger`), so `evaluate`, `predict` and `expo
 the run directory.
 """
 
-import os
 import time
 
 import keras
@@ -205,10 +204,9 @@ def run(
     Returns:
         A dict: `run_dir`, `metrics` (as in `metrics.json`), `history` and `best_epoch`.
     """
-    settings = dict(locals())
+    settings = _training.plain_paths(locals())  # paths kept in config.json as strings
     settings["units"] = list(_validation.check_positive_ints("units", units))
-    if isinstance(bilm, os.PathLike):
-        settings["bilm"] = bilm = os.fspath(bilm)  # kept in config.json as a string
+    bilm = settings["bilm"]
     _check_settings(settings)
     config = {"recipe": RECIPE, **{key: value for key, value in settings.items()}}
     state_dir = _training.prepare_run_dir(run_dir, config, overwrite=overwrite)
