@@ -139,7 +139,8 @@ def _token_keys(per_token):
 
 
 def num_batches(lengths, boundaries, batch_size, max_length=None):
-    """The number of batches `bucketed` yields per epoch for these lengths (it is exact)."""
+    """The number of batches a pass over rows of these lengths makes (`bucketed_columns`, or
+    `bucketed` over the same rows); it is exact."""
     _, counts = _buckets(lengths, boundaries, max_length)
     return int(np.sum(-(-counts // batch_size)))
 
@@ -222,37 +223,32 @@ def bucketed_columns(
 
 
 def bucketed(
-    elements, *, size, batch_size, boundaries, shuffle, seed, max_length, min_length,
-    to_output, lengths=None, shuffle_buffer=None, min_chars=1, per_token=False, cache=None,
-    prefetch=True,
+    elements, *, batch_size, boundaries, shuffle, seed, max_length, min_length, to_output,
+    shuffle_buffer=None, cache=None, prefetch=True,
 ):
     """The streaming tail: cache, shuffle, truncate, bucket, pad, shuffle batches, prefetch.
 
-    `elements` yields dicts with "token_ids" (1-D) and optionally "char_ids" (2-D),
-    "bilm_ids" (1-D), "y" (scalar, or 1-D when `per_token`) and "index". Given the `lengths`
-    of the elements, the dataset knows its number of batches, so Keras shows progress and
-    does not warn that the "input ran out of data" at the end of every epoch. Data in memory
-    go through `bucketed_columns` instead.
+    `elements` yields dicts with "token_ids" (1-D) and "y" (a scalar label), in an order and
+    number not known in advance (`stream_classification_dataset`); examples and batches are
+    shuffled within buffers of `shuffle_buffer` examples and `BATCH_SHUFFLE_BUFFER` batches.
+    Data in memory go through `bucketed_columns` instead.
     """
     def prepare(element):
         element = dict(element)
-        for key, value in element.items():
-            if isinstance(value, tf.RaggedTensor):  # a row of char ids: [words, (chars)]
-                value = value.to_tensor()
-            if max_length is not None and key in _token_keys(per_token):
-                value = value[:max_length]
-            element[key] = value
+        for key in _token_keys(per_token=False):
+            if max_length is not None and key in element:
+                element[key] = element[key][:max_length]
         return element
 
-    pad = _padder(min_length, min_chars, per_token, to_output)
+    pad = _padder(min_length, 1, False, to_output)
     dataset = elements
     if cache is not None:
         dataset = dataset.cache("" if cache == "memory" else cache)
     if shuffle and seed is not None:
         # Each epoch's order depends on (seed, epoch) only, so resumed training repeats it.
-        dataset = _seeding.shuffled(dataset, shuffle_buffer or size, seed)
+        dataset = _seeding.shuffled(dataset, shuffle_buffer, seed)
     elif shuffle:
-        dataset = dataset.shuffle(shuffle_buffer or size, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(shuffle_buffer, reshuffle_each_iteration=True)
     dataset = dataset.map(prepare, num_parallel_calls=AUTOTUNE)
     dataset = dataset.bucket_by_sequence_length(
         lambda element: tf.shape(element["token_ids"])[0],
@@ -261,12 +257,9 @@ def bucketed(
         drop_remainder=False,  # the last partial batch of each bucket: every example once
     )
     dataset = dataset.map(pad, num_parallel_calls=AUTOTUNE)
-    count = None if lengths is None else num_batches(lengths, boundaries, batch_size, max_length)
     if shuffle and seed is not None:
         # seed + 1: not the examples' permutation; (seed, epoch) only, like the example shuffle.
-        dataset = _seeding.shuffled(dataset, count or BATCH_SHUFFLE_BUFFER, seed + 1)
+        dataset = _seeding.shuffled(dataset, BATCH_SHUFFLE_BUFFER, seed + 1)
     elif shuffle:
-        dataset = dataset.shuffle(count or BATCH_SHUFFLE_BUFFER, reshuffle_each_iteration=True)
-    if count is not None:
-        dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
+        dataset = dataset.shuffle(BATCH_SHUFFLE_BUFFER, reshuffle_each_iteration=True)
     return dataset.prefetch(AUTOTUNE) if prefetch else dataset

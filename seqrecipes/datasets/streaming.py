@@ -407,7 +407,7 @@ def stream_classification_dataset(
         return batch["token_ids"], batch["y"]
 
     return bucketing.bucketed(
-        dataset, size=None, batch_size=batch_size, boundaries=[int(b) for b in boundaries],
+        dataset, batch_size=batch_size, boundaries=[int(b) for b in boundaries],
         shuffle=shuffle_buffer is not None, shuffle_buffer=shuffle_buffer, seed=seed,
         max_length=max_length, min_length=min_length, to_output=to_output, cache=cache,
         prefetch=prefetch,

@@ -176,9 +176,9 @@ class _EpochCommit(keras.callbacks.Callback):
         # batch anywhere in the block shows here.
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            last = min(batch, (self.params.get("steps") or batch + 1) - 1)
-            batches = (self._first_batch + 1, max(last, self._first_batch) + 1)
-            self.diverged = (self._epoch + 1, batches, float(loss))
+            steps = self.params.get("steps")  # the epoch's last block may be short
+            last = batch if steps is None else min(batch, steps - 1)
+            self.diverged = (self._epoch + 1, (self._first_batch + 1, last + 1), float(loss))
             self.model.stop_training = True
 
     def _improved(self, value):
