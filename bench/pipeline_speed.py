@@ -43,7 +43,7 @@ NSMC = REPO.parent / "shared" / "data" / "nsmc"
 
 from seqrecipes import datasets  # noqa: E402
 from seqrecipes.models import build_sequence_classifier  # noqa: E402
-from seqrecipes.recipes import _training  # noqa: E402
+from seqrecipes.recipes.engine import training as _training  # noqa: E402
 
 
 def read_nsmc(folder, name, limit):

@@ -70,7 +70,7 @@ def run_one(name, data_dir, quick, extra, results_dir):
         print("seqrecipes " + " ".join(argv), flush=True)
         started = time.perf_counter()
         from seqrecipes.cli import build_parser
-        from seqrecipes.recipes._cli import keyword_arguments
+        from seqrecipes.recipes.engine.flags import keyword_arguments
 
         args = build_parser().parse_args(argv)
         result = sentiment.train(**keyword_arguments(args))

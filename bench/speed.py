@@ -70,8 +70,12 @@ import pipeline_speed  # noqa: E402
 import speed_compile  # noqa: E402
 import speed_serving  # noqa: E402
 from seqrecipes import datasets  # noqa: E402
-from seqrecipes.recipes import _model_flags, _ner_context, _ner_data  # noqa: E402
-from seqrecipes.recipes import _sentiment_text, _sentiment_train, _training  # noqa: E402
+from seqrecipes.recipes.sentiment import model as _model_flags  # noqa: E402
+from seqrecipes.recipes.ner import documents as _ner_context  # noqa: E402
+from seqrecipes.recipes.ner import data as _ner_data  # noqa: E402
+from seqrecipes.recipes.sentiment import data as _sentiment_text  # noqa: E402
+from seqrecipes.recipes.sentiment import training as _sentiment_train  # noqa: E402
+from seqrecipes.recipes.engine import training as _training  # noqa: E402
 from seqrecipes.recipes import ner, sentiment  # noqa: E402
 
 DATA = BENCH.parents[1] / "shared" / "data"  # ../shared/data beside the repository

@@ -27,7 +27,8 @@ import numpy as np
 import tensorflow as tf
 
 from seqrecipes.models import wiring
-from seqrecipes.recipes import _model_flags, sentiment
+from seqrecipes.recipes import sentiment
+from seqrecipes.recipes.sentiment import model as _model_flags
 
 BATCH, VOCABULARY = 32, 20000
 VARIANTS = {"plain": (False, False), "jit": (True, False), "unroll": (False, True),

@@ -20,8 +20,9 @@ import pandas as pd
 import tensorflow as tf
 
 import pipeline_speed
-from seqrecipes.recipes import _sentiment_serve, sentiment
-from seqrecipes.recipes import _sentiment_text as text
+from seqrecipes.recipes import sentiment
+from seqrecipes.recipes.sentiment import serve as _sentiment_serve
+from seqrecipes.recipes.sentiment import data as text
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SHORT = {"ko": "정말 재미있는 영화였어요", "en": "What a wonderful film"}
@@ -144,7 +145,7 @@ from seqrecipes import cli
 parser = cli.build_parser()
 marks["import seqrecipes + keras + tensorflow, parser"] = time.perf_counter()
 from seqrecipes.recipes import sentiment
-from seqrecipes.recipes import _sentiment_text as text
+from seqrecipes.recipes.sentiment import data as text
 run = sentiment.load(sys.argv[1]); marks["load the run (model.keras)"] = time.perf_counter()
 config = run.config
 tokens = text.pretokenize([sys.argv[2]], config["language"], config["tokenizer"])

@@ -52,7 +52,7 @@ def _run(argv, log):
     """Runs `seqrecipes ARGV` in a child process; returns (metrics dict, peak RSS in MiB)."""
     code = ("import json, sys; from seqrecipes.cli import build_parser; "
             "from seqrecipes.recipes import sentiment; "
-            "from seqrecipes.recipes._cli import keyword_arguments; "
+            "from seqrecipes.recipes.engine.flags import keyword_arguments; "
             "r = sentiment.train(**keyword_arguments(build_parser().parse_args(sys.argv[1:]))); "
             "print('RESULT ' + json.dumps({'test': r['metrics']['test']['accuracy'], "
             "'fit': r['seconds']['fit'], 'total': r['seconds']['total'], "

@@ -15,10 +15,10 @@ from seqrecipes.errors import SeqrecipesError
 
 # Subcommand modules, in the order `seqrecipes --help` lists them.
 RECIPE_MODULES = (
-    "seqrecipes.recipes.sentiment",
-    "seqrecipes.recipes.ner",
+    "seqrecipes.recipes.sentiment.cli",
+    "seqrecipes.recipes.ner.cli",
     "seqrecipes.recipes.char_lm",
-    "seqrecipes.recipes.timeseries",
+    "seqrecipes.recipes.timeseries.cli",
     "seqrecipes.recipes.seq2seq",
     "seqrecipes.recipes.generate_from_vector",
     "seqrecipes.recipes.gradient_flow",
@@ -62,7 +62,7 @@ def main(argv=None):
     """Runs the command line `argv` (default: `sys.argv[1:]`) and returns the exit status."""
     try:
         args = build_parser().parse_args(argv)
-        from seqrecipes.recipes import _strategy
+        from seqrecipes.recipes.engine import strategy as _strategy
 
         status = _strategy.run_handler(args)  # args.func(args), under --strategy
     except SystemExit as exit_:  # --help and --version

@@ -13,8 +13,9 @@ import pytest
 from cli_runner import run_main
 import tensorflow as tf
 
-from seqrecipes.recipes import _model_flags, sentiment
-from seqrecipes.recipes._entities import entity_metrics
+from seqrecipes.recipes import sentiment
+from seqrecipes.recipes.sentiment import model as _model_flags
+from seqrecipes.recipes.ner.entities import entity_metrics
 
 SENTIMENT_TINY = ["--embedding-dim", "8", "--verbose", "0", "--seed", "3"]
 NER_TINY = ["--char-features", "none", "--embedding-dim", "4", "--units", "4", "--verbose",

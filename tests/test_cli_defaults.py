@@ -6,7 +6,8 @@ import inspect
 import pytest
 
 from seqrecipes.cli import build_parser
-from seqrecipes.recipes import _cli, bilm, char_lm, ner, sentiment, seq2seq, timeseries
+from seqrecipes.recipes import bilm, char_lm, ner, sentiment, seq2seq, timeseries
+from seqrecipes.recipes.engine import flags as _cli
 
 COMMANDS = [
     (["sentiment", "train"], sentiment.train),

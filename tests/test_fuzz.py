@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from seqrecipes.datasets import load_conll, load_table
 from seqrecipes.errors import DataError, InvalidArgumentError, SeqrecipesError
-from seqrecipes.recipes import _sentiment_serve, sentiment
+from seqrecipes.recipes import sentiment
+from seqrecipes.recipes.sentiment import serve as _sentiment_serve
 
 FUZZ = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

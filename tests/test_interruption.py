@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from seqrecipes import cli
-from seqrecipes.recipes import _artifacts
+from seqrecipes.recipes.engine import artifacts as _artifacts
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
 

@@ -42,7 +42,10 @@ from seqrecipes.datasets.vocab import OOV_TOKEN, PAD_TOKEN
 from seqrecipes.errors import DataError, RunDirectoryError
 from seqrecipes.models import wiring
 from seqrecipes.models.bilm import BiLMFeatures, build_bilm
-from seqrecipes.recipes import _artifacts, _cli, _plots, _training
+from seqrecipes.recipes.engine import artifacts as _artifacts
+from seqrecipes.recipes.engine import flags as _cli
+from seqrecipes.recipes.engine import plots as _plots
+from seqrecipes.recipes.engine import training as _training
 
 RECIPE = "bilm"
 TOKENIZERS = ("words", "whitespace")

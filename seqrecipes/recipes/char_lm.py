@@ -43,7 +43,10 @@ from seqrecipes.errors import DataError, InvalidArgumentError, RunDirectoryError
 from seqrecipes.models import wiring
 from seqrecipes.models.language import StatefulResets, build_language_model
 from seqrecipes.models.stepping import sample_ids, sequence_loss
-from seqrecipes.recipes import _artifacts, _cli, _plots, _training
+from seqrecipes.recipes.engine import artifacts as _artifacts
+from seqrecipes.recipes.engine import flags as _cli
+from seqrecipes.recipes.engine import plots as _plots
+from seqrecipes.recipes.engine import training as _training
 
 RECIPE = "char-lm"
 MODES = ("windows", "stateful")

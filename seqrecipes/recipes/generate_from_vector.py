@@ -20,7 +20,11 @@ from seqrecipes import _validation
 from seqrecipes.datasets import seq2seq_tasks
 from seqrecipes.models import wiring
 from seqrecipes.models.seq2seq import build_vector_decoder
-from seqrecipes.recipes import _artifacts, _cli, _decoding, _plots, _training
+from seqrecipes.recipes.engine import artifacts as _artifacts
+from seqrecipes.recipes.engine import flags as _cli
+from seqrecipes.recipes.engine import decoding as _decoding
+from seqrecipes.recipes.engine import plots as _plots
+from seqrecipes.recipes.engine import training as _training
 
 RECIPE = "generate-from-vector"
 

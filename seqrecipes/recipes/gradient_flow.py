@@ -28,8 +28,10 @@ import numpy as np
 from seqrecipes import _validation
 from seqrecipes.models import wiring
 from seqrecipes.models.recurrent import recurrent_layer
-from seqrecipes.recipes import _artifacts, _cli, _training
-from seqrecipes.recipes._plots import plt
+from seqrecipes.recipes.engine import artifacts as _artifacts
+from seqrecipes.recipes.engine import flags as _cli
+from seqrecipes.recipes.engine import training as _training
+from seqrecipes.recipes.engine.plots import plt
 
 RECIPE = "gradient-flow"
 CELLS = ("simple_rnn", "lstm", "gru")

@@ -32,7 +32,10 @@ from seqrecipes.datasets import load_text, sample_path  # noqa: E402
 from seqrecipes.datasets.vocab import OOV_ID  # noqa: E402
 from seqrecipes.errors import InvalidArgumentError  # noqa: E402
 from seqrecipes.models.stepping import run_recurrent, state_names  # noqa: E402
-from seqrecipes.recipes import _artifacts, _cli, _training, char_lm  # noqa: E402
+from seqrecipes.recipes import char_lm  # noqa: E402
+from seqrecipes.recipes.engine import artifacts as _artifacts
+from seqrecipes.recipes.engine import flags as _cli
+from seqrecipes.recipes.engine import training as _training
 
 RECIPE = "inspect-cells"
 PUNCTUATION = frozenset(string.punctuation)

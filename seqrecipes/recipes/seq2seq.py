@@ -23,7 +23,11 @@ from seqrecipes.datasets import seq2seq_tasks
 from seqrecipes.errors import RunDirectoryError
 from seqrecipes.models import wiring
 from seqrecipes.models.seq2seq import build_seq2seq, greedy_decode, inference_models
-from seqrecipes.recipes import _artifacts, _cli, _decoding, _plots, _training
+from seqrecipes.recipes.engine import artifacts as _artifacts
+from seqrecipes.recipes.engine import flags as _cli
+from seqrecipes.recipes.engine import decoding as _decoding
+from seqrecipes.recipes.engine import plots as _plots
+from seqrecipes.recipes.engine import training as _training
 
 RECIPE = "seq2seq"
 

@@ -1,0 +1,301 @@
+"""The run directory: one place that writes and reads what a recipe produced.
+
+A finished run directory holds::
+
+    model.keras            the trained model, vocabulary layers inside (raw strings go in)
+    config.json            every setting of the run, the seed, the distribution strategy and
+                           the package versions
+    metrics.json           the evaluation figures
+    history.csv            one row per epoch (loss and metrics, train and validation)
+    *.png                  figures (training curves, confusion matrix, ...)
+    run.json               the manifest, written last: format version, versions, files + sizes
+
+Writes are atomic at the level of the whole directory: everything is written into a hidden
+staging directory beside the run, the manifest last, and only then swapped in with two renames.
+A crash at any point leaves either the previous complete run or the new one; if it falls
+between the two renames, `load_run` finds the previous run under its hidden name and puts it
+back. A directory without a valid manifest is never loaded as a run.
+
+While training, the resumable state lives in ``RUN/.training/`` (see `recipes/_training.py`);
+a previous complete run in ``RUN`` stays loadable until the new one replaces it.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import pathlib
+import platform
+import shutil
+import sys
+import uuid
+
+from seqrecipes.errors import RunDirectoryError
+
+MANIFEST = "run.json"
+MODEL_FILE = "model.keras"
+TRAINING_STATE_DIR = ".training"
+# Bump when the layout or the meaning of a file changes; `load_run` reads every format from
+# `OLDEST_READABLE_FORMAT` up to this one and refuses newer ones, naming both versions.
+RUN_FORMAT = 1
+OLDEST_READABLE_FORMAT = 1
+
+
+def package_versions():
+    """Returns the versions that matter for reproducing a run."""
+    import keras
+    import numpy
+    import tensorflow
+
+    import seqrecipes
+
+    return {
+        "seqrecipes": seqrecipes.__version__,
+        "keras": keras.__version__,
+        "tensorflow": tensorflow.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """A loaded run directory."""
+
+    path: pathlib.Path
+    model: object
+    config: dict
+    metrics: dict
+    manifest: dict
+
+    def history(self):
+        """Returns `history.csv` as a pandas DataFrame (empty if the run has none)."""
+        import pandas
+
+        path = self.path / "history.csv"
+        return pandas.read_csv(path) if path.exists() else pandas.DataFrame()
+
+
+def _hidden_sibling(run_dir, kind):
+    return run_dir.parent / f".{run_dir.name}.{kind}-{uuid.uuid4().hex[:8]}"
+
+
+def _fsync_tree(directory):
+    for path in directory.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+
+
+def _write_json(path, data):
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_run(run_dir, *, model, config, metrics, history=None, figures=None, files=None):
+    """Writes a complete run directory atomically and returns its path.
+
+    Args:
+        run_dir: path. The run directory; replaced as a whole if it exists.
+        model: a Keras model, saved as `model.keras`.
+        config: dict. Every setting of the run; how training was distributed (`--strategy`)
+            and the package versions are added.
+        metrics: dict. Evaluation figures (JSON-serialisable).
+        history: list of dicts or a DataFrame, one row per epoch, or None.
+        figures: dict of file name -> matplotlib Figure (saved as PNG and closed).
+        files: dict of file name -> str / bytes / JSON-serialisable object, for anything else.
+
+    Returns:
+        The `pathlib.Path` of the run directory.
+    """
+    import pandas
+
+    run_dir = pathlib.Path(run_dir).resolve()
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    # A write killed before its rename (kill -9) leaves its staging folder behind; nothing can
+    # use a half-written copy, and one process writes a run, so the leftovers go.
+    for leftover in run_dir.parent.glob(f".{run_dir.name}.staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    staging = _hidden_sibling(run_dir, "staging")
+    staging.mkdir()
+    try:
+        model.save(staging / MODEL_FILE)
+        from seqrecipes.recipes.engine.strategy import describe_current
+
+        _write_json(staging / "config.json", {
+            **config, "distribution": describe_current(),
+            "versions": package_versions(),
+        })
+        _write_json(staging / "metrics.json", metrics)
+        if history is not None:
+            pandas.DataFrame(history).to_csv(staging / "history.csv", index=False)
+        for name, figure in (figures or {}).items():
+            import matplotlib.pyplot as plt
+
+            figure.savefig(staging / name, dpi=120, bbox_inches="tight")
+            plt.close(figure)
+        for name, content in (files or {}).items():
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            elif isinstance(content, str):
+                target.write_text(content)
+            else:
+                _write_json(target, content)
+        manifest = {
+            "format": RUN_FORMAT,
+            "versions": package_versions(),
+            "recipe": config.get("recipe"),
+            "files": {
+                str(path.relative_to(staging)): {"bytes": path.stat().st_size,
+                                                 "sha256": _sha256(path)}
+                for path in sorted(staging.rglob("*"))
+                if path.is_file()
+            },
+        }
+        _write_json(staging / MANIFEST, manifest)
+        _fsync_tree(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _swap_in(staging, run_dir)
+    return run_dir
+
+
+def _swap_in(staging, run_dir):
+    previous = None
+    if run_dir.exists():
+        previous = _hidden_sibling(run_dir, "previous")
+        os.rename(run_dir, previous)
+    os.rename(staging, run_dir)
+    if previous is not None:
+        # The training state of the run that just finished is not carried over.
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def _recover_interrupted_swap(run_dir):
+    """Puts back a complete previous run if a crash fell between the two renames."""
+    if run_dir.exists():
+        return
+    candidates = sorted(run_dir.parent.glob(f".{run_dir.name}.previous-*"))
+    for candidate in candidates:
+        if (candidate / MANIFEST).is_file():
+            os.rename(candidate, run_dir)
+            print(
+                f"seqrecipes: restored the complete run {run_dir} that an interrupted write "
+                "had moved aside",
+                file=sys.stderr,
+            )
+            return
+
+
+def read_manifest(run_dir):
+    """Returns the manifest of a complete run, or raises `RunDirectoryError` saying why not."""
+    run_dir = pathlib.Path(run_dir)
+    _recover_interrupted_swap(run_dir.resolve())
+    if not run_dir.exists():
+        raise RunDirectoryError(f"No run directory at {str(run_dir)!r}. Train one first.")
+    if not run_dir.is_dir():
+        raise RunDirectoryError(f"{str(run_dir)!r} is a file, not a run directory.")
+    manifest_path = run_dir / MANIFEST
+    if not manifest_path.is_file():
+        hint = (
+            "training was interrupted before it finished; run the same train command again "
+            "to resume it"
+            if (run_dir / TRAINING_STATE_DIR).is_dir()
+            else "it was not written by seqrecipes, or a write did not finish"
+        )
+        raise RunDirectoryError(f"{str(run_dir)!r} is not a complete run directory ({hint}).")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        run_format = manifest["format"]
+    except (ValueError, KeyError) as error:
+        raise RunDirectoryError(f"{manifest_path} is damaged ({error}).") from None
+    written_by = manifest.get("versions", {}).get("seqrecipes", "an unknown version")
+    if not isinstance(run_format, int) or run_format > RUN_FORMAT:
+        from seqrecipes import __version__
+
+        raise RunDirectoryError(
+            f"{str(run_dir)!r} was written by seqrecipes {written_by} in run format "
+            f"{run_format!r}; this is seqrecipes {__version__}, which reads formats "
+            f"{OLDEST_READABLE_FORMAT} to {RUN_FORMAT}. Upgrade seqrecipes to load it."
+        )
+    if run_format < OLDEST_READABLE_FORMAT:
+        from seqrecipes import __version__
+
+        raise RunDirectoryError(
+            f"{str(run_dir)!r} was written by seqrecipes {written_by} in run format "
+            f"{run_format}, which seqrecipes {__version__} no longer reads (oldest: "
+            f"{OLDEST_READABLE_FORMAT}). Retrain it with this version."
+        )
+    for name, entry in manifest.get("files", {}).items():
+        path = run_dir / name
+        if not path.is_file() or path.stat().st_size != entry["bytes"]:
+            raise RunDirectoryError(
+                f"{str(run_dir)!r} is damaged: {name} is missing or has changed since the run "
+                "was written. Retrain, or restore the file."
+            )
+    return manifest
+
+
+def _versions_note(written):
+    """Which package versions differ between the writer of a run and this installation."""
+    now = package_versions()
+    changed = [f"{name} {written.get(name, '?')} then, {version} now"
+               for name, version in now.items() if written.get(name) != version]
+    return "written with " + ("; ".join(changed) if changed else "the same package versions")
+
+
+def load_run(run_dir, *, compile=False, verify_checksums=False):
+    """Loads a complete run directory: its model (with `safe_mode=True`), config and metrics.
+
+    Args:
+        run_dir: path of the run directory.
+        compile: bool. Also restore the training configuration. Defaults to False.
+        verify_checksums: bool. Check every file's SHA-256 against the manifest (slower).
+
+    Raises:
+        RunDirectoryError: the directory is missing, incomplete, damaged, or written in a
+            run format this version cannot read (both versions are named).
+    """
+    import keras
+
+    run_dir = pathlib.Path(run_dir)
+    manifest = read_manifest(run_dir)
+    if verify_checksums:
+        for name, entry in manifest["files"].items():
+            if _sha256(run_dir / name) != entry["sha256"]:
+                raise RunDirectoryError(f"{str(run_dir)!r} is damaged: {name} has changed.")
+    # Registers the custom layers (masked convolutions, CRF, string lookups of characters,
+    # ...) before deserialising.
+    import seqrecipes.datasets  # noqa: F401
+    import seqrecipes.models  # noqa: F401
+
+    model_path = run_dir / MODEL_FILE
+    try:
+        model = keras.saving.load_model(model_path, compile=compile, safe_mode=True)
+    except Exception as error:  # Keras raises several types for an unreadable file.
+        if "safe_mode" in str(error):
+            raise RunDirectoryError(
+                f"{model_path} holds Python code (e.g. a Lambda layer), and seqrecipes loads "
+                "models with Keras safe_mode=True, which never runs code from a file. A model "
+                "written by seqrecipes holds none: retrain the run with seqrecipes (load the "
+                "file with keras.saving.load_model(..., safe_mode=False) yourself only if you "
+                f"trust where it came from). Keras said: {str(error).split('. ')[0]}."
+            ) from error
+        raise RunDirectoryError(
+            f"Could not load {model_path} ({_versions_note(manifest.get('versions', {}))}): "
+            f"{error}"
+        ) from error
+    config = json.loads((run_dir / "config.json").read_text())
+    metrics_path = run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    return Run(path=run_dir, model=model, config=config, metrics=metrics, manifest=manifest)

@@ -1,0 +1,120 @@
+"""Flag groups shared by the recipes' subcommands, so every recipe spells them the same way.
+
+Flags are kebab-case and map one-to-one onto `run()` keyword arguments (`--embedding-dim` ->
+`embedding_dim`). Types here are loose on purpose (int, float, str): the recipe's own validation
+gives the message, in the one shape every error has.
+"""
+
+import argparse
+import inspect
+
+from seqrecipes import _validation
+from seqrecipes.recipes.engine.strategy import STRATEGIES as _STRATEGIES
+
+# argparse bookkeeping that is not a keyword argument of `run()`.
+# `strategy` is applied around the whole command by `_strategy.run_handler` (called by cli.main).
+_NOT_ARGUMENTS = ("func", "recipe", "command", "handler", "strategy")
+
+
+def keyword_arguments(args):
+    """Returns the parsed flags as `run()` keyword arguments."""
+    return {key: value for key, value in vars(args).items() if key not in _NOT_ARGUMENTS}
+
+
+def signature_defaults(parser, function):
+    """Gives every flag of `parser` the default of `function`'s argument of the same name.
+
+    The Python API's signature is then the one place a recipe's defaults are written: the
+    command line cannot drift from it. Flags left out on purpose (`argparse.SUPPRESS`, so
+    that the function decides) and flags without a same-named argument keep their own.
+    Returns `function`'s parameters.
+    """
+    parameters = inspect.signature(function).parameters
+    for action in parser._actions:
+        parameter = parameters.get(action.dest)
+        if (parameter is None or parameter.default is inspect.Parameter.empty
+                or action.default is argparse.SUPPRESS):
+            continue
+        default = parameter.default
+        action.default = list(default) if isinstance(default, tuple) else default
+    return parameters
+
+
+def bind(parser, function):
+    """Makes `parser` call `function(**flags)` and turns a result into exit status 0.
+
+    The flags' defaults are `function`'s (`signature_defaults`), and a list given to a flag
+    with several values (`--units 64 32`) reaches an argument whose default is a tuple as a
+    tuple.
+    """
+    parameters = signature_defaults(parser, function)
+
+    def handler(args):
+        kwargs = keyword_arguments(args)
+        for name, value in kwargs.items():
+            parameter = parameters.get(name)
+            if isinstance(value, list) and parameter is not None and isinstance(
+                    parameter.default, tuple):
+                kwargs[name] = tuple(value)
+        function(**kwargs)
+        return 0
+
+    parser.set_defaults(func=handler)
+
+
+def add_training_flags(
+    parser, *, default_run_dir, epochs, batch_size, learning_rate, patience=3, seed=1234
+):
+    """Adds the flags every `train` subcommand has, with the recipe's own defaults."""
+    group = parser.add_argument_group("training")
+    group.add_argument("--run-dir", default=default_run_dir,
+                       help="where the run is written; the same command resumes it")
+    group.add_argument("--overwrite", action="store_true",
+                       help="replace a complete run already in --run-dir")
+    group.add_argument("--epochs", type=int, default=epochs, help="maximum number of epochs")
+    group.add_argument("--batch-size", type=int, default=batch_size,
+                       help="examples per batch: the GLOBAL batch, split evenly across all "
+                       "replicas (GPUs, workers) under --strategy mirrored / multi-worker")
+    group.add_argument("--learning-rate", type=float, default=learning_rate,
+                       help="the optimizer's step size")
+    group.add_argument("--clipnorm", type=float, default=None,
+                       help="clip each gradient's norm to this value")
+    group.add_argument("--patience", type=int, default=patience,
+                       help="epochs without validation improvement before stopping")
+    group.add_argument("--seed", type=int, default=seed,
+                       help="seeds weights, data order and dropout: same seed, same run")
+    group.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
+                       help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch")
+    group.add_argument("--strategy", default="default", choices=_STRATEGIES,
+                       help="tf.distribute: default (one device), mirrored (every GPU of this "
+                       "machine) or multi-worker (several machines, configured by the TF_CONFIG "
+                       "environment variable; only the chief writes --run-dir)")
+    return group
+
+
+def add_run_dir_argument(parser):
+    """Adds the positional RUN_DIR of `evaluate`, `predict` and `export`."""
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
+
+
+TRAINING_SETTINGS = (
+    "overwrite", "epochs", "batch_size", "learning_rate", "clipnorm", "patience", "seed", "verbose",
+)
+
+
+def check_training_arguments(
+    *, overwrite, epochs, batch_size, learning_rate, clipnorm, patience, seed, verbose
+):
+    """Validates the settings `add_training_flags` declares, for every recipe's `run`/`train`."""
+    _validation.check_bool("overwrite", overwrite)
+    _validation.check_positive_int("epochs", epochs)
+    _validation.check_positive_int("batch_size", batch_size)
+    _validation.check_positive_float("learning_rate", learning_rate)
+    _validation.check_positive_float("clipnorm", clipnorm, allow_none=True)
+    _validation.check_non_negative_int("patience", patience)
+    _validation.check_non_negative_int("seed", seed)
+    _validation.check_non_negative_int("verbose", verbose)
+    _validation.check_conflict(
+        verbose > 2, "`verbose` must be 0 (silent), 1 (progress bar) or 2 (one line per epoch). "
+        f"Received: verbose={verbose!r}.",
+    )

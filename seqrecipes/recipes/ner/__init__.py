@@ -1,0 +1,19 @@
+"""Named-entity recognition: CoNLL files -> BiLSTM-CRF tagger -> entity F1 -> entity spans.
+
+    seqrecipes ner train      [--train FILE --dev FILE --test FILE] [model and training flags]
+    seqrecipes ner evaluate   RUN DATA
+    seqrecipes ner predict    RUN "Ada Lovelace visited Paris ."   (no text: standard input)
+    seqrecipes ner export     RUN DIR [--overwrite]
+
+The package's files, one role each: `training` (read, build, fit, evaluate, save: `train`),
+`data` (CoNLL files, dev split, vocabularies), `documents` (sentences of a document read
+together), `entities` (seqeval metrics, entity spans), `tagger` (the string-in, tags-out model
+a run holds), `serve` (`evaluate`, `predict`, `export` on a run directory), `cli` (flags).
+"""
+
+from seqrecipes.recipes.ner.serve import DEFAULT_RUN_DIR, RECIPE, evaluate, export, predict
+from seqrecipes.recipes.ner.training import run
+
+train = run  # every recipe's training entry point is `train`; `run` is kept as its alias
+
+__all__ = ["DEFAULT_RUN_DIR", "RECIPE", "evaluate", "export", "predict", "run", "train"]

@@ -1,0 +1,228 @@
+"""The `seqrecipes ner` subcommands: train, evaluate, predict, export (flags map onto `run()`)."""
+
+import argparse
+import json
+import sys
+
+from seqrecipes.datasets import _files
+from seqrecipes.errors import DataError, InvalidArgumentError
+from seqrecipes.models import wiring
+from seqrecipes.recipes.engine import flags as _cli
+
+from seqrecipes.recipes.ner.serve import DEFAULT_RUN_DIR
+
+
+def _train_parser(subparsers):
+    parser = subparsers.add_parser(
+        "train", help="train a tagger on CoNLL files and write a run directory",
+        description="Train a BiLSTM-CRF NER tagger (words + characters) with early stopping "
+        "on the dev set's entity F1. Without --train it uses the embedded English sample.",
+    )
+    data = parser.add_argument_group("data")
+    data.add_argument("--train", default=None, help="CoNLL training file; none: the embedded English sample")
+    data.add_argument("--dev", default=None,
+                      help="CoNLL dev file for early stopping; none: --dev-fraction of --train "
+                      "(or the sample's dev file)")
+    data.add_argument("--test", default=None, help="CoNLL test file; none: the sample's (no test scores with --train)")
+    data.add_argument("--token-column", type=int, default=0, help="column of the token")
+    data.add_argument("--tag-column", type=int, default=-1,
+                      help="column of the tag (-1: the last)")
+    data.add_argument("--scheme", default="iob2", help="iob2, iob1 or auto")
+    data.add_argument("--dev-fraction", type=float, default=0.1,
+                      help="share of --train held out as dev when --dev is not given")
+    model = parser.add_argument_group("model")
+    boolean = argparse.BooleanOptionalAction
+    model.add_argument("--lowercase", action=boolean, default=True,
+                       help="lower-case words for the word vocabulary (characters keep case)")
+    model.add_argument("--min-frequency", type=int, default=1,
+                       help="rarer training words map to the unknown id")
+    model.add_argument("--max-chars", type=int, default=None,
+                       help="characters kept per token; none: all")
+    model.add_argument("--context-tokens", type=int, default=128,
+                       help="read consecutive sentences of a -DOCSTART- document together, in "
+                       "chunks of at most this many tokens (0: each sentence alone)")
+    model.add_argument("--char-features", default="cnn", help="cnn, lstm or none")
+    model.add_argument("--char-embedding-dim", type=int, default=30)
+    model.add_argument("--char-filters", type=int, default=30, help="character CNN filters")
+    model.add_argument("--char-kernel-size", type=int, default=3, help="character CNN window")
+    model.add_argument("--char-units", type=int, default=25,
+                       help="character BiLSTM units per direction")
+    model.add_argument("--embedding-dim", type=int, default=100, help="word embedding width")
+    model.add_argument("--word-dropout", type=float, default=0.1,
+                       help="probability of replacing a training word by the unknown id")
+    model.add_argument("--cell", default="lstm", help=", ".join(wiring.CELLS))
+    model.add_argument("--units", type=int, nargs="+", default=[100],
+                       help="units per recurrent layer (one value per layer)")
+    model.add_argument("--bidirectional", action=boolean, default=True)
+    model.add_argument("--dropout", type=float, default=0.0,
+                       help="recurrent layers' input dropout")
+    model.add_argument("--recurrent-dropout", type=float, default=0.0,
+                       help="dropout on the recurrent state (slow on CPU)")
+    model.add_argument("--embedding-dropout", type=float, default=0.5,
+                       help="dropout on word + character features")
+    model.add_argument("--head-dropout", type=float, default=0.5,
+                       help="dropout before the emission layer")
+    model.add_argument("--crf", action=boolean, default=True,
+                       help="CRF head (--no-crf: a softmax per token)")
+    model.add_argument("--bilm", default=None, metavar="RUN_DIR",
+                       help="a `seqrecipes bilm train` run: add its ELMo-style contextual "
+                       "features (frozen language models, learned layer mix) to every word")
+    training = _cli.add_training_flags(
+        parser, default_run_dir=DEFAULT_RUN_DIR, epochs=50, batch_size=32, learning_rate=1e-3,
+        patience=5,
+    )
+    training.add_argument("--learning-rate-decay", type=float, default=0.0,
+                          help="the rate is learning-rate / (1 + decay * epoch)")
+
+    from seqrecipes.recipes import ner
+
+    _cli.bind(parser, ner.run)  # the defaults are written once, in `ner.run`
+
+
+def _evaluate_parser(subparsers):
+    parser = subparsers.add_parser(
+        "evaluate", help="entity precision / recall / F1 of a run on a CoNLL file",
+        description="Score a trained run with seqeval (entity level, micro and per type).",
+    )
+    _cli.add_run_dir_argument(parser)
+    parser.add_argument("--data", default=None,
+                        help="CoNLL file; none: the run's test file")
+    parser.add_argument("--token-column", type=int, default=None,
+                        help="none: the run's setting")
+    parser.add_argument("--tag-column", type=int, default=None,
+                        help="none: the run's setting")
+    parser.add_argument("--scheme", default=None, help="none: the run's setting")
+    parser.add_argument("--batch-size", type=int, default=64)
+
+    def handler(args):
+        from seqrecipes.recipes import ner
+
+        ner.evaluate(**_cli.keyword_arguments(args))
+        return 0
+
+    parser.set_defaults(func=handler)
+
+
+def read_sentences(path, tokenized):
+    """Sentences from a file (or "-" for standard input): one per line, blank lines kept."""
+    if path == "-":
+        text, where = sys.stdin.read(), "<stdin>"
+    else:
+        text, where = _files.decode(path, _files.read_bytes("input", path)), path
+    lines = _files.normalize_newlines(text).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    if not tokenized:
+        return lines
+    sentences = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            sentences.append([])
+            continue
+        try:
+            tokens = json.loads(line)
+        except ValueError as error:
+            tokens, reason = None, str(error)
+        else:
+            reason = "not a list of strings"
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise DataError(
+                f"{where}:{number}: with --tokenized every line must be a JSON list of "
+                f'tokens, e.g. ["Ada", "Lovelace"] ({reason}). Received: {line!r:.120}.'
+            )
+        sentences.append(tokens)
+    return sentences
+
+
+def _predict_parser(subparsers):
+    parser = subparsers.add_parser(
+        "predict", help="tag sentences: JSON lines with entity spans and confidences",
+        description="Tag raw sentences (split on whitespace) or token lists and print one "
+        "JSON object per sentence: tokens, tags, per-token confidences and entity spans "
+        "(type, text, tokens, token and character offsets, confidence).",
+    )
+    _cli.add_run_dir_argument(parser)
+    parser.add_argument("sentences", nargs="*", metavar="SENTENCE", help="sentences to tag")
+    parser.add_argument("--input", default=None,
+                        help="file with one sentence per line (- for standard input)")
+    parser.add_argument("--tokenized", action="store_true",
+                        help="each input line is a JSON list of tokens")
+    parser.add_argument("--output", default=None, help="JSON lines file; none: standard output")
+    parser.add_argument("--batch-size", type=int, default=64)
+
+    def handler(args):
+        from seqrecipes.recipes import ner
+
+        if bool(args.sentences) == (args.input is not None):
+            raise InvalidArgumentError(
+                "Give the sentences either as arguments or with --input FILE (- for standard "
+                f"input), not {'both' if args.sentences else 'neither'}."
+            )
+        if args.input is not None:
+            sentences = read_sentences(args.input, args.tokenized)
+        elif args.tokenized:
+            sentences = read_sentences_from_arguments(args.sentences)
+        else:
+            sentences = args.sentences
+        results = ner.predict(args.run_dir, sentences, tokenized=args.tokenized,
+                              batch_size=args.batch_size)
+        lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in results)
+        if args.output is None:
+            sys.stdout.write(lines)
+        else:
+            with open(args.output, "w", encoding="utf-8") as handle:
+                handle.write(lines)
+        return 0
+
+    parser.set_defaults(func=handler)
+
+
+def read_sentences_from_arguments(arguments):
+    """Token lists given as JSON arguments (`--tokenized` without --input)."""
+    sentences = []
+    for index, argument in enumerate(arguments):
+        try:
+            tokens = json.loads(argument)
+        except ValueError:
+            tokens = None
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise InvalidArgumentError(
+                f"Sentence {index}: with --tokenized each SENTENCE must be a JSON list of "
+                f"tokens, e.g. '[\"Ada\", \"Lovelace\"]'. Received: {argument!r:.120}."
+            )
+        sentences.append(tokens)
+    return sentences
+
+
+def _export_parser(subparsers):
+    parser = subparsers.add_parser(
+        "export", help="write a TensorFlow SavedModel that serves token strings",
+        description='Export the run\'s model: serve(tokens: string [batch, words] padded with '
+        '"") -> {"tags": string [batch, words], "confidences": float32 [batch, words]}.',
+    )
+    _cli.add_run_dir_argument(parser)
+    parser.add_argument("--output", default=None,
+                        help="SavedModel directory; none: RUN_DIR/saved_model")
+
+    def handler(args):
+        from seqrecipes.recipes import ner
+
+        ner.export(args.run_dir, output=args.output)
+        return 0
+
+    parser.set_defaults(func=handler)
+
+
+def add_parser(subparsers):
+    """Adds `seqrecipes ner {train, evaluate, predict, export}`."""
+    parser = subparsers.add_parser(
+        "ner", help="named-entity recognition: BiLSTM-CRF on CoNLL files",
+        description="Named-entity recognition on CoNLL column files: a BiLSTM-CRF tagger "
+        "with character features, scored by seqeval entity F1.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _train_parser(commands)
+    _evaluate_parser(commands)
+    _predict_parser(commands)
+    _export_parser(commands)
+    return parser

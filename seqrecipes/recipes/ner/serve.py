@@ -1,0 +1,158 @@
+"""`seqrecipes ner evaluate | predict | export`: what a NER run directory is used for.
+
+All three need only the run directory: its `model.keras` takes token strings and returns tag
+names and per-token confidences (`seqrecipes.recipes.ner.tagger`).
+"""
+
+import pathlib
+
+from seqrecipes import _validation
+from seqrecipes.errors import InvalidArgumentError, RunDirectoryError
+from seqrecipes.recipes.ner import documents as _ner_context
+from seqrecipes.recipes.ner import data as _ner_data
+from seqrecipes.recipes.engine.artifacts import load_run
+from seqrecipes.recipes.ner.entities import entity_metrics, entity_spans, summary_line, token_offsets
+from seqrecipes.recipes.ner.tagger import tag_sentences
+
+RECIPE = "ner"
+DEFAULT_RUN_DIR = "runs/ner"  # where `train` writes when no --run-dir is given
+
+
+def _load(run_dir):
+    loaded = load_run(run_dir)
+    if loaded.config.get("recipe") != RECIPE:
+        raise RunDirectoryError(
+            f"{str(run_dir)!r} holds a {loaded.config.get('recipe')!r} run, not a NER run. "
+            "Give a directory written by `seqrecipes ner train`."
+        )
+    return loaded
+
+
+def evaluate(run_dir, *, data=None, token_column=None, tag_column=None, scheme=None,
+             batch_size=64):
+    """Scores a trained run on a CoNLL file: seqeval entity precision, recall and F1.
+
+    Args:
+        run_dir: path of a run directory written by `run`.
+        data: str or None. A CoNLL file; None: the run's test file (the embedded sample's
+            test file for a run trained on the sample).
+        token_column, tag_column, scheme: the columns and tag scheme of `data`; None: the
+            run's own settings.
+        batch_size: int. Sentences per prediction batch.
+
+    Returns:
+        The `entity_metrics` dict (micro and per-type scores and the report).
+
+    Raises:
+        DataError: a malformed file, or a tag the model was not trained on (with file:line).
+    """
+    _validation.check_positive_int("batch_size", batch_size)
+    loaded = _load(run_dir)
+    config = loaded.config
+    if data is None:
+        if config.get("test") is None and config.get("train") is not None:
+            _validation.check_conflict(
+                True, f"The run in {str(run_dir)!r} was trained without a test file; pass "
+                "one with --data FILE.",
+            )
+        data = config.get("test") or _ner_data.sample_path(_ner_data.SAMPLES["test"])
+    _validation.check_existing_file("data", data)
+    sentences = _ner_data.read(
+        data,
+        token_column=config["token_column"] if token_column is None else token_column,
+        tag_column=config["tag_column"] if tag_column is None else tag_column,
+        scheme=config["scheme"] if scheme is None else scheme,
+    )
+    _ner_data.check_evaluation_tags(sentences, config["tags"], "evaluation")
+    chunks = _ner_context.pack(sentences.tokens, None, _ner_context.documents_of(sentences),
+                               context_tokens=config.get("context_tokens", 0))
+    predicted, _ = tag_sentences(loaded.model, chunks.tokens, batch_size=batch_size)
+    predicted = chunks.split(predicted)
+    scores = entity_metrics(sentences.tags, predicted)
+    print(summary_line(str(data), scores))
+    print(scores["report"])
+    return scores
+
+
+def _sentences(sentences, tokenized):
+    """(tokens, text, offsets) per input: raw strings split on whitespace, or token lists."""
+    prepared = []
+    for index, sentence in enumerate(sentences):
+        if tokenized or not isinstance(sentence, str):
+            if isinstance(sentence, str) or not all(
+                isinstance(token, str) and token.strip() == token and token
+                for token in sentence
+            ):
+                raise InvalidArgumentError(
+                    f"Sentence {index} must be a list of non-empty tokens without surrounding "
+                    f"whitespace. Received: {sentence!r:.120}."
+                )
+            tokens = list(sentence)
+            text = " ".join(tokens)
+            starts = [sum(len(t) + 1 for t in tokens[:i]) for i in range(len(tokens))]
+            offsets = [(start, start + len(token)) for start, token in zip(starts, tokens)]
+        else:
+            text = sentence
+            tokens, offsets = token_offsets(sentence)
+        _validation.check_utf8_strings(f"sentences[{index}]", tokens)
+        prepared.append((tokens, text, offsets))
+    return prepared
+
+
+def predict(run_dir, sentences, *, tokenized=False, batch_size=64):
+    """Tags sentences and returns their entities with character offsets and confidences.
+
+    Args:
+        run_dir: path of a run directory written by `run`.
+        sentences: list of str (tokenised on whitespace; offsets refer to the string) or of
+            token lists (offsets refer to the tokens joined by single spaces).
+        tokenized: bool. Every item is a token list (a check; lists are recognised anyway).
+        batch_size: int. Sentences per prediction batch.
+
+    Returns:
+        One dict per sentence, in order: `text`, `tokens`, `tags`, `confidences` (the
+        probability of each token's tag: CRF marginal, or softmax) and `entities` (see
+        `seqrecipes.recipes.ner.entities.entity_spans`: type, text, tokens, token and character
+        offsets, and the smallest token confidence of the span).
+    """
+    _validation.check_positive_int("batch_size", batch_size)
+    _validation.check_bool("tokenized", tokenized)
+    if isinstance(sentences, str):
+        sentences = [sentences]
+    prepared = _sentences(sentences, tokenized)
+    loaded = _load(run_dir)
+    tags, confidences = tag_sentences(
+        loaded.model, [tokens for tokens, _, _ in prepared], batch_size=batch_size
+    )
+    results = []
+    for (tokens, text, offsets), row_tags, row_scores in zip(prepared, tags, confidences):
+        entities = entity_spans(tokens, row_tags, row_scores, offsets)
+        for entity in entities:
+            entity["text"] = text[entity["start"] : entity["end"]]
+        results.append({
+            "text": text, "tokens": tokens, "tags": row_tags,
+            "confidences": [round(score, 6) for score in row_scores], "entities": entities,
+        })
+    return results
+
+
+def export(run_dir, *, output=None):
+    """Exports the run's model as a TensorFlow SavedModel for serving.
+
+    The SavedModel's `serve` function takes a string tensor `[batch, words]` of tokens padded
+    with "" on the right and returns `{"tags": string [batch, words], "confidences": float32
+    [batch, words]}` ("" and 0 at padding).
+
+    Args:
+        run_dir: path of a run directory written by `run`.
+        output: str or None. Where to write it; None: `RUN_DIR/saved_model`.
+
+    Returns:
+        The path written.
+    """
+    loaded = _load(run_dir)
+    output = pathlib.Path(output) if output is not None else pathlib.Path(run_dir, "saved_model")
+    loaded.model.export(str(output), verbose=False)
+    print(f"SavedModel written to {output}: serve(tokens: string [batch, words], padded with "
+          '"") -> {"tags": string [batch, words], "confidences": float32 [batch, words]}')
+    return str(output)

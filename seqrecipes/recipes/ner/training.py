@@ -1,0 +1,306 @@
+"""Named-entity recognition: CoNLL file -> BiLSTM-CRF tagger -> entity F1 -> served entity spans.
+
+    seqrecipes ner train      [--train FILE --dev FILE --test FILE] [model and training flags]
+    seqrecipes ner evaluate   RUN_DIR [--data FILE]
+    seqrecipes ner predict    RUN_DIR "Ada Lovelace visited Paris ." [--input FILE]
+    seqrecipes ner export     RUN_DIR [--output DIR]
+    seqrecipes ner train      --bilm RUN_DIR        # + ELMo-style features of a `bilm` run
+
+`run` (train) reads CoNLL column files (by default the embedded English sample), builds word,
+character and tag vocabularies on the training split, trains `build_ner_tagger` (word
+embedding + character CNN or BiLSTM -> BiLSTM -> CRF) with early stopping on the dev set's
+seqeval entity F1, and writes a run directory (`model.keras`, `config.json`, `metrics.json`,
+`history.csv`, `training_curves.png`, `report.txt`, `dev_predictions.conll`,
+`test_predictions.conll`). The saved model takes token strings and returns tag names and
+per-token confidences (see `_string_tagger`), so `evaluate`, `predict` and `export` need only
+the run directory.
+"""
+
+import time
+
+import keras
+
+from seqrecipes import _validation
+from seqrecipes.datasets import tagging_dataset
+from seqrecipes.models import build_ner_tagger, wiring
+from seqrecipes.models.token_features import CHAR_FEATURES
+from seqrecipes.recipes.engine import flags as _cli
+from seqrecipes.recipes.ner import documents as _ner_context
+from seqrecipes.recipes.ner import data as _ner_data
+from seqrecipes.recipes.engine import plots as _plots
+from seqrecipes.recipes.engine import training as _training
+from seqrecipes.recipes.engine.artifacts import write_run
+from seqrecipes.recipes.bilm import load_features
+from seqrecipes.recipes.ner.entities import EntityF1, entity_metrics, summary_line
+from seqrecipes.recipes.ner.serve import DEFAULT_RUN_DIR, RECIPE
+from seqrecipes.recipes.ner.tagger import build_string_tagger, tag_sentences
+
+SCHEMES = ("iob2", "iob1", "auto")
+PLOTTED = ("epoch", "loss", "val_entity_f1")  # the curves of training_curves.png
+
+
+def _check_settings(settings):
+    """Checks every setting before any file is read (the builder checks them again)."""
+    _validation.check_fraction("dev_fraction", settings["dev_fraction"])
+    _validation.check_conflict(
+        settings["dev_fraction"] == 0 and settings["dev"] is None
+        and settings["train"] is not None,
+        "Early stopping needs a dev set: pass --dev FILE, or a --dev-fraction above 0 to hold "
+        "out part of the training file. Received: dev_fraction=0.",
+    )
+    _validation.check_choice("scheme", settings["scheme"], SCHEMES)
+    _validation.check_choice("char_features", settings["char_features"],
+                             CHAR_FEATURES + ("none",))
+    _validation.check_choice("cell", settings["cell"], wiring.CELLS)
+    _validation.check_positive_ints("units", settings["units"])
+    _validation.check_positive_int("max_chars", settings["max_chars"], allow_none=True)
+    _validation.check_non_negative_int("context_tokens", settings["context_tokens"])
+    for name in ("min_frequency", "char_embedding_dim", "char_filters", "char_kernel_size",
+                 "char_units", "embedding_dim"):
+        _validation.check_positive_int(name, settings[name])
+    for name in ("word_dropout", "dropout", "recurrent_dropout", "embedding_dropout",
+                 "head_dropout"):
+        _validation.check_fraction(name, settings[name])
+    for name in ("lowercase", "bidirectional", "crf"):
+        _validation.check_bool(name, settings[name])
+    if settings["learning_rate_decay"] != 0:
+        _validation.check_positive_float("learning_rate_decay", settings["learning_rate_decay"])
+    _cli.check_training_arguments(**{name: settings[name] for name in _cli.TRAINING_SETTINGS})
+    for name in ("train", "dev", "test"):
+        if settings[name] is not None:
+            _validation.check_existing_file(name, settings[name])
+    _validation.check_string("bilm", settings["bilm"], allow_none=True)
+
+
+def _optimizer(settings, steps_per_epoch):
+    rate = settings["learning_rate"]
+    if settings["learning_rate_decay"]:
+        # rate / (1 + decay * epoch), continuously per step (Ma & Hovy 2016 decay by epoch).
+        rate = keras.optimizers.schedules.InverseTimeDecay(
+            rate, decay_steps=steps_per_epoch, decay_rate=settings["learning_rate_decay"]
+        )
+    return _training.adam(rate, clipnorm=settings["clipnorm"])
+
+
+def _build_model(settings, vocabularies, steps_per_epoch, bilm_features=None):
+    keras.utils.set_random_seed(settings["seed"])  # the same seed gives the same weights
+    chars = vocabularies.chars
+    model = build_ner_tagger(
+        vocabularies.tokens.vocabulary_size(),
+        len(vocabularies.tag_vocabulary),
+        embedding_dim=settings["embedding_dim"],
+        word_dropout=settings["word_dropout"],
+        char_vocabulary_size=chars.vocabulary_size() if chars is not None else None,
+        char_features=settings["char_features"],
+        char_embedding_dim=settings["char_embedding_dim"],
+        char_filters=settings["char_filters"],
+        char_kernel_size=settings["char_kernel_size"],
+        char_units=settings["char_units"],
+        cell=settings["cell"],
+        units=tuple(settings["units"]),
+        bidirectional=settings["bidirectional"],
+        dropout=settings["dropout"],
+        recurrent_dropout=settings["recurrent_dropout"],
+        embedding_dropout=settings["embedding_dropout"],
+        head_dropout=settings["head_dropout"],
+        crf=settings["crf"],
+        bilm=bilm_features,
+    )
+    optimizer = _optimizer(settings, steps_per_epoch)
+    if settings["crf"]:
+        model.compile(optimizer=optimizer)  # the loss is the CRF's negative log-likelihood
+    else:  # the word mask keeps padding out of the loss
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    return model
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    """Logs each epoch's seconds, dev evaluation included (pass it after `EntityF1`)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self._start
+
+
+def _predictions_file(data, predicted, confidences):
+    rows = []
+    for tokens, gold, tags, scores in zip(data.tokens, data.tags, predicted, confidences):
+        rows += [f"{t} {g} {p} {c:.4f}" for t, g, p, c in zip(tokens, gold, tags, scores)]
+        rows.append("")
+    return "token gold predicted confidence\n\n" + "\n".join(rows)
+
+
+def run(
+    *,
+    train=None,
+    dev=None,
+    test=None,
+    token_column=0,
+    tag_column=-1,
+    scheme="iob2",
+    dev_fraction=0.1,
+    lowercase=True,
+    min_frequency=1,
+    max_chars=None,
+    context_tokens=128,
+    char_features="cnn",
+    char_embedding_dim=30,
+    char_filters=30,
+    char_kernel_size=3,
+    char_units=25,
+    embedding_dim=100,
+    word_dropout=0.3,
+    cell="lstm",
+    units=(200,),
+    bidirectional=True,
+    dropout=0.0,
+    recurrent_dropout=0.0,
+    embedding_dropout=0.5,
+    head_dropout=0.5,
+    crf=True,
+    bilm=None,
+    run_dir=DEFAULT_RUN_DIR,
+    overwrite=False,
+    epochs=50,
+    batch_size=8,
+    learning_rate=1e-3,
+    learning_rate_decay=0.05,
+    clipnorm=5.0,
+    patience=8,
+    seed=1234,
+    verbose=1,
+):
+    """Trains a NER tagger on CoNLL files and writes a run directory.
+
+    Args:
+        train, dev, test: str or None. CoNLL files; with `train=None` all three default to the
+            embedded English sample. Without `dev`, `dev_fraction` of the training sentences
+            are held out; without `test` (and with `train`), no test figures are computed.
+        token_column, tag_column: int. Columns of the token and the tag (-1: the last).
+        scheme: str. "iob2" (checked), "iob1" (converted) or "auto" (see `load_conll`).
+        dev_fraction: float. Share of the training sentences held out when `dev` is None.
+        lowercase: bool. Lower-case words for the word vocabulary (characters keep the case).
+            The defaults (lower-cased words, `context_tokens=128`, word dropout 0.3, BiLSTM
+            200, batch 8, rate decay 0.05, clipnorm 5) scored 0.862 test entity F1 on
+            CoNLL-2003 in 18.6 minutes on a 2-core CPU (`bench/quality_ner.py`; README).
+        min_frequency: int. Words seen fewer times in training map to the OOV id.
+        max_chars: int or None. Characters kept per token (None: all).
+        context_tokens: int. Read consecutive sentences of a ``-DOCSTART-`` document
+            together, in chunks of at most this many tokens (see `_ner_context`); 0 reads
+            sentences alone (as does a file without documents).
+        char_features, char_embedding_dim, char_filters, char_kernel_size, char_units,
+            embedding_dim, word_dropout, cell, units, bidirectional, dropout,
+            recurrent_dropout, embedding_dropout, head_dropout, crf: as in
+            `build_ner_tagger`.
+        bilm: str or None. A run directory of `seqrecipes bilm train`: its frozen forward
+            and backward language models add ELMo-style features to every word (a learned
+            mix of their layers, see `BiLMFeatures`). None: no such features.
+        run_dir, overwrite, epochs, batch_size, learning_rate, clipnorm, patience, seed,
+            verbose: training settings (see `seqrecipes ner train --help`). Early stopping
+            watches the dev entity F1 (`val_entity_f1`).
+        learning_rate_decay: float. Adam's rate is `learning_rate / (1 + decay * epoch)`,
+            updated every step; 0 keeps it constant.
+
+    Returns:
+        A dict: `run_dir`, `metrics` (as in `metrics.json`), `history` and `best_epoch`.
+    """
+    settings = _training.plain_paths(locals())  # paths kept in config.json as strings
+    settings["units"] = list(_validation.check_positive_ints("units", units))
+    bilm = settings["bilm"]
+    _check_settings(settings)
+    config = {"recipe": RECIPE, **{key: value for key, value in settings.items()}}
+    state_dir = _training.prepare_run_dir(run_dir, config, overwrite=overwrite)
+    bilm_features = bilm_lookup = None
+    if bilm is not None:  # the words also go through the bilm's own vocabulary (case kept)
+        bilm_features, bilm_lookup, bilm_config = load_features(bilm)
+
+    columns = dict(token_column=token_column, tag_column=tag_column, scheme=scheme)
+    train_data, dev_data, test_data, sources = _ner_data.load_splits(
+        train=train, dev=dev, test=test, dev_fraction=dev_fraction, seed=seed, **columns
+    )
+    chunks = {  # consecutive sentences of a document as one sequence (0: sentences alone)
+        role: _ner_context.pack(data.tokens, data.tags, _ner_context.documents_of(data),
+                                context_tokens=context_tokens)
+        for role, data in (("train", train_data), ("dev", dev_data), ("test", test_data))
+        if data is not None
+    }
+    vocabularies = _ner_data.build_vocabularies(
+        chunks["train"].tokens, chunks["train"].tags, path=train_data.path,
+        lowercase=lowercase, min_frequency=min_frequency, char_features=char_features,
+        max_chars=max_chars,
+    )
+    vocabularies.bilm = bilm_lookup
+    tag_vocabulary = vocabularies.tag_vocabulary
+    _ner_data.check_evaluation_tags(dev_data, tag_vocabulary, "dev")
+    _ner_data.check_evaluation_tags(test_data, tag_vocabulary, "test")
+
+    train_ds = tagging_dataset(
+        vocabularies.features(chunks["train"].tokens),
+        vocabularies.targets(chunks["train"].tags),
+        batch_size=batch_size, shuffle=True, seed=seed,
+    )
+    if vocabularies.chars is None and vocabularies.bilm is None:  # the input is always a dict
+        train_ds = train_ds.map(lambda x, y: ({"token_ids": x}, y))
+    steps_per_epoch = -(-len(chunks["train"].tokens) // batch_size)  # about: buckets add a few
+    model = _build_model(settings, vocabularies, steps_per_epoch, bilm_features)
+    entity_f1 = EntityF1(
+        vocabularies.features(chunks["dev"].tokens), dev_data.tags, tag_vocabulary,
+        split=chunks["dev"].split,
+    )
+    result = _training.fit_resumable(
+        model, train_ds, validation_data=None, epochs=epochs, state_dir=state_dir,
+        config=config, seed=seed, monitor="val_entity_f1", mode="max", patience=patience,
+        callbacks=[entity_f1, _EpochTimer()], verbose=verbose,
+    )
+
+    serving = build_string_tagger(
+        model, token_lookup=vocabularies.tokens, tag_vocabulary=tag_vocabulary,
+        char_lookup=vocabularies.chars, max_chars=max_chars, lowercase=lowercase,
+        bilm_lookup=vocabularies.bilm,
+    )
+    metrics = {
+        "best_epoch": result.best_epoch,
+        "epochs_trained": len(result.history),
+        "stopped_early": result.stopped_early,
+        "training_seconds": round(sum(row.get("epoch_seconds", 0) for row in result.history), 1),
+    }
+    files, reports = {}, []
+    for role, data in (("dev", dev_data), ("test", test_data)):
+        if data is None:
+            continue
+        predicted, confidences = tag_sentences(serving, chunks[role].tokens)
+        predicted, confidences = chunks[role].split(predicted), chunks[role].split(confidences)
+        metrics[role] = entity_metrics(data.tags, predicted)
+        reports.append(f"{role} ({sources[role]}):\n{metrics[role]['report']}")
+        files[f"{role}_predictions.conll"] = _predictions_file(data, predicted, confidences)
+    files["report.txt"] = "\n".join(reports)
+    config.update(
+        data=sources,
+        tags=tag_vocabulary,
+        vocabulary_size=vocabularies.tokens.vocabulary_size(),
+        char_vocabulary_size=(
+            vocabularies.chars.vocabulary_size() if vocabularies.chars is not None else None
+        ),
+        num_parameters=model.count_params(),
+        trainable_parameters=sum(int(keras.ops.size(w)) for w in model.trainable_weights),
+        bilm_data=bilm_config["data"] if bilm is not None else None,
+    )
+    path = write_run(
+        run_dir, model=serving, config=config, metrics=metrics, history=result.history,
+        figures={"training_curves.png": _plots.training_curves(
+            [{key: row[key] for key in PLOTTED if key in row} for row in result.history],
+            "NER: training loss and dev entity F1",
+        )},
+        files=files,
+    )
+    for role in ("dev", "test"):
+        if role in metrics:
+            print(summary_line(role, metrics[role]))
+    print(f"Best epoch {result.best_epoch} of {len(result.history)}; "
+          f"{metrics['training_seconds']:.0f} s of training. Run written to {path}")
+    return {"run_dir": str(path), "metrics": metrics, "history": result.history,
+            "best_epoch": result.best_epoch}
+

@@ -1,0 +1,195 @@
+"""The sentiment recipe's training run, top to bottom: read, vectorise, build, fit, evaluate, save.
+
+`sentiment.train` checks the arguments and hands the complete config here.
+"""
+
+import time
+
+import keras
+import numpy as np
+
+from seqrecipes import datasets
+from seqrecipes.recipes.engine import artifacts as _artifacts
+from seqrecipes.recipes.engine import classification as _classification
+from seqrecipes.recipes.sentiment import model as _model_flags
+from seqrecipes.recipes.engine import plots as _plots
+from seqrecipes.recipes.engine import training as _training
+from seqrecipes.recipes.sentiment import data as text
+
+FILES = ("model.keras", "config.json", "metrics.json", "history.csv", "training_curves.png",
+         "confusion_matrix.png")
+
+
+# A text to try `predict` on, in the run's language.
+EXAMPLE = {"en": "What a wonderful film", "ko": "정말 재미있는 영화"}
+
+
+def _compile(model, config, num_classes):
+    optimizer = _training.adam(config["learning_rate"], clipnorm=config["clipnorm"])
+    loss = "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+
+
+def _vectorizer(config, texts):
+    """(texts adapted on, `TextVectorization`): from `vocabulary_file` (None texts), else
+    adapted on `texts`, or on `vocabulary_sample` of them drawn with the run's seed."""
+    options = text.VECTORIZER_OPTIONS[(config["language"], config["tokenizer"])]
+    if config["vocabulary_file"] is not None:
+        return None, datasets.text_vectorizer_from_file(
+            config["vocabulary_file"], ngrams=config["ngrams"], **options
+        )
+    sample = config["vocabulary_sample"]
+    if sample is not None and sample < len(texts):
+        chosen = np.sort(np.random.default_rng(config["seed"]).choice(len(texts), sample,
+                                                                       replace=False))
+        texts = [texts[i] for i in chosen]
+    return len(texts), datasets.build_text_vectorizer(
+        texts, max_tokens=config["max_tokens"], min_frequency=config["min_frequency"],
+        ngrams=config["ngrams"], **options,
+    )
+
+
+def train(config, run_dir):
+    started = time.perf_counter()
+    state_dir = _training.prepare_run_dir(run_dir, config, overwrite=config["overwrite"])
+    language, tokenizer = config["language"], config["tokenizer"]
+    text.check_tokenizer_installed(language, tokenizer)
+
+    # Seeded before anything random is made (and again before the weights are); the pipelines'
+    # shuffles depend on (seed, epoch) only (`_seeding.shuffled`).
+    keras.utils.set_random_seed(config["seed"])
+
+    # 1. Data: stratified splits (or a scan of the streamed shards and the validation and test
+    # files), then the Python-side tokeniser (kiwipiepy) if there is one.
+    if config["stream"]:
+        # With a vocabulary file the sample only places the bucket boundaries.
+        sample_size = config["vocabulary_sample"] or datasets.streaming.BOUNDARY_SAMPLE
+        splits = text.read_stream_splits(config, sample_size)
+        sample = text.pretokenize(splits.scan.sample, language, tokenizer)
+    else:
+        splits = text.read_splits(config)
+        sample = text.pretokenize(splits.train[0], language, tokenizer)
+    validation_texts, test_texts = (
+        text.pretokenize(part[0], language, tokenizer) for part in (splits.validation, splits.test)
+    )
+
+    # 2. Vocabulary from the training data only (a file, a sample, or all of it); ids
+    # computed once and cached, or per pass for a stream.
+    adapted_on, vectorizer = _vectorizer(config, sample)
+    validation_ids, test_ids = (
+        datasets.encode_texts(texts, vectorizer) for texts in (validation_texts, test_texts)
+    )
+    batch_size = config["batch_size"]
+    if config["stream"]:
+        train_data = datasets.stream_classification_dataset(
+            splits.scan.paths, vectorizer=vectorizer, text_column=splits.scan.text_column,
+            label_column=splits.scan.label_column, class_names=splits.classes,
+            empty=config["empty"], transform=text.pretokenizer(language, tokenizer),
+            batch_size=batch_size, sample_texts=sample,
+            shuffle_buffer=config["shuffle_buffer"], seed=config["seed"],
+        )
+        train_size = splits.scan.num_texts
+    else:
+        train_data = datasets.classification_dataset(
+            datasets.encode_texts(sample, vectorizer), splits.train[1], batch_size=batch_size,
+            shuffle=True, seed=config["seed"],
+        )
+        train_size = len(sample)
+    validation_data = datasets.classification_dataset(
+        validation_ids, splits.validation[1], batch_size=batch_size
+    )
+
+    # 3. Model, seeded; trained with early stopping on the validation loss, resumable.
+    num_classes = len(splits.classes)
+    keras.utils.set_random_seed(config["seed"])
+    core = _model_flags.build_classifier(config, vectorizer.vocabulary_size(), num_classes)
+    _compile(core, config, num_classes)
+    fit_started = time.perf_counter()
+    result = _training.fit_resumable(
+        core, train_data, validation_data=validation_data, epochs=config["epochs"],
+        state_dir=state_dir, config=config, seed=config["seed"], monitor="val_loss",
+        mode="min", patience=config["patience"], verbose=config["verbose"],
+    )
+    fit_seconds = time.perf_counter() - fit_started
+
+    # 4. Test figures, through the same bucketed pipeline (padding cannot change them).
+    outputs = datasets.predict_in_order(core, test_ids, batch_size=max(batch_size, 64))
+    probabilities = _classification.probabilities(outputs, num_classes)
+    test_metrics = _classification.classification_metrics(
+        splits.test[1], probabilities, splits.classes
+    )
+    best = next(row for row in result.history if row["epoch"] == result.best_epoch)
+    metrics = {
+        "test": test_metrics,
+        "validation": {key[4:]: value for key, value in best.items() if key.startswith("val_")},
+        "best_epoch": result.best_epoch,
+        "epochs_trained": len(result.history),
+        "stopped_early": result.stopped_early,
+        "sizes": {"train": train_size, "validation": len(validation_texts),
+                  "test": len(test_texts), "vocabulary": vectorizer.vocabulary_size(),
+                  "vocabulary_adapted_on": adapted_on},
+        "num_empty": splits.num_empty,
+        "parameters": core.count_params(),
+    }
+    run_config = {**config, "classes": list(splits.classes), "test_from": splits.test_from}
+    model = datasets.with_text_input(core, vectorizer, name="sentiment")
+    predicted = probabilities.argmax(axis=1)
+    run_path = _artifacts.write_run(
+        run_dir, model=model, config=run_config, metrics=metrics, history=result.history,
+        figures={
+            "training_curves.png": _plots.training_curves(result.history, title="Sentiment"),
+            "confusion_matrix.png": _plots.confusion_matrix(
+                splits.test[1], predicted, splits.classes, title="Test confusion matrix"
+            ),
+        },
+    )
+    seconds = {"total": time.perf_counter() - started, "fit": fit_seconds}
+    summary = _summary(run_dir, run_path, run_config, metrics, splits, result, seconds)
+    print(summary)
+    return {
+        "run_dir": run_path, "config": run_config, "metrics": metrics,
+        "history": result.history, "best_epoch": result.best_epoch,
+        "resumed_from_epoch": result.resumed_from_epoch, "summary": summary,
+        "seconds": seconds,
+    }
+
+
+def _vocabulary_source(config, sizes):
+    if config["vocabulary_file"] is not None:
+        return f"from {config['vocabulary_file']}"
+    sample = (f", adapted on {sizes['vocabulary_adapted_on']:,} texts drawn at random"
+              if sizes["vocabulary_adapted_on"] < sizes["train"] else "")
+    return f"max {config['max_tokens']:,}, min frequency {config['min_frequency']}{sample}"
+
+
+def _summary(run_dir, run_path, config, metrics, splits, result, seconds):
+    sizes, test = metrics["sizes"], metrics["test"]
+    grams = f" + {config['ngrams']}-grams" if config["ngrams"] > 1 else ""
+    best = metrics["validation"]
+    stop = (f"early stop (patience {config['patience']})" if result.stopped_early
+            else f"max {config['epochs']} epochs")
+    resumed = (f", resumed after epoch {result.resumed_from_epoch}"
+               if result.resumed_from_epoch else "")
+    lines = [
+        f"Sentiment run {run_path}  ({seconds['total']:.1f} s, training {seconds['fit']:.1f} s)",
+        *(f"  {name:<10} {line}" for name, line in splits.sources.items()),
+        f"  {'split':<10} train {sizes['train']:,} / validation {sizes['validation']:,} / "
+        f"test {sizes['test']:,} ({splits.held_out})",
+        f"  {'tokens':<10} {config['language']} {config['tokenizer']}{grams}, vocabulary "
+        f"{sizes['vocabulary']:,} ({_vocabulary_source(config, sizes)}); input: {config['input']}",
+        f"  {'model':<10} {_model_flags.describe_model(config)}; "
+        f"{metrics['parameters']:,} parameters",
+        f"  {'training':<10} {metrics['epochs_trained']} epochs{resumed}, best {result.best_epoch}"
+        f" (val loss {best.get('loss', float('nan')):.4f}, val accuracy "
+        f"{best.get('accuracy', float('nan')):.4f}); {stop}",
+        f"  {'test':<10} accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f} "
+        f"on {test['num_texts']:,} texts",
+        "",
+        test["report_text"].rstrip(),
+        "",
+        _classification.confusion_text(test["confusion_matrix"], splits.classes),
+        "",
+        f"  files      {run_path}/{{{','.join(FILES)}}}",
+        f"  next       seqrecipes sentiment predict {run_dir} \"{EXAMPLE[config['language']]}\"",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,205 @@
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras
+
+from seqrecipes.errors import RunDirectoryError
+from seqrecipes.recipes.engine import training as _training
+
+SEED = 7
+X = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+Y = (X[:, 0] + X[:, 1] > 0).astype("float32")
+
+
+def dataset():
+    """Shuffled per epoch from (seed, epoch) only, by the shared pipeline tail."""
+    from seqrecipes._seeding import shuffled
+
+    batches = shuffled(tf.data.Dataset.from_tensor_slices((X, Y)), len(X), SEED).batch(8)
+    return batches.apply(tf.data.experimental.assert_cardinality(len(X) // 8))
+
+
+def model():
+    keras.utils.set_random_seed(SEED)
+    net = keras.Sequential([
+        keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dropout(0.5),
+        keras.layers.Dense(1, activation="sigmoid"),
+    ])
+    net.compile(keras.optimizers.Adam(0.01), "binary_crossentropy", metrics=["accuracy"])
+    return net
+
+
+def train(run_dir, epochs=4, callbacks=(), config=None, steps_per_execution=1):
+    config = config or {"epochs": epochs, "units": 8}
+    state_dir = _training.prepare_run_dir(run_dir, config)
+    net = model()
+    validation = tf.data.Dataset.from_tensor_slices((X[:16], Y[:16])).batch(8)
+    result = _training.fit_resumable(
+        net, dataset(), validation_data=validation, epochs=epochs, state_dir=state_dir,
+        config=config, seed=SEED, patience=10, callbacks=callbacks, verbose=0,
+        steps_per_execution=steps_per_execution,
+    )
+    return net, result
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Stands in for Ctrl-C in the middle of an epoch."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at = (epoch, batch)
+        self.epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise KeyboardInterrupt
+
+
+def test_same_seed_same_result(tmp_path):
+    first, result_1 = train(tmp_path / "a")
+    second, result_2 = train(tmp_path / "b")
+    assert result_1.history == result_2.history
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_several_batches_per_call_train_exactly_as_one(tmp_path):
+    one, result_1 = train(tmp_path / "a")
+    for steps in (3, _training.STEPS_PER_EXECUTION):  # 3: the epoch's last call is short
+        several, result = train(tmp_path / f"s{steps}", steps_per_execution=steps)
+        assert result.history == result_1.history
+        for a, b in zip(one.get_weights(), several.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        assert several.steps_per_execution == 1  # as compiled, for predict and evaluate
+
+
+def test_interrupted_mid_epoch_resumes_and_matches_an_uninterrupted_run(tmp_path):
+    reference, expected = train(tmp_path / "reference")
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "run", callbacks=[Interrupt(epoch=2, batch=4)], steps_per_execution=2)
+    state = json.loads((tmp_path / "run" / ".training" / "state.json").read_text())
+    assert state["epochs_done"] == 2
+    resumed, result = train(tmp_path / "run")
+    assert result.resumed_from_epoch == 2
+    assert [row["epoch"] for row in result.history] == [1, 2, 3, 4]
+    np.testing.assert_allclose(
+        [row["val_loss"] for row in result.history],
+        [row["val_loss"] for row in expected.history], rtol=1e-6,
+    )
+    for a, b in zip(resumed.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "run", callbacks=[Interrupt(epoch=1, batch=0)])
+    with pytest.raises(RunDirectoryError, match="units: 8 then, 16 now"):
+        _training.prepare_run_dir(tmp_path / "run", {"epochs": 4, "units": 16})
+
+
+def test_best_epoch_weights_are_kept(tmp_path):
+    net, result = train(tmp_path / "run", epochs=5)
+    best = min(result.history, key=lambda row: row["val_loss"])
+    assert result.best_epoch == best["epoch"]
+    validation = net.evaluate(X[:16], Y[:16], verbose=0, return_dict=True)
+    assert validation["loss"] == pytest.approx(best["val_loss"], rel=1e-5)
+
+
+def test_nan_loss_stops_with_the_epoch_and_keeps_the_last_good_weights(tmp_path):
+    class Poison(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                self.model.optimizer.learning_rate.assign(float("inf"))
+
+    with pytest.raises(_training.TrainingDivergedError, match=r"epoch 3.*--clipnorm") as info:
+        train(tmp_path / "run", callbacks=[Poison()])
+    # One batch per call: the batch is named (the first batch's loss is still finite; its
+    # update with an infinite rate makes the weights, and the second batch's loss, NaN).
+    assert ", batch 2." in str(info.value)
+    assert "weights after epoch 2 are kept" in str(info.value)
+    with pytest.raises(_training.TrainingDivergedError) as info:
+        train(tmp_path / "blocks", callbacks=[Poison()], steps_per_execution=3)
+    assert ", batches 1-3." in str(info.value)  # three per call: the block is named
+    state = json.loads((tmp_path / "run" / ".training" / "state.json").read_text())
+    assert state["epochs_done"] == 2
+
+
+def test_a_complete_run_is_not_overwritten_by_accident(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "run.json").write_text("{}")
+    with pytest.raises(RunDirectoryError, match="--overwrite"):
+        _training.prepare_run_dir(run_dir, {})
+    assert _training.prepare_run_dir(run_dir, {}, overwrite=True) == run_dir / ".training"
+
+
+def test_a_foreign_directory_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(RunDirectoryError, match="not a seqrecipes run directory"):
+        _training.prepare_run_dir(tmp_path, {})
+
+
+class ScriptedFigure(keras.callbacks.Callback):
+    """Logs `val_score` from a script: an F1 that stays 0 while nothing is predicted yet."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.values = values
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_score"] = self.values[epoch]
+
+
+def scripted_run(run_dir, values, patience):
+    config = {"epochs": len(values), "units": 8}
+    state_dir = _training.prepare_run_dir(run_dir, config)
+    validation = tf.data.Dataset.from_tensor_slices((X[:16], Y[:16])).batch(8)
+    return _training.fit_resumable(
+        model(), dataset(), validation_data=validation, epochs=len(values),
+        state_dir=state_dir, config=config, seed=SEED, monitor="val_score", mode="max",
+        patience=patience, callbacks=[ScriptedFigure(values)], verbose=0,
+    )
+
+
+def test_patience_waits_until_the_figure_first_moves(tmp_path):
+    values = [0.0, 0.0, 0.0, 0.0, 0.5, 0.4, 0.3, 0.2, 0.1]
+    result = scripted_run(tmp_path / "warm", values, patience=2)
+    assert result.best_epoch == 5
+    assert result.stopped_early and len(result.history) == 7  # 2 worse epochs after the best
+    # A figure that moves from the start is not waited for: epochs 2-3 are worse than 1.
+    result = scripted_run(tmp_path / "moving", [0.3, 0.2, 0.1, 0.6], patience=2)
+    assert result.best_epoch == 1 and len(result.history) == 3
+
+
+def test_a_setting_the_recipe_depends_on_cannot_change_on_resumption(tmp_path):
+    state_dir = _training.prepare_run_dir(tmp_path / "run", {"epochs": 18, "units": 8})
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state = {"config": {"epochs": 18, "units": 8}}
+    (state_dir / _training.STATE_FILE).write_text(json.dumps(state))
+    # By default the number of epochs may change when an interrupted run resumes...
+    assert _training.prepare_run_dir(tmp_path / "run", {"epochs": 10, "units": 8}) == state_dir
+    # ...but not for a recipe whose learning-rate schedule spans the epochs.
+    with pytest.raises(RunDirectoryError, match="epochs: 18 then, 10 now"):
+        _training.prepare_run_dir(
+            tmp_path / "run", {"epochs": 10, "units": 8},
+            resumable=_training.RESUMABLE_DIFFERENCES - {"epochs"},
+        )
+
+
+def test_path_objects_in_the_config_are_kept_as_strings_and_resume(tmp_path):
+    import pathlib
+
+    config = {"epochs": 4, "units": 8, "data": pathlib.Path("shards") / "train.tsv"}
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "run", callbacks=[Interrupt(epoch=1, batch=0)], config=dict(config))
+    saved = json.loads((tmp_path / "run" / ".training" / "state.json").read_text())
+    assert saved["config"]["data"] == str(pathlib.Path("shards") / "train.tsv")
+    # The same settings, given as a Path again, resume the run instead of being refused.
+    _, result = train(tmp_path / "run", config=dict(config))
+    assert result.resumed_from_epoch == 1
