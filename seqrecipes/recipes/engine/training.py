@@ -268,6 +268,7 @@ def fit_resumable(
     callbacks=(),
     verbose=1,
     steps_per_execution=STEPS_PER_EXECUTION,
+    class_weight=None,
 ):
     """Trains `model` with early stopping, resuming from `state_dir` if a run was interrupted.
 
@@ -291,6 +292,8 @@ def fit_resumable(
         verbose: int. Keras's progress display (1 = progress bar, 2 = one line per epoch).
         steps_per_execution: int. Batches per call of the compiled train function (see
             `run_batches`); the results do not depend on it.
+        class_weight: dict of class id -> weight, or None. Keras's `fit(class_weight=)`:
+            each example's loss is scaled by its class's weight.
 
     Raises:
         TrainingDivergedError: the loss became NaN or infinite (the last good weights are kept).
@@ -332,6 +335,7 @@ def fit_resumable(
                     epochs=epochs,
                     initial_epoch=state["epochs_done"],
                     callbacks=[*callbacks, commit],
+                    class_weight=class_weight,
                     verbose=verbose,
                     shuffle=False,  # the pipeline shuffles, per epoch, from (seed, epoch)
                 )

@@ -25,6 +25,7 @@ from seqrecipes import _validation
 from seqrecipes.datasets._files import expand_paths
 from seqrecipes.recipes.engine import classification as _classification
 from seqrecipes.recipes.engine import flags as _cli
+from seqrecipes.recipes.sentiment import baseline as _baseline
 from seqrecipes.recipes.sentiment import model as _model_flags
 from seqrecipes.recipes.sentiment import data as text
 
@@ -43,6 +44,7 @@ SEQUENCE_VOCABULARY = {"ngrams": 1, "max_tokens": 30_000}
 MODEL_ARGUMENTS = _model_flags.ALL_SETTINGS
 STREAM_VOCABULARY_SAMPLE = 100_000  # texts a stream's vocabulary is adapted on by default
 STREAM_SHUFFLE_BUFFER = 10_000  # texts a stream is shuffled within by default
+MONITORS = ("loss", "accuracy", "macro_f1")  # validation figure early stopping watches
 
 
 def _resolve(given):
@@ -127,6 +129,20 @@ def _resolve(given):
     if given["vocabulary_file"] is not None:
         vocabulary["max_tokens"] = None  # the file's size
     _validation.check_positive_int("min_frequency", given["min_frequency"])
+    _validation.check_choice("monitor", given["monitor"], MONITORS)
+    _validation.check_choice("baseline", given["baseline"], _baseline.BASELINES)
+    class_weight = given["class_weight"]
+    if isinstance(class_weight, dict):
+        for name, weight in class_weight.items():
+            _validation.check_positive_float(f"class_weight[{name!r}]", weight)
+        class_weight = {str(name): float(weight) for name, weight in class_weight.items()}
+    elif class_weight is not None:
+        _validation.check_conflict(
+            class_weight != "balanced",
+            "`class_weight` must be None, \"balanced\" (each class weighted by n / (k * its "
+            "count) on the training split) or a dict of class name -> weight. Received: "
+            f"class_weight={class_weight!r}.",
+        )
     _cli.check_training_arguments(**{name: given[name] for name in _cli.TRAINING_SETTINGS})
     config = {
         "recipe": "sentiment",
@@ -144,6 +160,9 @@ def _resolve(given):
         "vocabulary_sample": given["vocabulary_sample"],
         "vocabulary_file": given["vocabulary_file"],
         **settings,
+        "class_weight": class_weight,
+        "monitor": given["monitor"],
+        "baseline": given["baseline"],
         **{name: given[name] for name in (
             "epochs", "batch_size", "learning_rate", "clipnorm", "patience", "seed", "verbose",
             "overwrite",
@@ -182,6 +201,9 @@ def train(
     vocabulary_sample=None,
     vocabulary_file=None,
     shuffle_buffer=None,
+    class_weight=None,
+    monitor="loss",
+    baseline="tfidf",
     run_dir=DEFAULT_RUN_DIR,
     overwrite=False,
     epochs=20,
@@ -235,6 +257,14 @@ def train(
             not apply.
         shuffle_buffer: int or None. With `stream`: texts in the shuffle buffer. Defaults
             to 10,000.
+        class_weight: None, "balanced" or dict of class name -> weight. Scales each training
+            text's loss by its class's weight; "balanced" gives class c the weight
+            n / (k * n_c) on the training split (scikit-learn's rule), for imbalanced classes.
+        monitor: str. The validation figure early stopping watches: "loss" (default),
+            "accuracy" or "macro_f1" (computed after every epoch; for imbalanced classes).
+        baseline: str. "tfidf" (default) also fits scikit-learn TF-IDF + logistic regression
+            on the same training split and reports it beside the model (`baseline.py`);
+            "none" skips it.
         run_dir: path. Where the run is written; the same command resumes it.
         overwrite: bool. Replace a complete run in `run_dir`.
         epochs, batch_size, learning_rate, clipnorm, patience, seed, verbose: training.
@@ -265,7 +295,8 @@ def evaluate(run_dir, data, *, text_column=None, label_column=None, empty="drop"
 
     Returns:
         A dict: `accuracy`, `macro_f1`, `num_texts`, `classes`, `report`, `report_text`,
-        `confusion_matrix` and `num_empty`.
+        `confusion_matrix`, `num_empty` and `baseline` (the same figures for the run's
+        TF-IDF baseline on the same texts; None for a run trained with `baseline="none"`).
     """
     from seqrecipes.datasets import load_table
     from seqrecipes.recipes.sentiment import serve as _sentiment_serve
@@ -286,8 +317,17 @@ def evaluate(run_dir, data, *, text_column=None, label_column=None, empty="drop"
         label_ids, served.probabilities(table.texts, batch_size=batch_size), served.classes
     )
     metrics["num_empty"] = table.num_empty
+    stored = served.run.path / _baseline.FILE  # absent for runs trained with --baseline none
+    metrics["baseline"] = (
+        _baseline.score(_baseline.from_file(stored), table.texts, label_ids, served.classes)
+        if stored.is_file() else None
+    )
+    compared = ""
+    if metrics["baseline"] is not None:
+        compared = (f"\nBaseline (the run's TF-IDF + logistic regression): "
+                    + _baseline.comparison_line(metrics, {"data": metrics["baseline"]}, "data"))
     print(f"{table.summary()}\nRun {run_dir}: accuracy {metrics['accuracy']:.4f}, macro F1 "
-          f"{metrics['macro_f1']:.4f}\n\n{metrics['report_text']}\nConfusion matrix:\n"
+          f"{metrics['macro_f1']:.4f}{compared}\n\n{metrics['report_text']}\nConfusion matrix:\n"
           f"{_classification.confusion_text(metrics['confusion_matrix'], served.classes)}")
     return metrics
 

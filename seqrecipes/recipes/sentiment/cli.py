@@ -11,6 +11,7 @@ from seqrecipes import _validation
 from seqrecipes.errors import DataError
 from seqrecipes.recipes import sentiment as api
 from seqrecipes.recipes.engine import flags as _cli
+from seqrecipes.recipes.sentiment import baseline as _baseline
 from seqrecipes.recipes.sentiment import model as _model_flags
 from seqrecipes.recipes.sentiment import data as text
 
@@ -75,6 +76,16 @@ def add_parser(subparsers):
     defaults = ", ".join(f"{language} {values['model']}"
                          for language, values in api.LANGUAGE_DEFAULTS.items())
     _model_flags.add_model_flags(train, model_default=defaults)
+    measured = train.add_argument_group("measured against")
+    measured.add_argument("--baseline", choices=_baseline.BASELINES, default="tfidf",
+                          help="also fit scikit-learn TF-IDF + logistic regression on the same "
+                          "training split and report it beside the model (none: skip)")
+    measured.add_argument("--class-weight", choices=("balanced",), default=None,
+                          help="balanced: weight each class by n / (k * its count) on the "
+                          "training split, for imbalanced classes (a per-class mapping: "
+                          "class_weight= from Python)")
+    measured.add_argument("--monitor", choices=api.MONITORS, default="loss",
+                          help="the validation figure early stopping watches")
     _cli.add_training_flags(
         train, default_run_dir=api.DEFAULT_RUN_DIR, epochs=20, batch_size=32,
         learning_rate=1e-3, patience=2,

@@ -9,6 +9,8 @@ import keras
 import numpy as np
 
 from seqrecipes import datasets
+from seqrecipes.errors import InvalidArgumentError
+from seqrecipes.recipes.sentiment import baseline as _baseline
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import classification as _classification
 from seqrecipes.recipes.sentiment import model as _model_flags
@@ -47,6 +49,62 @@ def _vectorizer(config, texts):
         texts, max_tokens=config["max_tokens"], min_frequency=config["min_frequency"],
         ngrams=config["ngrams"], **options,
     )
+
+
+def _class_weights(config, splits):
+    """Keras's `class_weight` (class id -> weight) from the run's `class_weight` setting."""
+    given, classes = config["class_weight"], splits.classes
+    if given is None:
+        return None
+    if given == "balanced":  # scikit-learn's rule: n / (k * n_c), on the training split
+        if config["stream"]:
+            counts = np.array([splits.scan.label_counts.get(name, 0) for name in classes])
+        else:
+            counts = np.bincount(splits.train[1], minlength=len(classes))
+        return {index: float(counts.sum() / (len(classes) * count)) if count else 1.0
+                for index, count in enumerate(counts)}
+    names = [str(name) for name in classes]
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise InvalidArgumentError(
+            f"`class_weight` names classes the training data does not have: {unknown}. "
+            f"Its classes are {names}."
+        )
+    return {index: float(given.get(name, 1.0)) for index, name in enumerate(names)}
+
+
+class _MacroF1(keras.callbacks.Callback):
+    """Adds `val_macro_f1` to every epoch's logs, so early stopping can watch it."""
+
+    def __init__(self, ids, label_ids, num_classes, batch_size):
+        super().__init__()
+        self.ids, self.label_ids = ids, np.asarray(label_ids)
+        self.num_classes, self.batch_size = num_classes, batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        from sklearn.metrics import f1_score
+
+        outputs = datasets.predict_in_order(self.model, self.ids, batch_size=self.batch_size)
+        predicted = _classification.probabilities(outputs, self.num_classes).argmax(axis=1)
+        logs["val_macro_f1"] = float(f1_score(
+            self.label_ids, predicted, labels=list(range(self.num_classes)), average="macro",
+            zero_division=0,
+        ))
+
+
+def _fit_baseline(config, splits):
+    """(report, file bytes) of the TF-IDF baseline on the run's own splits, or (None, None)."""
+    if config["baseline"] == "none":
+        return None, None
+    if config["stream"]:
+        return {"skipped": "not fitted under --stream: the training texts are not held in "
+                           "memory (fit it on a file that fits with `--baseline tfidf` and no "
+                           "--stream)"}, None
+    report, pipeline = _baseline.fit_tfidf_baseline(
+        splits.train, {"validation": splits.validation, "test": splits.test}, splits.classes,
+        language=config["language"], seed=config["seed"],
+    )
+    return report, _baseline.to_bytes(pipeline)
 
 
 def train(config, run_dir):
@@ -104,11 +162,17 @@ def train(config, run_dir):
     keras.utils.set_random_seed(config["seed"])
     core = _model_flags.build_classifier(config, vectorizer.vocabulary_size(), num_classes)
     _compile(core, config, num_classes)
+    callbacks, monitor = [], f"val_{config['monitor']}"
+    if config["monitor"] == "macro_f1":
+        callbacks.append(_MacroF1(validation_ids, splits.validation[1], num_classes,
+                                  max(batch_size, 64)))
     fit_started = time.perf_counter()
     result = _training.fit_resumable(
         core, train_data, validation_data=validation_data, epochs=config["epochs"],
-        state_dir=state_dir, config=config, seed=config["seed"], monitor="val_loss",
-        mode="min", patience=config["patience"], verbose=config["verbose"],
+        state_dir=state_dir, config=config, seed=config["seed"], monitor=monitor,
+        mode="min" if config["monitor"] == "loss" else "max", patience=config["patience"],
+        verbose=config["verbose"], callbacks=callbacks,
+        class_weight=_class_weights(config, splits),
     )
     fit_seconds = time.perf_counter() - fit_started
 
@@ -118,10 +182,24 @@ def train(config, run_dir):
     test_metrics = _classification.classification_metrics(
         splits.test[1], probabilities, splits.classes
     )
+    validation_metrics = _classification.classification_metrics(
+        splits.validation[1],
+        _classification.probabilities(datasets.predict_in_order(
+            core, validation_ids, batch_size=max(batch_size, 64)), num_classes),
+        splits.classes,
+    )
     best = next(row for row in result.history if row["epoch"] == result.best_epoch)
+    baseline_started = time.perf_counter()
+    baseline, baseline_file = _fit_baseline(config, splits)
+    baseline_seconds = time.perf_counter() - baseline_started
     metrics = {
         "test": test_metrics,
-        "validation": {key[4:]: value for key, value in best.items() if key.startswith("val_")},
+        "validation": {
+            **{key[4:]: value for key, value in best.items() if key.startswith("val_")},
+            "accuracy": validation_metrics["accuracy"],
+            "macro_f1": validation_metrics["macro_f1"],
+        },
+        "baseline": baseline,
         "best_epoch": result.best_epoch,
         "epochs_trained": len(result.history),
         "stopped_early": result.stopped_early,
@@ -142,8 +220,10 @@ def train(config, run_dir):
                 splits.test[1], predicted, splits.classes, title="Test confusion matrix"
             ),
         },
+        files={_baseline.FILE: baseline_file} if baseline_file is not None else None,
     )
-    seconds = {"total": time.perf_counter() - started, "fit": fit_seconds}
+    seconds = {"total": time.perf_counter() - started, "fit": fit_seconds,
+               "baseline": baseline_seconds}
     summary = _summary(run_dir, run_path, run_config, metrics, splits, result, seconds)
     print(summary)
     return {
@@ -160,6 +240,25 @@ def _vocabulary_source(config, sizes):
     sample = (f", adapted on {sizes['vocabulary_adapted_on']:,} texts drawn at random"
               if sizes["vocabulary_adapted_on"] < sizes["train"] else "")
     return f"max {config['max_tokens']:,}, min frequency {config['min_frequency']}{sample}"
+
+
+def _baseline_files(metrics):
+    stored = metrics["baseline"] is not None and "skipped" not in metrics["baseline"]
+    return (_baseline.FILE,) if stored else ()
+
+
+def _baseline_lines(metrics, seconds):
+    baseline = metrics["baseline"]
+    if baseline is None:
+        return []
+    if "skipped" in baseline:
+        return [f"  {'baseline':<10} {baseline['skipped']}"]
+    return [
+        f"  {'baseline':<10} {baseline['model']}, fitted on the same training split in "
+        f"{seconds['baseline']:.1f} s:",
+        *(f"  {'':<10} {_baseline.comparison_line(metrics[split], baseline, split)}"
+          for split in ("validation", "test")),
+    ]
 
 
 def _summary(run_dir, run_path, config, metrics, splits, result, seconds):
@@ -184,12 +283,13 @@ def _summary(run_dir, run_path, config, metrics, splits, result, seconds):
         f"{best.get('accuracy', float('nan')):.4f}); {stop}",
         f"  {'test':<10} accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f} "
         f"on {test['num_texts']:,} texts",
+        *_baseline_lines(metrics, seconds),
         "",
         test["report_text"].rstrip(),
         "",
         _classification.confusion_text(test["confusion_matrix"], splits.classes),
         "",
-        f"  files      {run_path}/{{{','.join(FILES)}}}",
+        f"  files      {run_path}/{{{','.join(FILES + _baseline_files(metrics))}}}",
         f"  next       seqrecipes sentiment predict {run_dir} \"{EXAMPLE[config['language']]}\"",
     ]
     return "\n".join(lines)

@@ -206,8 +206,8 @@ def test_interrupted_training_resumes_and_matches_an_uninterrupted_run(
     fit = _training.fit_resumable
 
     def interrupted_fit(*args, **kwargs):  # one batch per call, so batch 2 begins a call
-        return fit(*args, **kwargs, callbacks=[Interrupt(epoch=1, batch=2)],
-                   steps_per_execution=1)
+        callbacks = [*kwargs.pop("callbacks", ()), Interrupt(epoch=1, batch=2)]
+        return fit(*args, **kwargs, callbacks=callbacks, steps_per_execution=1)
 
     monkeypatch.setattr(_sentiment_train._training, "fit_resumable", interrupted_fit)
     status, _, err = run_main(*argv)

@@ -1,0 +1,212 @@
+"""Every command README.md shows, run exactly as printed, one after another, in a fresh folder.
+
+    python bench/readme_commands.py             # every runnable command, as a shell runs it
+    python bench/readme_commands.py --list      # each command and where it is checked
+
+The fresh folder holds the files the commands name (`reviews.csv`, `train.txt`, `input.txt`,
+...), written from the embedded samples: the files a user would bring. `tests/test_readme.py`
+runs the quick commands in-process and checks that every other one parses exactly as printed;
+this script runs all of them in order through `bash`, as a user's shell would, and prints each
+one's exit status, seconds and last output line. Commands that cannot run on one machine (the
+two-machine example) are listed with the reason.
+
+README figures measured on the embedded samples are re-measured here: each run's summary line
+is printed, so a figure that drifted shows.
+"""
+
+import argparse
+import contextlib
+import gzip
+import io
+import os
+import pathlib
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
+
+# Where each README command is checked. "test": run by tests/test_readme.py (quick on the
+# embedded samples); "bench": parsed as printed by the test, run by this script (minutes);
+# anything else is the reason it cannot run here. A README command missing from this table,
+# or an entry no longer in README, fails tests/test_readme.py: README cannot drift from it.
+WHERE = {
+    # Set-up: CI runs the test command itself (.ci/run); the main job's command runs below.
+    'python3 -m venv .venv && . .venv/bin/activate && pip install -q . && seqrecipes sentiment train':
+        "test",
+    'python3 -m venv .venv && . .venv/bin/activate && pip install -q ".[test]" && python -m pytest':
+        "CI runs it: .ci/run executes this line from a fresh clone",
+}
+
+MULTI_MACHINE = "needs two machines at 10.0.0.1 and 10.0.0.2 (tests/recipes/engine/test_distribute.py runs two workers on 127.0.0.1)"
+
+
+def readme_blocks(path=README):
+    """The commands of README's ```console and ```bash blocks, one list per block, in order.
+
+    Console blocks give their `$ ` lines; bash blocks every line that is not a comment.
+    Continuation lines (ending in a backslash) are joined and a trailing `# comment` is cut,
+    as the shell would read them.
+    """
+    blocks = []
+    for match in re.finditer(r"^```(console|bash)\n(.*?)^```", path.read_text(), re.S | re.M):
+        kind, body = match.groups()
+        lines, pending = [], ""
+        for line in body.splitlines():
+            if kind == "console":
+                if not line.startswith("$ ") and not pending:
+                    continue
+                line = line[2:] if line.startswith("$ ") else line
+            if not pending and (not line.strip() or line.lstrip().startswith("#")):
+                continue
+            pending += line.strip() if pending else line.rstrip()
+            if pending.endswith("\\"):
+                pending = pending[:-1].rstrip() + " "
+                continue
+            lines.append(_without_comment(pending))
+            pending = ""
+        if lines:
+            blocks.append(lines)
+    return blocks
+
+
+def _without_comment(line):
+    """`line` without a trailing shell comment (a `#` after white space, outside quotes)."""
+    quote = None
+    for index, char in enumerate(line):
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1].isspace()):
+            return line[:index].rstrip()
+    return line.rstrip()
+
+
+def commands():
+    """Every README command, in order."""
+    return [command for block in readme_blocks() for command in block]
+
+
+def seqrecipes_part(command):
+    """The `seqrecipes ...` argument list a command runs and the text it pipes in, or None.
+
+    `A && B && seqrecipes ...` runs its last part (the set-up commands install first);
+    `echo "text" | seqrecipes ...` gives "text" on standard input.
+    """
+    command = command.split(" && ")[-1]
+    stdin = None
+    if " | " in command:
+        feeder, command = command.split(" | ", 1)
+        words = shlex.split(feeder)
+        if words[0] != "echo":
+            return None
+        stdin = " ".join(words[1:]) + "\n"
+    words = shlex.split(command)
+    if not words or words[0] != "seqrecipes":
+        return None
+    return words[1:], stdin
+
+
+def write_user_files(folder):
+    """Writes the files README's commands name, from the embedded samples, into `folder`."""
+    import pandas as pd
+
+    from seqrecipes.datasets import sample_path
+
+    folder = pathlib.Path(folder)
+    reviews = pd.read_csv(sample_path("sentiment_en"))
+    cut = int(len(reviews) * 0.8)
+    reviews[:cut].to_csv(folder / "reviews.csv", index=False)
+    reviews[cut:].to_csv(folder / "held_out.csv", index=False)
+    reviews[:cut].to_csv(folder / "reviews.tsv", index=False, sep="\t")
+    shards = folder / "shards"
+    shards.mkdir(exist_ok=True)
+    train, valid, test = reviews[:cut - 60], reviews[cut - 60:cut], reviews[cut:]
+    for index, part in enumerate((train[::2], train[1::2])):
+        with gzip.open(shards / f"train-{index}.tsv.gz", "wt", encoding="utf-8") as file:
+            part.to_csv(file, index=False, sep="\t")
+    valid.to_csv(folder / "valid.tsv", index=False, sep="\t")
+    test.to_csv(folder / "test.tsv", index=False, sep="\t")
+    words = pd.Series(re.findall(r"[a-z0-9']+", " ".join(train["text"]).lower()))
+    (folder / "vocabulary.txt").write_text("\n".join(words.value_counts().index) + "\n")
+    (folder / "corpus.txt").write_text("\n".join(reviews["text"]) + "\n")
+    for name, sample in (("train.txt", "ner_en.conll"), ("valid.txt", "ner_en.dev.conll"),
+                         ("test.txt", "ner_en.test.conll"), ("small.conll", "ner_en.conll"),
+                         ("input.txt", "char_lm.txt")):
+        (folder / name).write_bytes(sample_path(sample).read_bytes())
+    series = pd.read_csv(sample_path("timeseries"))
+    series.rename(columns={"value": "close"}).to_csv(folder / "prices.csv", index=False)
+    return folder
+
+
+def run_in_process(command, folder):
+    """Runs a README command through `seqrecipes.cli.main` in `folder`; returns (status, output).
+
+    What the tests use: TensorFlow is imported once for all the commands.
+    """
+    from seqrecipes.cli import main
+
+    parsed = seqrecipes_part(command)
+    if parsed is None:
+        raise ValueError(f"not a seqrecipes command: {command}")
+    argv, stdin = parsed
+    output = io.StringIO()
+    previous = os.getcwd()
+    os.chdir(folder)
+    real_stdin = sys.stdin
+    try:
+        sys.stdin = io.StringIO(stdin or "")
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            status = main(argv)
+    finally:
+        sys.stdin = real_stdin
+        os.chdir(previous)
+    return status, output.getvalue()
+
+
+def run_in_shell(command, folder, environment):
+    """Runs a README command with bash in `folder`, exactly as printed."""
+    started = time.perf_counter()
+    done = subprocess.run(["bash", "-c", command], cwd=folder, capture_output=True, text=True,
+                          env=environment)
+    return done.returncode, time.perf_counter() - started, done.stdout + done.stderr
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--list", action="store_true", help="list the commands and stop")
+    parser.add_argument("--folder", default=None, help="run here (default: a new temp folder)")
+    args = parser.parse_args(argv)
+    if args.list:
+        for command in commands():
+            print(f"[{WHERE.get(command, 'NOT LISTED')}] {command}")
+        return 0
+    folder = pathlib.Path(args.folder or tempfile.mkdtemp(prefix="readme-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    write_user_files(folder)
+    environment = dict(os.environ)
+    environment["PATH"] = f"{pathlib.Path(sys.executable).parent}:{environment['PATH']}"
+    failures = 0
+    for command in commands():
+        where = WHERE.get(command, "NOT LISTED in bench/readme_commands.py WHERE")
+        if where not in ("test", "bench") or seqrecipes_part(command) is None:
+            print(f"-- not run: {command}\n   ({where})")
+            continue
+        shell_command = command.split(" && ")[-1]  # set-up lines: the package is installed
+        status, seconds, output = run_in_shell(shell_command, folder, environment)
+        failures += status != 0
+        tail = [line for line in output.splitlines() if line.strip()][-3:]
+        print(f"{'ok ' if status == 0 else 'FAIL'} {seconds:6.1f} s  {command}")
+        for line in tail:
+            print(f"       {line[:160]}")
+    print(f"{failures} failed; folder: {folder}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

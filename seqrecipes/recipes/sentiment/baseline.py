@@ -1,0 +1,136 @@
+"""The linear baseline every sentiment run is measured against: TF-IDF + logistic regression.
+
+It is what a user would try first without TensorFlow (scikit-learn, twenty lines), so every
+`sentiment train` fits it on the same training split and reports it beside the model, on the
+same validation and test texts. English reads word 1-2-grams; Korean character 1-4-grams
+within words (`char_wb`), which needs no morpheme analyser and measured better than words on
+NSMC. The same function is the scikit-learn peer of `bench/peers.py`, so the bench and the
+run's report cannot disagree about what the baseline is.
+"""
+
+import time
+
+from seqrecipes.recipes.engine import classification as _classification
+
+BASELINES = ("tfidf", "none")
+FILE = "baseline.npz"  # the fitted baseline in a run directory (`to_bytes`)
+
+# Features per language: (analyzer, n-gram range, description). Measured in bench/peers.py.
+FEATURES = {
+    "en": ("word", (1, 2), "word 1-2-grams"),
+    "ko": ("char_wb", (1, 4), "char_wb 1-4-grams"),
+}
+C = 4.0  # inverse L2 strength: TF-IDF rows have unit norm, so weights need room (bench/peers.py)
+MIN_DF = 2  # n-grams seen once are noise, and they would make most of the columns
+
+
+def fit_tfidf_baseline(train, evaluation, classes, *, language, seed=0):
+    """Fits TF-IDF + LogisticRegression on `train` and scores it on every `evaluation` split.
+
+    Args:
+        train: (texts, label ids). The raw training texts (the model's own split).
+        evaluation: dict name -> (texts, label ids), e.g. validation and test.
+        classes: the class names, in label-id order.
+        language: "en" or "ko": which n-grams (`FEATURES`).
+        seed: int. LogisticRegression's random state.
+
+    Returns:
+        (report, pipeline): the report is a dict with `model` and `features` (what was
+        fitted), `training_seconds`, and per evaluation split the metrics of
+        `classification_metrics` (accuracy, macro F1, ...); the pipeline is the fitted
+        scikit-learn pipeline (`to_bytes` stores it in a run directory).
+    """
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    analyzer, ngram_range, described = FEATURES[language]
+    started = time.perf_counter()
+    pipeline = make_pipeline(
+        TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, min_df=MIN_DF,
+                        sublinear_tf=True, dtype=np.float32),
+        LogisticRegression(C=C, max_iter=1000, random_state=seed),
+    )
+    texts, labels = train
+    min_df = MIN_DF if len(texts) >= 10 * MIN_DF else 1  # a tiny sample keeps every n-gram
+    pipeline.set_params(tfidfvectorizer__min_df=min_df)
+    pipeline.fit(list(texts), list(labels))
+    seconds = time.perf_counter() - started
+    result = {
+        "model": f"TF-IDF ({described}, sublinear tf, min_df {min_df}) + LogisticRegression "
+                 f"(C={C:g}), scikit-learn",
+        "features": described,
+        "training_seconds": round(seconds, 3),
+        "train_texts": len(texts),
+    }
+    for name, (split_texts, split_labels) in evaluation.items():
+        result[name] = score(pipeline, split_texts, split_labels, classes)
+    return result, pipeline
+
+
+def score(pipeline, texts, labels, classes):
+    """The metrics of `classification_metrics` for a fitted baseline on (texts, label ids)."""
+    probabilities = _full_probabilities(pipeline, list(texts), len(classes))
+    return _classification.classification_metrics(labels, probabilities, classes)
+
+
+def _full_probabilities(pipeline, texts, num_classes):
+    """Probabilities for every class id, also those the training split happened to lack."""
+    import numpy as np
+
+    seen = pipeline.predict_proba(texts)
+    probabilities = np.zeros((len(texts), num_classes), dtype="float64")
+    probabilities[:, pipeline.classes_] = seen
+    return probabilities
+
+
+def comparison_line(model_metrics, baseline, split):
+    """One line: the model against the baseline on `split`, in plain words."""
+    ours, theirs = model_metrics["accuracy"], baseline[split]["accuracy"]
+    if ours > theirs:
+        verdict = f"the model beats it by {100 * (ours - theirs):.2f} points"
+    elif ours == theirs:
+        verdict = "the model only ties it"
+    else:
+        verdict = (f"the model does NOT beat it ({100 * (theirs - ours):.2f} points behind): "
+                   "a linear model is the better choice for this data as trained")
+    return (f"{split} accuracy {theirs:.4f}, macro F1 {baseline[split]['macro_f1']:.4f}; "
+            f"{verdict}")
+
+
+def to_bytes(pipeline):
+    """The fitted baseline as `.npz` bytes: n-grams, idf, weights (no pickle, safe to load)."""
+    import io
+
+    import numpy as np
+
+    vectorizer, classifier = pipeline.named_steps.values()
+    vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer, vocabulary=np.array(vocabulary, dtype=str), idf=vectorizer.idf_,
+        coef=classifier.coef_, intercept=classifier.intercept_, classes=classifier.classes_,
+        analyzer=np.array(vectorizer.analyzer), ngram_range=np.array(vectorizer.ngram_range),
+    )
+    return buffer.getvalue()
+
+
+def from_file(path):
+    """The baseline `to_bytes` stored, as a scikit-learn pipeline that predicts as it did."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    with np.load(path, allow_pickle=False) as stored:
+        vectorizer = TfidfVectorizer(
+            analyzer=str(stored["analyzer"]), ngram_range=tuple(int(n) for n in stored["ngram_range"]),
+            sublinear_tf=True, dtype=np.float32,
+            vocabulary={gram: index for index, gram in enumerate(stored["vocabulary"].tolist())},
+        )
+        vectorizer.idf_ = stored["idf"]
+        classifier = LogisticRegression()
+        classifier.coef_, classifier.intercept_ = stored["coef"], stored["intercept"]
+        classifier.classes_ = stored["classes"]
+    return make_pipeline(vectorizer, classifier)
