@@ -75,3 +75,29 @@ OUTPUT_CHECKS = {
     'seqrecipes sentiment predict runs/sentiment "What a wonderful film" "Dull."':
         _sentiment_predictions,
 }
+
+
+def _python_blocks():
+    import re
+
+    text = (REPO / "README.md").read_text()
+    return [m.group(1) for m in re.finditer(r"^```python\n(.*?)^```", text, re.S | re.M)]
+
+
+@pytest.mark.parametrize("block", _python_blocks())
+def test_python_blocks_run_and_show_what_they_print(block):
+    """Each `expression  # value` line of a README Python block evaluates to that value."""
+    namespace = {}
+    statements = []
+    for line in block.splitlines():
+        code, _, shown = line.partition("  # ")
+        is_expression = shown and code.strip() and "=" not in code and not code.startswith(" ")
+        if not is_expression:
+            statements.append(line)
+            continue
+        exec("\n".join(statements), namespace)  # noqa: S102 - README's own example
+        statements = []
+        value = eval(code, namespace)  # noqa: S307
+        expected = shown.split(":")[0].strip()
+        assert repr(value) == expected, f"README: {code.strip()}  # {shown}; got {value!r}"
+    exec("\n".join(statements), namespace)  # noqa: S102

@@ -159,7 +159,10 @@ def run(
     run_dir="runs/char-lm",
     overwrite=False,
     epochs=20,
-    batch_size=64,
+    # 16, not 64: the embedded play makes 15 batches an epoch instead of 4; with Adam's
+    # normalised steps (LazyAdam) 64 stopped after 4 epochs at 5.10 bits per character, 16
+    # reaches 2.48 in 20 epochs (README, "Character language model").
+    batch_size=16,
     learning_rate=0.002,
     clipnorm=5.0,
     patience=3,
@@ -385,7 +388,7 @@ def add_parser(subparsers):
     group.add_argument("--sample-length", type=int, default=300)
     group.add_argument("--temperature", type=float, default=0.8)
     group.add_argument("--top-k", type=int, default=None, help="sample among the k likeliest")
-    _cli.add_training_flags(train, default_run_dir="runs/char-lm", epochs=20, batch_size=64,
+    _cli.add_training_flags(train, default_run_dir="runs/char-lm", epochs=20, batch_size=16,
                             learning_rate=0.002)
     train.set_defaults(clipnorm=5.0)
 

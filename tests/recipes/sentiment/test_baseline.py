@@ -26,7 +26,7 @@ def _fit_in_the_test(texts, labels, analyzer, ngram_range):
     """The baseline written out here with scikit-learn, independently of the package."""
     vectorizer = TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, min_df=2,
                                  sublinear_tf=True)
-    classifier = LogisticRegression(C=4.0, max_iter=1000, random_state=3)
+    classifier = LogisticRegression(C=4.0, solver="saga", max_iter=1000, random_state=3)
     classifier.fit(vectorizer.fit_transform(texts), labels)
     return lambda new: classifier.predict(vectorizer.transform(new))
 
