@@ -92,8 +92,9 @@ class _MacroF1(keras.callbacks.Callback):
         ))
 
 
-def _fit_baseline(config, splits):
-    """(report, file bytes) of the TF-IDF baseline on the run's own splits, or (None, None)."""
+def _fit_baseline(config, splits, class_weight):
+    """(report, file bytes) of the TF-IDF baseline on the run's own splits and class weights,
+    or (None, None)."""
     if config["baseline"] == "none":
         return None, None
     if config["stream"]:
@@ -102,7 +103,7 @@ def _fit_baseline(config, splits):
                            "--stream)"}, None
     report, pipeline = _baseline.fit_tfidf_baseline(
         splits.train, {"validation": splits.validation, "test": splits.test}, splits.classes,
-        language=config["language"], seed=config["seed"],
+        language=config["language"], class_weight=class_weight, seed=config["seed"],
     )
     return report, _baseline.to_bytes(pipeline)
 
@@ -166,13 +167,13 @@ def train(config, run_dir):
     if config["monitor"] == "macro_f1":
         callbacks.append(_MacroF1(validation_ids, splits.validation[1], num_classes,
                                   max(batch_size, 64)))
+    class_weight = _class_weights(config, splits)
     fit_started = time.perf_counter()
     result = _training.fit_resumable(
         core, train_data, validation_data=validation_data, epochs=config["epochs"],
         state_dir=state_dir, config=config, seed=config["seed"], monitor=monitor,
         mode="min" if config["monitor"] == "loss" else "max", patience=config["patience"],
-        verbose=config["verbose"], callbacks=callbacks,
-        class_weight=_class_weights(config, splits),
+        verbose=config["verbose"], callbacks=callbacks, class_weight=class_weight,
     )
     fit_seconds = time.perf_counter() - fit_started
 
@@ -190,7 +191,7 @@ def train(config, run_dir):
     )
     best = next(row for row in result.history if row["epoch"] == result.best_epoch)
     baseline_started = time.perf_counter()
-    baseline, baseline_file = _fit_baseline(config, splits)
+    baseline, baseline_file = _fit_baseline(config, splits, class_weight)
     baseline_seconds = time.perf_counter() - baseline_started
     metrics = {
         "test": test_metrics,

@@ -131,6 +131,15 @@ def test_balanced_class_weight_is_n_over_k_times_count(tmp_path, monkeypatch):
     expected = {i: counts.sum() / (3 * c) for i, c in enumerate(counts)}
     assert seen["class_weight"] == pytest.approx(expected)
     assert result["config"]["class_weight"] == "balanced"
+    # The baseline is weighted like the model it is compared with.
+    assert "class weights" in result["metrics"]["baseline"]["model"]
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    classifier = LogisticRegression(C=4.0, solver="saga", max_iter=1000, random_state=3,
+                                    class_weight=expected)
+    classifier.fit(vectorizer.fit_transform(list(splits.train[0])), splits.train[1])
+    texts, labels = splits.test
+    accuracy = accuracy_score(labels, classifier.predict(vectorizer.transform(list(texts))))
+    assert result["metrics"]["baseline"]["test"]["accuracy"] == pytest.approx(accuracy)
 
 
 def test_class_weight_mapping_names_classes(tmp_path):
