@@ -25,8 +25,8 @@ def english_run(tmp_path_factory):
 def _fit_in_the_test(texts, labels, analyzer, ngram_range):
     """The baseline written out here with scikit-learn, independently of the package."""
     vectorizer = TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, min_df=2,
-                                 sublinear_tf=True)
-    classifier = LogisticRegression(C=4.0, solver="saga", max_iter=1000, random_state=3)
+                                 sublinear_tf=True, dtype=np.float32)
+    classifier = LogisticRegression(C=4.0, solver="liblinear", max_iter=1000, random_state=3)
     classifier.fit(vectorizer.fit_transform(texts), labels)
     return lambda new: classifier.predict(vectorizer.transform(new))
 
@@ -133,9 +133,10 @@ def test_balanced_class_weight_is_n_over_k_times_count(tmp_path, monkeypatch):
     assert result["config"]["class_weight"] == "balanced"
     # The baseline is weighted like the model it is compared with.
     assert "class weights" in result["metrics"]["baseline"]["model"]
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-    classifier = LogisticRegression(C=4.0, solver="saga", max_iter=1000, random_state=3,
-                                    class_weight=expected)
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True,
+                                 dtype=np.float32)
+    classifier = LogisticRegression(C=4.0, solver="lbfgs", max_iter=1000, random_state=3,
+                                    class_weight=expected)  # three classes: multinomial
     classifier.fit(vectorizer.fit_transform(list(splits.train[0])), splits.train[1])
     texts, labels = splits.test
     accuracy = accuracy_score(labels, classifier.predict(vectorizer.transform(list(texts))))
