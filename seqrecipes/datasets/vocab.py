@@ -29,10 +29,7 @@ import tensorflow as tf
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError
 
-PAD_TOKEN = ""  # id 0: padding; `Embedding(mask_zero=True)` masks it
-OOV_TOKEN = "[UNK]"  # id 1: anything not in the vocabulary
-PAD_ID = 0
-OOV_ID = 1
+from seqrecipes.ids import OOV_ID, OOV_TOKEN, PAD_ID, PAD_TOKEN  # noqa: F401 (0 and 1)
 STANDARDIZE = (
     None, "lower", "strip_punctuation", "lower_and_strip_punctuation", "lower_and_split_scripts",
     "lower_strip_html_and_punctuation",
