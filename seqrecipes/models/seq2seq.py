@@ -29,10 +29,9 @@ from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.ids import END_ID, PAD_ID, START_ID
 from seqrecipes.models import wiring
 from seqrecipes.models.embedding import Embedding
-from seqrecipes.models.recurrent import build_recurrent_encoder, recurrent_layer
+from seqrecipes.models.recurrent import LAYER_CLASSES, build_recurrent_encoder, recurrent_layer
 
-_CELL_NAMES = {keras.layers.SimpleRNN: "simple_rnn", keras.layers.LSTM: "lstm",
-               keras.layers.GRU: "gru"}
+_CELL_NAMES = {layer_class: cell for cell, layer_class in LAYER_CLASSES.items()}
 
 
 def _check_decoder(target_vocabulary_size, cell, units, embedding_dim, dropout):
