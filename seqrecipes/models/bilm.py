@@ -233,3 +233,24 @@ class BiLMFeatures(keras.layers.Layer):
             "units": self.units,
             "num_layers": self.num_layers,
         }
+
+
+def _bilm_features_formula(layer, d):
+    # Two frozen language models (an Embedding V*u, then `num_layers` recurrent layers whose
+    # input is u wide) plus the learned mix: one weight per layer and the embedding, and gamma.
+    from seqrecipes.models.params import layer_formula
+
+    recurrent = layer_formula(layer.forward_layers[0], layer.units)
+    if recurrent is None:
+        return None
+    v, u, n = layer.vocabulary_size, layer.units, layer.num_layers
+    return f"2*({v}*{u}+{n}*({recurrent}))+{n + 1}+1"
+
+
+def _register():
+    from seqrecipes.models.params import register_formula  # params does not import this module
+
+    register_formula(BiLMFeatures, _bilm_features_formula)
+
+
+_register()

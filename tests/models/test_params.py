@@ -386,3 +386,16 @@ def test_diagnosis_bad_arguments(argument, kwargs, match):
     }[argument]
     with pytest.raises(InvalidArgumentError, match=match):
         models.diagnose_wiring(value, **kwargs)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_bilm_features_formula(cell, num_layers):
+    features = models.BiLMFeatures(VOCABULARY, cell=cell, units=3, num_layers=num_layers,
+                                   name="bilm_features")
+    inputs = keras.Input((None,), dtype="int32")
+    model = keras.Model(inputs, keras.layers.Dense(2)(features(inputs)))
+    table = check_table(model)
+    row = table.set_index("layer").loc["bilm_features"]
+    one = closed_form(cell, 3, 3)
+    assert row["count"] == 2 * (VOCABULARY * 3 + num_layers * one) + num_layers + 2
