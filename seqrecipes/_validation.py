@@ -5,6 +5,7 @@ same sentence whatever they got wrong. Checks run at the top of a builder, loade
 before any layer is built or file is read.
 """
 
+import itertools
 import numbers
 import os
 
@@ -157,3 +158,50 @@ def check_conflict(condition, message):
     """Raises with `message` (which names both arguments and the fix) when `condition` holds."""
     if condition:
         raise InvalidArgumentError(message)
+
+
+def check_strings(name, texts, max_samples=None):
+    """Returns `texts` (a sequence or any iterable of str) as a list, at most `max_samples`.
+
+    Every item must be a `str` that UTF-8 can encode (`check_utf8_strings`).
+    """
+    if isinstance(texts, (str, bytes)) or not hasattr(texts, "__iter__"):
+        raise InvalidArgumentError(
+            f"`{name}` must be a list (or other iterable) of strings. "
+            f"Received: {name}={texts!r:.80} ({type(texts).__name__})."
+        )
+    items = list(itertools.islice(iter(texts), max_samples))
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            raise InvalidArgumentError(
+                f"`{name}` must contain only strings; item {index} is {item!r:.80} "
+                f"({type(item).__name__}). A missing value read by pandas is a float NaN: "
+                "read the file with `keep_default_na=False`."
+            )
+    return check_utf8_strings(name, items)
+
+
+def check_token_rows(name, rows, *, allow_empty_token=False):
+    """Checks a list of token lists (sentences) and returns it as a list of lists of str."""
+    if isinstance(rows, (str, bytes)) or not hasattr(rows, "__iter__"):
+        raise InvalidArgumentError(
+            f"`{name}` must be a list of token lists, e.g. [['EU', 'rejects'], ['Peter']]. "
+            f"Received: {name}={rows!r:.80} ({type(rows).__name__})."
+        )
+    checked = []
+    for index, row in enumerate(rows):
+        if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
+            raise InvalidArgumentError(
+                f"`{name}` must be a list of token lists; item {index} is {row!r:.80} "
+                f"({type(row).__name__}), not a list of tokens."
+            )
+        row = list(row)
+        for token in row:
+            if not isinstance(token, str) or (not token and not allow_empty_token):
+                raise InvalidArgumentError(
+                    f"`{name}`: item {index} holds {token!r:.80}; every token must be a "
+                    "non-empty string (the empty string is the padding token)."
+                )
+        check_utf8_strings(f"{name}[{index}]", row)
+        checked.append(row)
+    return checked

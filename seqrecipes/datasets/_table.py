@@ -39,7 +39,7 @@ def read_frame(path, *, format="auto", min_columns=2):
             f"{path}: the file is empty. Expected a header line, then one row per text."
         )
     if format == "auto":
-        format = _detect_format(path, raw, single_column=min_columns == 1)
+        format = detect_format(path, raw, single_column=min_columns == 1)
     delimiter, quoting = DIALECTS[format]
     _check_carriage_returns(path, raw, delimiter, quoting)
     try:
@@ -129,7 +129,8 @@ def _check_carriage_returns(path, raw, delimiter, quoting):
     )
 
 
-def _detect_format(path, raw, *, single_column=False):
+def detect_format(path, raw, *, single_column=False):
+    """Returns "csv" or "tsv" for a table file: from its name, else from its header line."""
     name = _files.stripped_name(path).lower()
     if name.endswith(".csv"):
         return "csv"

@@ -10,7 +10,6 @@ import numpy as np
 import tensorflow as tf
 
 from seqrecipes import _validation
-from seqrecipes.datasets.vocab import _strings, _token_rows
 from seqrecipes.errors import InvalidArgumentError
 
 
@@ -38,7 +37,7 @@ def encode_texts(texts, vectorizer, *, batch_size=1024):
             "`vectorizer` must be the `TextVectorization` layer from `build_text_vectorizer`. "
             f"Received: vectorizer={vectorizer!r:.80} ({type(vectorizer).__name__})."
         )
-    texts = _strings("texts", texts)
+    texts = _validation.check_strings("texts", texts)
     batches = tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)).batch(batch_size)
     # The vectorizer pads each batch with 0; real ids are >= 1, so stripping the trailing
     # zeros gives back each text's exact tokens.
@@ -51,7 +50,7 @@ def encode_texts(texts, vectorizer, *, batch_size=1024):
 
 
 def _flat_tokens(name, sentences):
-    rows = _token_rows(name, sentences)
+    rows = _validation.check_token_rows(name, sentences)
     flat = tf.constant([token for row in rows for token in row], tf.string)
     return flat, np.array([len(row) for row in rows], np.int64)
 
@@ -101,7 +100,7 @@ def encode_tags(tag_sequences, tag_lookup):
         InvalidArgumentError: a tag that the training tags (`tag_lookup`) do not have,
             named with the first sentence that holds it; it is never mapped silently.
     """
-    rows = _token_rows("tags", tag_sequences)
+    rows = _validation.check_token_rows("tags", tag_sequences)
     known = set(tag_lookup.get_vocabulary()[1:])
     for index, row in enumerate(rows):
         unknown = sorted(set(row) - known)

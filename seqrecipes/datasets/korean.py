@@ -22,7 +22,6 @@ import functools
 import os
 
 from seqrecipes import _validation
-from seqrecipes.datasets.vocab import _strings
 
 KOREAN_INSTALL = 'pip install "seqrecipes[korean]"'
 KOREAN_TOKENIZERS = ("syllables", "scripts", "morphemes", "morpheme_tags")
@@ -37,7 +36,8 @@ KOREAN_VECTORIZER_OPTIONS = {
 }
 
 
-def _import_kiwipiepy():
+def import_kiwipiepy():
+    """Returns the `kiwipiepy` module, or raises `ImportError` with the `pip install` command."""
     try:
         import kiwipiepy
     except ImportError as error:
@@ -52,7 +52,7 @@ def _import_kiwipiepy():
 @functools.lru_cache(maxsize=4)
 def _kiwi(num_workers):
     # Loading the model takes about a second: load once per worker count.
-    return _import_kiwipiepy().Kiwi(num_workers=num_workers)
+    return import_kiwipiepy().Kiwi(num_workers=num_workers)
 
 
 def tokenize_korean(texts, *, tags=True, num_workers=None):
@@ -72,7 +72,7 @@ def tokenize_korean(texts, *, tags=True, num_workers=None):
     """
     _validation.check_bool("tags", tags)
     _validation.check_positive_int("num_workers", num_workers, allow_none=True)
-    texts = _strings("texts", texts)
+    texts = _validation.check_strings("texts", texts)
     kiwi = _kiwi(num_workers or os.cpu_count() or 1)
 
     def token(morpheme):
@@ -104,4 +104,4 @@ def pretokenize_korean(texts, tokenizer):
     _validation.check_choice("tokenizer", tokenizer, KOREAN_TOKENIZERS)
     if tokenizer in ("morphemes", "morpheme_tags"):
         return tokenize_korean(texts, tags=tokenizer == "morpheme_tags")
-    return _strings("texts", texts)
+    return _validation.check_strings("texts", texts)

@@ -32,6 +32,7 @@ from seqrecipes import _seeding, _validation
 from seqrecipes.datasets import bucketing, encoding
 from seqrecipes.datasets.bucketing import AUTOTUNE, bucket_boundaries  # noqa: F401
 from seqrecipes.errors import InvalidArgumentError
+from seqrecipes.ids import corpus_ids, stream_chunks
 
 
 def _labels(labels, size):
@@ -296,16 +297,11 @@ def language_model_dataset(
         "`stateful=True` keeps the streams in order so that each batch continues the "
         "previous one; it cannot shuffle. Set `shuffle=False` or `stateful=False`.",
     )
-    ids = np.asarray(ids)
-    if ids.ndim != 1 or ids.dtype.kind not in "iu":
-        raise InvalidArgumentError(
-            "`ids` must be a 1-D list of integer ids (the encoded corpus). Received: an "
-            f"array of shape {ids.shape} and dtype {ids.dtype}."
-        )
-    ids = ids.astype("int32")
+    ids = corpus_ids(ids)
     if stateful:
-        stream = (len(ids) - 1) // batch_size
-        steps = stream // sequence_length
+        # Batch k holds chunk k of every stream (`seqrecipes.ids.stream_chunks`).
+        inputs, targets = stream_chunks(ids, streams=batch_size, sequence_length=sequence_length)
+        steps = len(inputs)
         needed = batch_size * sequence_length + 1
     else:
         steps = (len(ids) - 1) // sequence_length
@@ -317,12 +313,6 @@ def language_model_dataset(
             + (f", batch_size={batch_size}, stateful=True)." if stateful else ").")
         )
     if stateful:
-        used = steps * sequence_length
-        inputs = ids[: batch_size * stream].reshape(batch_size, stream)[:, :used]
-        targets = ids[1 : batch_size * stream + 1].reshape(batch_size, stream)[:, :used]
-        # (batch, steps, L) -> (steps, batch, L): batch k holds chunk k of every stream
-        inputs = inputs.reshape(batch_size, steps, sequence_length).transpose(1, 0, 2)
-        targets = targets.reshape(batch_size, steps, sequence_length).transpose(1, 0, 2)
         dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
     else:
         windows = ids[np.arange(steps)[:, None] * sequence_length + np.arange(sequence_length + 1)]

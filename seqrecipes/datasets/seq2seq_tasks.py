@@ -19,7 +19,7 @@ import datetime
 import numpy as np
 
 from seqrecipes import _validation
-from seqrecipes.models.seq2seq import END_ID, PAD_ID, START_ID
+from seqrecipes.ids import END_ID, PAD_ID, START_ID
 
 TASKS = ("reverse", "addition", "dates")
 DIGITS = "0123456789"

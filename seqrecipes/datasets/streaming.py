@@ -52,7 +52,7 @@ class _LabelledFile:
         with _files.open_text("path", self.path) as handle:
             header_line = self._first_line(handle)
         if format == "auto":
-            format = _table._detect_format(self.path, header_line.encode("utf-8"))
+            format = _table.detect_format(self.path, header_line.encode("utf-8"))
         self.format = format
         self.delimiter, self.quoting = _table.DIALECTS[format]
         header = next(csv.reader([header_line], delimiter=self.delimiter, quoting=self.quoting))

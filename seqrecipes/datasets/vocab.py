@@ -29,10 +29,7 @@ import tensorflow as tf
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError
 
-PAD_TOKEN = ""  # id 0: padding; `Embedding(mask_zero=True)` masks it
-OOV_TOKEN = "[UNK]"  # id 1: anything not in the vocabulary
-PAD_ID = 0
-OOV_ID = 1
+from seqrecipes.ids import OOV_ID, OOV_TOKEN, PAD_ID, PAD_TOKEN  # noqa: F401 (0 and 1)
 STANDARDIZE = (
     None, "lower", "strip_punctuation", "lower_and_strip_punctuation", "lower_and_split_scripts",
     "lower_strip_html_and_punctuation",
@@ -89,50 +86,6 @@ def _vectorization_options(standardize, split, ngrams):
     _validation.check_positive_int("ngrams", ngrams, allow_none=True)
     return dict(standardize=_standardize_option(standardize), split=split,
                 ngrams=ngrams if ngrams != 1 else None)
-
-
-def _strings(name, texts, max_samples=None):
-    """Returns `texts` (a sequence or any iterable of str) as a list, at most `max_samples`."""
-    if isinstance(texts, (str, bytes)) or not hasattr(texts, "__iter__"):
-        raise InvalidArgumentError(
-            f"`{name}` must be a list (or other iterable) of strings. "
-            f"Received: {name}={texts!r:.80} ({type(texts).__name__})."
-        )
-    items = list(itertools.islice(iter(texts), max_samples))
-    for index, item in enumerate(items):
-        if not isinstance(item, str):
-            raise InvalidArgumentError(
-                f"`{name}` must contain only strings; item {index} is {item!r:.80} "
-                f"({type(item).__name__}). A missing value read by pandas is a float NaN: "
-                "read the file with `keep_default_na=False`."
-            )
-    return _validation.check_utf8_strings(name, items)
-
-
-def _token_rows(name, rows, *, allow_empty_token=False):
-    """Checks a list of token lists (sentences) and returns it as a list of lists of str."""
-    if isinstance(rows, (str, bytes)) or not hasattr(rows, "__iter__"):
-        raise InvalidArgumentError(
-            f"`{name}` must be a list of token lists, e.g. [['EU', 'rejects'], ['Peter']]. "
-            f"Received: {name}={rows!r:.80} ({type(rows).__name__})."
-        )
-    checked = []
-    for index, row in enumerate(rows):
-        if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
-            raise InvalidArgumentError(
-                f"`{name}` must be a list of token lists; item {index} is {row!r:.80} "
-                f"({type(row).__name__}), not a list of tokens."
-            )
-        row = list(row)
-        for token in row:
-            if not isinstance(token, str) or (not token and not allow_empty_token):
-                raise InvalidArgumentError(
-                    f"`{name}`: item {index} holds {token!r:.80}; every token must be a "
-                    "non-empty string (the empty string is the padding token)."
-                )
-        _validation.check_utf8_strings(f"{name}[{index}]", row)
-        checked.append(row)
-    return checked
 
 
 def _check_sizes(max_tokens, min_frequency):
@@ -233,7 +186,7 @@ def build_text_vectorizer(
     _validation.check_positive_int("max_samples", max_samples, allow_none=True)
     _validation.check_positive_int("batch_size", batch_size)
     _validation.check_string("name", name)
-    texts = _strings("texts", texts, max_samples)
+    texts = _validation.check_strings("texts", texts, max_samples)
     batches = tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)).batch(batch_size)
     full = keras.layers.TextVectorization(max_tokens=None, ragged=True, **options)
     full.adapt(batches)  # Keras counts every token, sorts by count, ties by token
@@ -358,7 +311,7 @@ def build_token_lookup(sentences, *, max_tokens=None, min_frequency=1, name="tok
     """
     _check_sizes(max_tokens, min_frequency)
     _validation.check_string("name", name)
-    rows = _token_rows("sentences", sentences)
+    rows = _validation.check_token_rows("sentences", sentences)
     counter = collections.Counter(itertools.chain.from_iterable(rows))
     kept = _keep(_ranked(counter), max_tokens, min_frequency, "token")
     return keras.layers.StringLookup(
@@ -393,7 +346,8 @@ def build_tag_lookup(tag_sequences, *, name="tag_lookup"):
     4
     """
     _validation.check_string("name", name)
-    names = sorted(set(itertools.chain.from_iterable(_token_rows("tag_sequences", tag_sequences))))
+    rows = _validation.check_token_rows("tag_sequences", tag_sequences)
+    names = sorted(set(itertools.chain.from_iterable(rows)))
     if not names:
         raise InvalidArgumentError("`tag_sequences` holds no tag: the training data is empty.")
     return keras.layers.StringLookup(
@@ -429,8 +383,8 @@ def build_char_lookup(texts, *, max_tokens=None, min_frequency=1, name="char_loo
     _check_sizes(max_tokens, min_frequency)
     _validation.check_string("name", name)
     if isinstance(texts, (list, tuple)) and texts and not isinstance(texts[0], str):
-        texts = ["".join(row) for row in _token_rows("texts", texts)]
-    counter = collections.Counter(itertools.chain.from_iterable(_strings("texts", texts)))
+        texts = ["".join(row) for row in _validation.check_token_rows("texts", texts)]
+    counter = collections.Counter(itertools.chain.from_iterable(_validation.check_strings("texts", texts)))
     kept = _keep(_ranked(counter), max_tokens, min_frequency, "character")
     return keras.layers.StringLookup(
         vocabulary=kept, mask_token=PAD_TOKEN, oov_token=OOV_TOKEN, name=name

@@ -25,7 +25,7 @@ from seqrecipes import _validation
 from seqrecipes.models import wiring
 from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.language import build_language_model, recurrent_layers
-from seqrecipes.models.recurrent import _LAYER_CLASSES
+from seqrecipes.models.recurrent import LAYER_CLASSES
 
 
 def build_bilm(vocabulary_size, *, cell="lstm", units=128, num_layers=2, dropout=0.0,
@@ -78,7 +78,7 @@ def build_bilm(vocabulary_size, *, cell="lstm", units=128, num_layers=2, dropout
 def _describe(language_model):
     """(vocabulary_size, cell, units, num_layers) of a `build_language_model` model."""
     layers = recurrent_layers(language_model)
-    cells = {cls: key for key, cls in _LAYER_CLASSES.items()}
+    cells = {cls: key for key, cls in LAYER_CLASSES.items()}
     return (
         language_model.get_layer("embedding").input_dim,
         cells[type(layers[0])],
@@ -155,12 +155,12 @@ class BiLMFeatures(keras.layers.Layer):
             vocabulary_size, units, trainable=False, name="backward_embedding"
         )
         self.forward_layers = [
-            _LAYER_CLASSES[cell](units, return_sequences=flag, trainable=False,
+            LAYER_CLASSES[cell](units, return_sequences=flag, trainable=False,
                                  name=f"forward_{cell}_{index + 1}")
             for index, flag in enumerate(flags)
         ]
         self.backward_layers = [
-            _LAYER_CLASSES[cell](units, return_sequences=flag, trainable=False,
+            LAYER_CLASSES[cell](units, return_sequences=flag, trainable=False,
                                  name=f"backward_{cell}_{index + 1}")
             for index, flag in enumerate(flags)
         ]
@@ -233,3 +233,24 @@ class BiLMFeatures(keras.layers.Layer):
             "units": self.units,
             "num_layers": self.num_layers,
         }
+
+
+def _bilm_features_formula(layer, d):
+    # Two frozen language models (an Embedding V*u, then `num_layers` recurrent layers whose
+    # input is u wide) plus the learned mix: one weight per layer and the embedding, and gamma.
+    from seqrecipes.models.params import layer_formula
+
+    recurrent = layer_formula(layer.forward_layers[0], layer.units)
+    if recurrent is None:
+        return None
+    v, u, n = layer.vocabulary_size, layer.units, layer.num_layers
+    return f"2*({v}*{u}+{n}*({recurrent}))+{n + 1}+1"
+
+
+def _register():
+    from seqrecipes.models.params import register_formula  # params does not import this module
+
+    register_formula(BiLMFeatures, _bilm_features_formula)
+
+
+_register()

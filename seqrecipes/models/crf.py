@@ -56,7 +56,11 @@ from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError
 
 
-def _prepare(emissions, mask):
+def prepare_emissions(emissions, mask):
+    """Returns `(emissions, mask)` as the CRF reads them: float32 scores, a boolean mask.
+
+    A missing mask (None) means every step of every row is real.
+    """
     emissions = ops.cast(emissions, "float32")
     if mask is None:
         mask = ops.ones(ops.shape(emissions)[:2], dtype="bool")
@@ -190,7 +194,7 @@ class CRF(keras.layers.Layer):
 
     def call(self, emissions, mask=None):
         if self._return_scores:
-            emissions, mask = _prepare(emissions, mask)
+            emissions, mask = prepare_emissions(emissions, mask)
             return pack_scores(emissions, mask)
         return self.decode(emissions, mask)
 
@@ -206,7 +210,7 @@ class CRF(keras.layers.Layer):
 
     def viterbi(self, emissions, mask=None):
         """Returns the best path and its score (`[batch]`, 0 for a fully padded row)."""
-        emissions, mask = _prepare(emissions, mask)
+        emissions, mask = prepare_emissions(emissions, mask)
         aligned = _Aligned(emissions, mask)
         start, end = self._boundaries()
         transitions = ops.convert_to_tensor(self.transitions)
@@ -261,7 +265,7 @@ class CRF(keras.layers.Layer):
 
     def log_partition(self, emissions, mask=None):
         """Returns log Z, the log-sum-exp of the scores of every tag path, `[batch]`."""
-        emissions, mask = _prepare(emissions, mask)
+        emissions, mask = prepare_emissions(emissions, mask)
         return self._forward(_Aligned(emissions, mask))[1]
 
     def _gold_score(self, aligned, tags):
@@ -279,13 +283,13 @@ class CRF(keras.layers.Layer):
 
     def sequence_score(self, emissions, tags, mask=None):
         """Returns the score of the given tag paths, `[batch]` (tags at masked steps ignored)."""
-        emissions, mask = _prepare(emissions, mask)
+        emissions, mask = prepare_emissions(emissions, mask)
         tags = ops.where(mask, ops.cast(tags, "int32"), 0)
         return self._gold_score(_Aligned(emissions, mask), tags)
 
     def log_likelihood(self, emissions, tags, mask=None):
         """Returns log p(tags | emissions) per sequence, `[batch]` (0 for a fully padded row)."""
-        emissions, mask = _prepare(emissions, mask)
+        emissions, mask = prepare_emissions(emissions, mask)
         tags = ops.where(mask, ops.cast(tags, "int32"), 0)
         aligned = _Aligned(emissions, mask)
         return self._gold_score(aligned, tags) - self._forward(aligned)[1]
@@ -295,7 +299,7 @@ class CRF(keras.layers.Layer):
 
         Rows sum to 1 at real steps and are 0 at masked steps.
         """
-        emissions, mask = _prepare(emissions, mask)
+        emissions, mask = prepare_emissions(emissions, mask)
         aligned = _Aligned(emissions, mask)
         _, end = self._boundaries()
         transitions = ops.convert_to_tensor(self.transitions)
@@ -343,7 +347,8 @@ def unpack_scores(scores):
     return scores[..., :-1], scores[..., -1] > 0.5
 
 
-def _crf_formula(layer, d):
+def crf_formula(layer, d):
+    """The parameter count of a CRF (or a decoder copied from one) for `params.register_formula`."""
     # K*K transition scores (from tag i to tag j), plus K start and K end scores.
     k = layer.num_tags if layer.built else d
     if k is None:
@@ -354,7 +359,7 @@ def _crf_formula(layer, d):
 def _register():
     from seqrecipes.models.params import register_formula  # params does not import this module
 
-    register_formula(CRF, _crf_formula)
+    register_formula(CRF, crf_formula)
 
 
 _register()

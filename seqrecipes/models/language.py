@@ -23,7 +23,7 @@ import keras
 from seqrecipes import _validation
 from seqrecipes.models import wiring
 from seqrecipes.models.embedding import Embedding
-from seqrecipes.models.recurrent import _LAYER_CLASSES
+from seqrecipes.models.recurrent import LAYER_CLASSES
 
 
 def build_language_model(
@@ -94,7 +94,7 @@ def build_language_model(
     flags = wiring.return_sequences(len(units), "many_to_many")
     for index, (layer_units, flag) in enumerate(zip(units, flags)):
         layers.append(
-            _LAYER_CLASSES[cell](
+            LAYER_CLASSES[cell](
                 layer_units, return_sequences=flag, stateful=stateful, name=f"{cell}_{index + 1}"
             )
         )

@@ -12,10 +12,14 @@ With d the input width (features per step) and u the units:
 * Input, dropout, masking, pooling, reshape, concatenate, identity, ...: 0.
 
 None of these contains the sequence length: every step reuses the same weights, so a model
-built for 10 steps and for 1000 steps has the same count (`counts_by_length` shows it).
+built for 10 steps and for 1000 steps has the same count (`counts_by_length` shows it). For a
+model that takes raw texts the steps are the token ids its `TextVectorization` makes
+(`time_axes` names what counts as the steps).
 
 A layer this module does not know (a custom layer, a CRF, a quantised or LoRA layer) gets
-"no formula" rather than a guess; other modules teach it theirs with `register_formula`.
+"no formula" rather than a guess; other modules teach it theirs with `register_formula`. A
+layer that holds no weight at all (string preprocessing: `TextVectorization`, `StringLookup`)
+counts 0, which is no guess.
 Formulas are looked up by the layer's exact class: a subclass may add weights, so it must be
 registered itself (as `MaskedConv1D` is below).
 
@@ -160,6 +164,10 @@ def layer_formula(layer, input_width=None):
     117248
     """
     formula = _FORMULAS.get(type(layer))
+    if formula is None and layer.built and not layer.weights:
+        # A built layer that holds no weight at all counts 0, nothing guessed: string
+        # preprocessing (TextVectorization, StringLookup, lower-casing) and the like.
+        return "0"
     if formula is None or getattr(layer, "lora_enabled", False):
         return None  # LoRA adds low-rank weights that no table here describes
     if getattr(layer, "quantization_mode", None):
@@ -316,39 +324,91 @@ def parameter_table(model):
     return table
 
 
-def _with_length(config, length):
-    # Every input's time axis (the axis after the batch) becomes `length`.
-    config = copy.deepcopy(config)
+# String preprocessing whose integer output is the sequence the model reads: its length is set
+# through the layer's config, since its string input (one text per row) has no steps.
+_VECTORIZERS = ("TextVectorization",)
 
-    def visit(node):
+
+def _is_sequence_input(shape, dtype):
+    # (batch, steps) token ids or token strings, (batch, steps, features); a 2-D float input is
+    # (batch, features) (a vector per example) and a 1-D input (batch,) is one value or one
+    # raw text per example: neither has steps.
+    if len(shape) >= 3:
+        return True
+    return len(shape) == 2 and ("int" in dtype or dtype == "string")
+
+
+def _with_length(config, length):
+    # Every time axis (the axis after the batch) becomes `length`: the sequence inputs', and
+    # for raw-text inputs the one a TextVectorization makes. Returns the copy and the names of
+    # the inputs and vectorizers whose axis was set, and of the inputs left alone.
+    config = copy.deepcopy(config)
+    varied, other = [], []  # named at the model's own level, not inside a nested model
+
+    def visit(node, top):
         if isinstance(node, dict):
+            layer = node.get("config")
             if node.get("class_name") == "InputLayer":
-                shape = list(node["config"]["batch_shape"])
-                dtype = str(node["config"].get("dtype", "float32"))
-                # (batch, steps) token ids or (batch, steps, features); a 2-D float input is
-                # (batch, features) and has no steps.
-                _validation.check_conflict(
-                    len(shape) < 2 or (len(shape) == 2 and "int" not in dtype),
-                    f"Input {node['config'].get('name')!r} has no time axis "
-                    f"(batch_shape={tuple(shape)}, dtype={dtype}), so there is no sequence "
-                    "length to vary: sequences are (batch, steps) integer token ids or "
-                    "(batch, steps, features).",
-                )
-                node["config"]["batch_shape"] = [shape[0], length, *shape[2:]]
+                shape = list(layer["batch_shape"])
+                dtype = str(layer.get("dtype", "float32"))
+                if _is_sequence_input(shape, dtype):
+                    layer["batch_shape"] = [shape[0], length, *shape[2:]]
+                    varied.append((top, f"input {layer.get('name')!r}"))
+                else:
+                    other.append(f"{layer.get('name')!r} (batch_shape={tuple(shape)}, "
+                                 f"dtype={dtype})")
+            elif node.get("class_name") in _VECTORIZERS and layer.get("output_mode") == "int":
+                layer["output_sequence_length"] = length
+                varied.append((top, f"the token ids out of {layer.get('name')!r}"))
+            nested = isinstance(layer, dict) and "layers" in layer  # a model used as a layer
             # Each layer's recorded build shape holds the old length; without it the layer is
             # built again when the copy connects it.
             node.pop("build_config", None)
             for key, value in node.items():
-                if key == "build_input_shape" and value is not None:
+                # A model built without an Input: (batch, steps, features), or a rank-2
+                # shape whose second axis is open (None), holds steps.
+                if key == "build_input_shape" and value is not None and (
+                    len(value) >= 3 or (len(value) == 2 and value[1] is None)
+                ):
                     node[key] = [value[0], length, *value[2:]]
+                    varied.append((top, f"input {tuple(value)}"))
                 else:
-                    visit(value)
+                    visit(value, top and not nested)
         elif isinstance(node, list):
             for item in node:
-                visit(item)
+                visit(item, top)
 
-    visit(config)
-    return config
+    visit(config, True)
+    _validation.check_conflict(
+        not varied,
+        f"The model's inputs have no time axis: {', '.join(other) or 'none found'}, so there "
+        "is no sequence length to vary. Sequences are (batch, steps) integer token ids or "
+        "token strings, (batch, steps, features), or raw texts (batch,) that a "
+        "TextVectorization turns into (batch, steps) token ids.",
+    )
+    return config, [name for top, name in varied if top] or [name for _, name in varied]
+
+
+def time_axes(model):
+    """Names what `counts_by_length` sets to each length: sequence inputs and vectorizers.
+
+    For a model that takes raw strings the steps are the token ids after its
+    `TextVectorization` (or, for token strings `(batch, words)`, the words before the
+    lookups); inputs without steps (a vector per example) keep their shape.
+
+    Example:
+
+    >>> inputs = keras.Input((None,), dtype="int32", name="token_ids")
+    >>> model = keras.Model(inputs, keras.layers.Embedding(20, 4)(inputs))
+    >>> time_axes(model)
+    ["input 'token_ids'"]
+    """
+    if not isinstance(model, keras.Model):
+        raise InvalidArgumentError(
+            "`model` must be a keras.Model (Sequential or functional). "
+            f"Received: model={model!r} ({type(model).__name__})."
+        )
+    return _with_length(model.get_config(), 1)[1]
 
 
 def counts_by_length(model, lengths=(10, 1000)):
@@ -373,7 +433,7 @@ def counts_by_length(model, lengths=(10, 1000)):
     counts = {}
     for length in lengths:
         try:
-            config = _with_length(model.get_config(), length)
+            config, _ = _with_length(model.get_config(), length)
             copy_ = type(model).from_config(config)
         except InvalidArgumentError:
             raise
@@ -386,25 +446,35 @@ def counts_by_length(model, lengths=(10, 1000)):
     return counts
 
 
-def length_statement(counts):
+def length_statement(counts, axes=None):
     """Returns a sentence saying whether the counts of `counts_by_length` depend on length.
+
+    Args:
+        counts: dict. `{length: count}` from `counts_by_length`.
+        axes: list of str or None. What the length is the length of (`time_axes`), named
+            in the sentence when given. Defaults to None.
 
     Example:
 
     >>> print(length_statement({10: 108, 1000: 108}))
     The count does not grow with sequence length: 108 parameters at length 10 and at length
     1000 alike (every step reuses the same weights).
+    >>> print(length_statement({10: 108, 1000: 108}, ["the token ids out of 'vectorizer'"]))
+    The count does not grow with sequence length (the steps of the token ids out of
+    'vectorizer'): 108 parameters at length 10 and at length 1000 alike (every step reuses the
+    same weights).
     """
+    of = f" (the steps of {' and '.join(axes)})" if axes else ""
     shown = " and at length ".join(str(length) for length in counts)
     values = set(counts.values())
     if len(values) == 1:
         return (
-            f"The count does not grow with sequence length: {values.pop():,} parameters at "
-            f"length {shown} alike (every step reuses the same weights)."
+            f"The count does not grow with sequence length{of}: {values.pop():,} parameters "
+            f"at length {shown} alike (every step reuses the same weights)."
         )
     listed = ", ".join(f"{count:,} at length {length}" for length, count in counts.items())
     return (
-        f"The count changes with sequence length ({listed}): some layer's weights depend on "
-        "the number of steps (e.g. Flatten before Dense); recurrent and convolutional layers "
-        "alone never do."
+        f"The count changes with sequence length{of} ({listed}): some layer's weights depend "
+        "on the number of steps (e.g. Flatten before Dense); recurrent and convolutional "
+        "layers alone never do."
     )

@@ -14,7 +14,7 @@ from seqrecipes.models import wiring
 from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.layers import MaskedGlobalAveragePooling1D, MaskedGlobalMaxPooling1D
 
-_LAYER_CLASSES = {
+LAYER_CLASSES = {  # `cell` option -> Keras layer class
     "simple_rnn": keras.layers.SimpleRNN,
     "lstm": keras.layers.LSTM,
     "gru": keras.layers.GRU,
@@ -99,7 +99,7 @@ def recurrent_layer(
 
     `return_sequences` has no default: the caller gets it from `wiring.return_sequences`.
     """
-    layer = _LAYER_CLASSES[cell](
+    layer = LAYER_CLASSES[cell](
         units,
         return_sequences=return_sequences,
         return_state=return_state,

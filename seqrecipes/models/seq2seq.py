@@ -17,7 +17,8 @@ model* (one token and the states -> next-token probabilities and the new states)
 `greedy_decode` calls the step model one step at a time for a whole batch of examples at
 once, feeding back the most probable token, until every example has produced its end token.
 
-Token ids shared by every decoder here: 0 padding (masked), 1 start, 2 end.
+Token ids shared by every decoder here: 0 padding (masked), 1 start, 2 end (`seqrecipes.ids`,
+where `datasets.seq2seq_tasks` finds them too).
 """
 
 import keras
@@ -25,13 +26,12 @@ import numpy as np
 
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError
+from seqrecipes.ids import END_ID, PAD_ID, START_ID
 from seqrecipes.models import wiring
 from seqrecipes.models.embedding import Embedding
-from seqrecipes.models.recurrent import build_recurrent_encoder, recurrent_layer
+from seqrecipes.models.recurrent import LAYER_CLASSES, build_recurrent_encoder, recurrent_layer
 
-PAD_ID, START_ID, END_ID = 0, 1, 2
-_CELL_NAMES = {keras.layers.SimpleRNN: "simple_rnn", keras.layers.LSTM: "lstm",
-               keras.layers.GRU: "gru"}
+_CELL_NAMES = {layer_class: cell for cell, layer_class in LAYER_CLASSES.items()}
 
 
 def _check_decoder(target_vocabulary_size, cell, units, embedding_dim, dropout):

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError
+from seqrecipes.ids import corpus_ids, stream_chunks
 from seqrecipes.models import wiring
 
 
@@ -145,7 +146,7 @@ def sequence_loss(model, ids, *, streams=1, sequence_length=100, carry_state=Tru
     """Mean next-token cross-entropy (nats) of `model` over the corpus `ids`.
 
     The corpus is laid out as `streams` contiguous streams read in chunks of
-    `sequence_length` (as `language_model_dataset(stateful=True)` does). With
+    `sequence_length` (`seqrecipes.ids.stream_chunks`, the layout stateful training reads). With
     `carry_state=True` each chunk starts from the state the previous one ended in, so every
     token is predicted from everything before it in its stream; with `carry_state=False` each
     chunk starts from zero, as fixed-window training sees it.
@@ -153,15 +154,20 @@ def sequence_loss(model, ids, *, streams=1, sequence_length=100, carry_state=Tru
     Returns:
         A dict: `loss` (nats per token) and `tokens` (how many targets were scored).
     """
-    from seqrecipes.datasets.pipeline import language_model_dataset
-
     _validation.check_positive_int("streams", streams)
+    _validation.check_positive_int("sequence_length", sequence_length)
     _validation.check_bool("carry_state", carry_state)
-    batches = language_model_dataset(
-        ids, sequence_length=sequence_length, batch_size=streams, stateful=True, prefetch=False
-    )
+    ids = corpus_ids(ids)
+    chunks = stream_chunks(ids, streams=streams, sequence_length=sequence_length)
+    if not len(chunks[0]):
+        raise InvalidArgumentError(
+            f"The corpus has {len(ids)} ids, too few for one chunk of every stream: it needs "
+            f"at least {streams * sequence_length + 1} (streams={streams}, "
+            f"sequence_length={sequence_length}). Pass fewer `streams` or a shorter "
+            "`sequence_length`."
+        )
     states, total, count = None, 0.0, 0
-    for inputs, targets in batches.as_numpy_iterator():
+    for inputs, targets in zip(*chunks):
         logits, final = run_recurrent(model, inputs, states if carry_state else None)
         states = final
         log_probs = logits - _logsumexp(logits)

@@ -18,7 +18,7 @@ import keras
 from keras import ops
 
 from seqrecipes import _validation
-from seqrecipes.models.crf import CRF, _prepare
+from seqrecipes.models.crf import CRF, prepare_emissions
 
 
 def _output_spec(scores):
@@ -74,7 +74,7 @@ class CRFDecoder(CRF):
         return decoder
 
     def call(self, emissions, mask=None):
-        emissions, mask = _prepare(emissions, mask)
+        emissions, mask = prepare_emissions(emissions, mask)
         tags = self.decode(emissions, mask)
         return _decoded(tags, self.marginals(emissions, mask), mask, self.offset)
 
@@ -126,10 +126,10 @@ class SoftmaxDecoder(keras.layers.Layer):
 
 
 def _register():
-    from seqrecipes.models.crf import _crf_formula
+    from seqrecipes.models.crf import crf_formula
     from seqrecipes.models.params import register_formula
 
-    register_formula(CRFDecoder, _crf_formula)  # the weights of the CRF it was copied from
+    register_formula(CRFDecoder, crf_formula)  # the weights of the CRF it was copied from
     register_formula(SoftmaxDecoder, lambda layer, d: "0")
 
 

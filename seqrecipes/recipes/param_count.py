@@ -93,12 +93,28 @@ def _build(given):
     )
 
 
+def _register_layers():
+    # Safe-mode loading finds this package's layers (string input, CRF, character encoder,
+    # ...) only once their modules have registered them, and a package may import its modules
+    # lazily: import every module of `models` and `datasets`.
+    import importlib
+    import pkgutil
+
+    import seqrecipes.datasets
+    import seqrecipes.models
+
+    for package in (seqrecipes.models, seqrecipes.datasets):
+        for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+            importlib.import_module(module.name)
+
+
 def _load(given):
     _check_unused(
         given, [name for name in given if name != "model_file"],
         "`model_file` gives the model",
     )
     path = _validation.check_existing_file("model_file", given["model_file"])
+    _register_layers()
     try:
         return keras.saving.load_model(path)  # safe_mode=True: no arbitrary code is run
     except (ValueError, OSError, TypeError) as error:
@@ -108,7 +124,23 @@ def _load(given):
         ) from error
 
 
-def _report(model, table, counts, source):
+def _lengths(model):
+    # ({length: count}, the sentence) for the model rebuilt at each of LENGTHS, or (None, why
+    # not) for a model without steps (a vector per example) or that its config cannot rebuild.
+    from seqrecipes.errors import InvalidArgumentError
+    from seqrecipes.models.params import time_axes
+
+    try:
+        counts = counts_by_length(model, LENGTHS)
+    except InvalidArgumentError as error:
+        return None, f"Not rebuilt at other lengths: {error}"
+    # A model that takes strings says which steps it means: the token ids its vectorizer
+    # makes (raw texts), or the words of its token input.
+    strings = any("string" in str(tensor.dtype) for tensor in model.inputs)
+    return counts, length_statement(counts, time_axes(model) if strings else None)
+
+
+def _report(model, table, statement, source):
     shown = table.astype(object).where(table.notna(), "-")
     attrs = table.attrs
     lines = [f"Parameters of {model.name!r} ({source}):", shown.to_string(index=False), ""]
@@ -142,7 +174,7 @@ def _report(model, table, counts, source):
         )
     if not attrs["mismatched"] and not attrs["no_formula"]:
         lines.append("Every layer's closed-form count equals Keras's count_params().")
-    lines.append(length_statement(counts))
+    lines.append(statement)
     return "\n".join(lines)
 
 
@@ -182,8 +214,9 @@ def run(
 
     Returns:
         A dict: `table` (the `parameter_table` DataFrame), `total`, `trainable`,
-        `non_trainable`, `embedding`, `counts_by_length` ({10: n, 1000: n}) and `text` (what
-        was printed).
+        `non_trainable`, `embedding`, `counts_by_length` ({10: n, 1000: n}; None for a model
+        without a time axis) and `text` (what was printed). For a model that takes raw text
+        the lengths are those of the token ids its `TextVectorization` makes.
     """
     given = dict(locals())
     _validation.check_choice("model", model, MODELS)
@@ -195,8 +228,8 @@ def run(
         keras_model = _build(given)
         source = f"{model} {task}" + (", bidirectional" if bidirectional else "")
     table = parameter_table(keras_model)
-    counts = counts_by_length(keras_model, LENGTHS)
-    text = _report(keras_model, table, counts, source)
+    counts, statement = _lengths(keras_model)
+    text = _report(keras_model, table, statement, source)
     print(text)
     return {
         "table": table,

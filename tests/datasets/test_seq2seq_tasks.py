@@ -3,7 +3,7 @@ import pytest
 
 from seqrecipes.datasets import seq2seq_tasks
 from seqrecipes.errors import InvalidArgumentError
-from seqrecipes.models.seq2seq import END_ID, PAD_ID, START_ID
+from seqrecipes.ids import END_ID, PAD_ID, START_ID
 
 
 def splits(task, seed=3, **kwargs):

@@ -197,6 +197,72 @@ def test_counts_by_length_needs_a_time_axis():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     with pytest.raises(InvalidArgumentError, match="no time axis"):
         params.counts_by_length(model)
+    text = keras.Input(shape=(), dtype="string", name="text")  # raw text, no vectorizer
+    lookup = keras.layers.StringLookup(vocabulary=["a"], output_mode="one_hot")(text)
+    with pytest.raises(InvalidArgumentError, match="'text' .*no time axis|no time axis"):
+        params.counts_by_length(keras.Model(text, keras.layers.Dense(2)(lookup)))
+
+
+def text_model(*, flatten=False):
+    """Raw texts (batch,) -> TextVectorization -> a nested token-id model, as recipes save.
+
+    With `flatten`, texts are cut to 5 tokens and the nested model ends in Flatten and Dense,
+    whose count grows with the number of steps.
+    """
+    length = 5 if flatten else None
+    vectorizer = keras.layers.TextVectorization(output_sequence_length=length,
+                                                name="text_vectorizer")
+    vectorizer.adapt(["a good film", "a bad film"])
+    core = keras.Sequential([
+        keras.Input((length,), dtype="int32", name="token_ids"),
+        keras.layers.Embedding(VOCABULARY, EMBEDDING, name="embedding"),
+        keras.layers.Flatten(name="pool") if flatten else (
+            keras.layers.GlobalAveragePooling1D(name="pool")
+        ),
+        keras.layers.Dense(2, name="head"),
+    ], name="core")
+    text = keras.Input(shape=(), dtype="string", name="text")
+    return keras.Model(text, core(vectorizer(text)))
+
+
+def test_raw_text_steps_are_the_token_ids_after_the_vectorizer():
+    model = text_model()
+    table = check_table(model)  # the string input and the vectorizer count 0, no guess
+    assert table["layer"].tolist() == ["text", "text_vectorizer", "core/embedding",
+                                       "core/pool", "core/head"]
+    assert params.time_axes(model) == ["the token ids out of 'text_vectorizer'"]
+    assert params.counts_by_length(model) == {10: model.count_params(),
+                                              1000: model.count_params()}
+
+
+def test_raw_text_length_reaches_the_layers_after_the_vectorizer():
+    # Flatten before Dense makes the count depend on the steps: only if the vectorizer's
+    # output length is what varies do the two counts differ, by the Dense's extra rows.
+    counts = params.counts_by_length(text_model(flatten=True), (10, 1000))
+    assert counts[1000] - counts[10] == (1000 - 10) * EMBEDDING * 2
+
+
+def test_token_strings_and_vectors_beside_a_sequence():
+    tokens = keras.Input((None,), dtype="string", name="tokens")
+    lookup = keras.layers.StringLookup(vocabulary=["a", "b"], name="token_lookup")
+    words = keras.layers.Embedding(VOCABULARY, EMBEDDING)(lookup(tokens))
+    vector = keras.Input((3,), name="vector")  # one per example: no steps, kept as it is
+    state = keras.layers.Dense(4, name="initial_h")(vector)
+    outputs = keras.layers.GRU(4, name="gru")(words, initial_state=state)
+    model = keras.Model([tokens, vector], outputs)
+    check_table(model)
+    assert params.time_axes(model) == ["input 'tokens'"]
+    assert params.counts_by_length(model, (10, 1000)) == {10: model.count_params(),
+                                                         1000: model.count_params()}
+
+
+def test_a_custom_layer_without_weights_counts_0():
+    class Halve(keras.layers.Layer):
+        def call(self, inputs):
+            return inputs / 2
+
+    model = keras.Sequential([keras.Input((None, 3)), Halve(name="halve"), keras.layers.LSTM(2)])
+    assert check_table(model).iloc[0]["formula"] == "0"
 
 
 def test_nested_model_rows_add_up():
@@ -320,3 +386,16 @@ def test_diagnosis_bad_arguments(argument, kwargs, match):
     }[argument]
     with pytest.raises(InvalidArgumentError, match=match):
         models.diagnose_wiring(value, **kwargs)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_bilm_features_formula(cell, num_layers):
+    features = models.BiLMFeatures(VOCABULARY, cell=cell, units=3, num_layers=num_layers,
+                                   name="bilm_features")
+    inputs = keras.Input((None,), dtype="int32")
+    model = keras.Model(inputs, keras.layers.Dense(2)(features(inputs)))
+    table = check_table(model)
+    row = table.set_index("layer").loc["bilm_features"]
+    one = closed_form(cell, 3, 3)
+    assert row["count"] == 2 * (VOCABULARY * 3 + num_layers * one) + num_layers + 2

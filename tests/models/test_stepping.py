@@ -108,3 +108,18 @@ def test_only_language_models_run(other):
 def test_ids_must_be_a_batch_of_id_rows(bad):
     with pytest.raises(InvalidArgumentError, match="`ids`"):
         run_recurrent(build_language_model(VOCABULARY, units=4), bad)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(streams=4, sequence_length=10), r"too few .* at least 41 \(streams=4, "),
+        (dict(streams=0), "`streams` must be a positive integer"),
+        (dict(sequence_length=0), "`sequence_length` must be a positive integer"),
+    ],
+)
+def test_sequence_loss_names_its_own_arguments(kwargs, match):
+    model = build_language_model(VOCABULARY, units=4)
+    with pytest.raises(InvalidArgumentError, match=match):
+        sequence_loss(model, np.arange(2, 40, dtype="int32") % VOCABULARY, **kwargs)
+

@@ -30,7 +30,7 @@ def check_tokenizer_installed(language, tokenizer):
     if (language, tokenizer) in IN_MODEL:
         return
     try:
-        korean._import_kiwipiepy()
+        korean.import_kiwipiepy()
     except ImportError as error:
         raise MissingDependencyError(
             f"--tokenizer {tokenizer} needs kiwipiepy, which is not installed. Install it with "

@@ -23,8 +23,7 @@ import uuid
 import numpy as np
 import tensorflow as tf
 
-from seqrecipes import datasets
-from seqrecipes.datasets.vocab import _strings
+from seqrecipes import _validation, datasets
 from seqrecipes.errors import RunDirectoryError
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import classification as _classification
@@ -82,7 +81,7 @@ class LoadedRun:
         Up to `DIRECT_MAX_TEXTS` texts go through one compiled call; more go through the
         bucketed pipeline (`datasets.predict_in_order`) in batches of `batch_size`.
         """
-        texts = _strings("texts", texts)
+        texts = _validation.check_strings("texts", texts)
         if not texts:
             return np.zeros((0, len(self.classes)))
         texts = text.pretokenize(texts, self.config["language"], self.config["tokenizer"])
@@ -93,7 +92,7 @@ class LoadedRun:
         return _classification.probabilities(outputs, len(self.classes))
 
     def predict(self, texts, *, batch_size=64):
-        texts = _strings("texts", texts)
+        texts = _validation.check_strings("texts", texts)
         rows = []
         for raw, row in zip(texts, self.probabilities(texts, batch_size=batch_size)):
             best = int(row.argmax())
