@@ -263,6 +263,9 @@ def run(
             "best_epoch": result.best_epoch}
 
 
+train = run  # every recipe's training entry point is `train`; `run` is kept as its alias
+
+
 def load_features(run_dir, *, name="bilm_features"):
     """A trained bilm run as `(BiLMFeatures layer, token StringLookup, run config)`.
 

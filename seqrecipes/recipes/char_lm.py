@@ -291,12 +291,14 @@ def run(
         figures={"training_curves.png": _plots.training_curves(result.history, title=RECIPE)},
         files={VOCABULARY_FILE: vocabulary, "sample.txt": prompt + generated + "\n"},
     )
-    if verbose:
-        print(f"validation loss {metrics['validation_loss']:.4f} nats/char "
-              f"({metrics['validation_bits_per_char']:.4f} bits/char, "
-              f"{metrics['validation_context']}); run written to {run_path}")
-        print(prompt + generated)
+    print(f"validation loss {metrics['validation_loss']:.4f} nats/char "
+          f"({metrics['validation_bits_per_char']:.4f} bits/char, "
+          f"{metrics['validation_context']}); run written to {run_path}")
+    print(prompt + generated)
     return CharLMResult(run_path, metrics, result.history, generated)
+
+
+train = run  # every recipe's training entry point is `train`; `run` is kept as its alias
 
 
 def _check_prompt(prompt, vocabulary):

@@ -303,8 +303,7 @@ def fit_resumable(
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         model.load_weights(state_dir / state["last_weights"])
-        if verbose:
-            print(f"Resuming after epoch {state['epochs_done']} from {state_dir}")
+        print(f"Resuming after epoch {state['epochs_done']} from {state_dir}")
     else:
         state = {
             "config": config, "history": [], "epochs_done": 0, "best_value": None,

@@ -1,8 +1,8 @@
 """Time-series recipe: next-value regression on windows of a CSV column, or frame labelling.
 
-    seqrecipes timeseries                                   # the embedded daily series
-    seqrecipes timeseries --data prices.csv --column close --window 30 --horizon 1
-    seqrecipes timeseries --task labelling                  # generated regimes, a label per step
+    seqrecipes timeseries train                             # the embedded daily series
+    seqrecipes timeseries train --data prices.csv --column close --window 30 --horizon 1
+    seqrecipes timeseries train --task labelling            # generated regimes, a label per step
 
 Regression (many-to-one, `build_sequence_regressor`): the series is split in time order (first
 70% train, next 15% validation, last 15% test; a window belongs to the part holding the value
@@ -245,9 +245,11 @@ def run(
         figures={"training_curves.png": _plots.training_curves(result.history, title=RECIPE),
                  "predictions.png": figure},
     )
-    if verbose:
-        _report(task, metrics, path)
+    _report(task, metrics, path)  # whatever `verbose` is: it sets the progress display only
     return TimeseriesResult(path, metrics, result.history)
+
+
+train = run  # every recipe's training entry point is `train`; `run` is kept as its alias
 
 
 def _report(task, metrics, path):
