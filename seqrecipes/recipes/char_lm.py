@@ -134,9 +134,9 @@ def _read_corpus(data, validation_fraction, sequence_length, mode, batch_size):
                 f"{path}: the {part} part has {len(part_text)} characters, fewer than the "
                 f"{needed} one batch needs (sequence_length={sequence_length}"
                 + (f", {streams} streams" if part == "training" and streams > 1 else "")
-                + "). Use a longer text, a shorter --sequence-length"
-                + (", a smaller --batch-size" if streams > 1 else "")
-                + (" or a larger --validation-fraction." if part == "validation" else ".")
+                + "). Use a longer text, a shorter `sequence_length`"
+                + (", a smaller `batch_size`" if streams > 1 else "")
+                + (" or a larger `validation_fraction`." if part == "validation" else ".")
             )
     return str(path), train_text, validation_text
 

@@ -41,6 +41,9 @@ def add_parser(subparsers):
                       help="(default: the first of text, document, sentence, review)")
     data.add_argument("--label-column", default=unset,
                       help="(default: the first of label, sentiment)")
+    data.add_argument("--format", default="auto", choices=api.FORMATS,
+                      help="auto: the dialect from each file's name (.csv, .tsv), else from "
+                      "its header")
     data.add_argument("--language", default="en", help=f"one of {', '.join(text.LANGUAGES)}")
     data.add_argument("--tokenizer", default=unset,
                       help="en: words; ko: morpheme_tags (default, needs kiwipiepy), "
@@ -92,6 +95,8 @@ def add_parser(subparsers):
     evaluate.add_argument("data", metavar="DATA", help="labelled CSV/TSV file")
     evaluate.add_argument("--text-column", default=None, help="default: the run's")
     evaluate.add_argument("--label-column", default=None, help="default: the run's")
+    evaluate.add_argument("--format", default=None, choices=api.FORMATS,
+                          help="default: the run's")
     evaluate.add_argument("--empty", default="drop", help="drop, keep or error")
     evaluate.add_argument("--batch-size", type=int, default=64)
     _cli.bind(evaluate, api.evaluate)
