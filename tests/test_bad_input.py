@@ -225,7 +225,7 @@ def test_text_that_is_not_utf8_is_refused_at_predict(sentiment_run, ner_run, tmp
     assert "`sentences[0]`: item 1 is not valid text" in message
     path = write(tmp_path / "texts.txt", b"good\nba\xffd\n")
     message = refused("sentiment", "predict", sentiment_run, "--file", path)
-    assert "texts.txt:2: not UTF-8" in message and "Save the file as UTF-8" in message
+    assert "texts.txt:2: not valid UTF-8" in message and "Save the file as UTF-8" in message
 
 
 def test_ner_predicts_unknown_tokens_and_empty_sentences(ner_run):

@@ -145,22 +145,22 @@ def add_export_arguments(parser, *, what="SavedModel"):
                         "else is never replaced)")
 
 
-def _lines(handle, name):
-    """Every line of `handle` (bytes) as one text (empty lines too), without its line ending."""
-    texts = []
-    for number, line in enumerate(iter(handle.readline, b""), start=1):
-        try:
-            texts.append(line.decode("utf-8").rstrip("\n").rstrip("\r"))
-        except UnicodeDecodeError as error:
-            raise DataError(f"{name}:{number}: not UTF-8 ({error.reason} at byte "
-                            f"{error.start}). Save the file as UTF-8.") from None
-    return texts
+def _lines(raw, where):
+    """Every line of `raw` (UTF-8 bytes) as one text, empty lines too, without line endings."""
+    from seqrecipes.datasets import _files  # not at import: building the parser stays light
+
+    lines = _files.normalize_newlines(_files.decode(where, raw)).split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    return lines
 
 
 def read_texts(args, what="texts"):
     """The inputs of `predict`: `(lines, source)` from the arguments, --file or stdin.
 
-    Every line is one input, empty lines too. Arguments and --file together are refused.
+    Every line is one input, empty lines too; a file or standard input must be UTF-8 (the
+    error names the line), a file may be gzip-compressed. Arguments and --file together are
+    refused.
     """
     given = list(getattr(args, what))
     _validation.check_conflict(
@@ -175,12 +175,12 @@ def read_texts(args, what="texts"):
             print(f"Reading {what} from standard input, one per line; end with Ctrl-D.",
                   file=sys.stderr)
         stdin = getattr(sys.stdin, "buffer", None)
-        if stdin is None:  # a text stream (a test's stand-in): lines are str already
-            return [line.rstrip("\n").rstrip("\r") for line in sys.stdin], "standard input"
-        return _lines(stdin, "<stdin>"), "standard input"
-    path = _validation.check_existing_file("file", args.file)
-    with open(path, "rb") as handle:
-        return _lines(handle, path), path
+        raw = stdin.read() if stdin is not None else sys.stdin.read().encode("utf-8",
+                                                                              "surrogateescape")
+        return _lines(raw, "<stdin>"), "standard input"
+    from seqrecipes.datasets import _files
+
+    return _lines(_files.read_bytes("file", args.file), args.file), args.file
 
 
 def require_texts(texts, source, what="texts"):
