@@ -63,7 +63,7 @@ import ast as _ast
 import re as _re
 import shlex as _shlex
 
-_ASSIGNMENT = _re.compile(r"(?<![\w.\-`=])(`?)([a-z_][a-z0-9_]*)\1=(?=\S)")
+_ASSIGNMENT = _re.compile(r"(?<![\w.\-`=])(`?)([a-z_][a-z0-9_]*)(`?)=(?=\S)")
 _QUOTED_NAME = _re.compile(r"(?<![\w\-])`([a-z_][a-z0-9_]*)`(?!=)")
 _BARE_VALUE = _re.compile(r"-?[\w.+\-]*\w")
 
@@ -162,8 +162,13 @@ def for_command_line(message, actions):
             value = _ast.literal_eval(message[match.end():end])
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             continue
+        shown = _command_line_assignment(action, value)
+        if match.group(1) and not match.group(3):  # `name=value`, quoted whole
+            if message[end:end + 1] != "`":
+                continue
+            end, shown = end + 1, f"`{shown}`"
         pieces.append(message[position:match.start()])
-        pieces.append(_command_line_assignment(action, value))
+        pieces.append(shown)
         position = end
     pieces.append(message[position:])
     message = "".join(pieces)
