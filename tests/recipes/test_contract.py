@@ -213,3 +213,13 @@ def test_timeseries_verbose_0_says_where_the_run_went(tmp_path):
                                 "--units", "4", "--epochs", "1", "--verbose", "0")
     assert status == 0, err
     assert "model MAE" in out and f"run written to {tmp_path / 'run'}" in out
+
+
+def test_a_diagnostic_tool_prints_its_table_unless_quiet(tmp_path):
+    flags = ["--steps", "5", "--units", "4", "--input-dim", "2", "--num-sequences", "2"]
+    status, out, err = run_main("gradient-flow", *flags, "--run-dir", tmp_path / "a")
+    assert status == 0, err
+    assert f"run written to {tmp_path / 'a'}" in out
+    status, out, err = run_main("gradient-flow", *flags, "--run-dir", tmp_path / "b", "--quiet")
+    assert status == 0, err
+    assert out == "" and (tmp_path / "b" / "run.json").is_file()

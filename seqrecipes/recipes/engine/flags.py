@@ -1,6 +1,6 @@
 """Flag groups shared by the recipes' subcommands, so every recipe spells them the same way.
 
-Flags are kebab-case and map one-to-one onto `run()` keyword arguments (`--embedding-dim` ->
+Flags are kebab-case and map one-to-one onto `train()` keyword arguments (`--embedding-dim` ->
 `embedding_dim`). Types here are loose on purpose (int, float, str): the recipe's own validation
 gives the message, in the one shape every error has.
 """
