@@ -91,7 +91,7 @@ def read_texts(data=None, *, text_column=None):
     _validation.check_conflict(
         text_column is not None,
         f"`text_column` names a column of a CSV/TSV table, but {str(path)!r} is read as plain "
-        "text (one text per line). Leave --text-column out, or give a .csv/.tsv file.",
+        "text (one text per line). Leave `text_column` out, or give a .csv/.tsv file.",
     )
     return str(path), [line for line in load_text(path).split("\n") if line.strip()]
 

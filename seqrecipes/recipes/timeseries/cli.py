@@ -19,6 +19,9 @@ def add_parser(subparsers):
     group.add_argument("--data", default=None,
                        help="CSV/TSV with a header (default: the embedded daily series)")
     group.add_argument("--column", default="value", help="the numeric column")
+    group.add_argument("--format", default="auto", choices=timeseries.FORMATS,
+                       help="auto: the dialect from the file's name (.csv, .tsv), else its "
+                       "header")
     group.add_argument("--window", type=int, default=30, help="values per input window")
     group.add_argument("--horizon", type=int, default=1, help="steps ahead; 1 = next value")
     group.add_argument("--validation-fraction", type=float, default=0.15)
