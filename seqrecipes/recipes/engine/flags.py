@@ -8,7 +8,7 @@ gives the message, in the one shape every error has.
 import argparse
 import contextlib
 import inspect
-import io
+import os
 import sys
 
 from seqrecipes import _validation
@@ -112,8 +112,8 @@ def quiet_if(quiet):
     if not quiet:
         yield
         return
-    with contextlib.redirect_stdout(io.StringIO()):
-        yield
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        yield  # a sink, not a buffer: a long run's progress is not kept in memory
 
 
 def add_run_dir_argument(parser):
