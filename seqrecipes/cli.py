@@ -3,7 +3,8 @@
 This module holds no recipe logic. Each recipe module defines `add_parser(subparsers)`, which
 declares its flags (kebab-case, one-to-one with its `run()` keyword arguments) and sets
 `func`, the function that receives the parsed flags. Our own errors are caught once, here:
-``seqrecipes: error: <message>`` on stderr and exit status 2. Anything else is a bug and
+``seqrecipes: error: <message>`` on stderr and exit status 2, the message's argument names
+spelled as the command's flags (`errors.for_command_line`). Anything else is a bug and
 propagates with its traceback.
 """
 
@@ -11,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-from seqrecipes.errors import SeqrecipesError
+from seqrecipes.errors import SeqrecipesError, for_command_line
 
 # Subcommand modules, in the order `seqrecipes --help` lists them.
 RECIPE_MODULES = (
@@ -58,17 +59,34 @@ def build_parser():
     return parser
 
 
+def _invoked_actions(parser, args):
+    """The flags and positionals of the command `args` ran: its parser's and its parents'."""
+    actions = []
+    while parser is not None:
+        actions.extend(parser._actions)
+        commands = [action for action in parser._actions
+                    if isinstance(action, argparse._SubParsersAction)]
+        parser = (commands[0].choices.get(getattr(args, commands[0].dest, None))
+                  if commands else None)
+    return actions
+
+
 def main(argv=None):
     """Runs the command line `argv` (default: `sys.argv[1:]`) and returns the exit status."""
+    parser = args = None
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
         from seqrecipes.recipes.engine import strategy as _strategy
 
         status = _strategy.run_handler(args)  # args.func(args), under --strategy
     except SystemExit as exit_:  # --help and --version
         return exit_.code if isinstance(exit_.code, int) else 0
     except SeqrecipesError as error:
-        print(f"seqrecipes: error: {error}", file=sys.stderr)
+        message = str(error)
+        if args is not None:  # written in Python's words: name the flags instead
+            message = for_command_line(message, _invoked_actions(parser, args))
+        print(f"seqrecipes: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("seqrecipes: interrupted", file=sys.stderr)

@@ -13,7 +13,8 @@ import pytest
 from cli_runner import run_main
 import tensorflow as tf
 
-from seqrecipes.recipes import sentiment
+from seqrecipes.errors import SeqrecipesError
+from seqrecipes.recipes import sentiment, timeseries
 from seqrecipes.recipes.sentiment import model as _model_flags
 from seqrecipes.recipes.ner.entities import entity_metrics
 
@@ -88,10 +89,10 @@ TABLES = [
     ("commas in a .tsv", "data.tsv", "text,label\ngood,1\nbad,0\n",
      ["data.tsv:1:", "It looks CSV: name the file .csv"]),
     ("no delimiter, unknown name", "data.txt", "reviews\ngood\n",
-     ["data.txt:1: cannot tell the delimiter", "pass format='csv'"]),
+     ["data.txt:1: cannot tell the delimiter", "pass --format csv"]),
     ("missing column", "data.csv", "body,label\ngood,1\nbad,0\n",
      ["data.csv: no column named 'text'", "The columns are ['body', 'label']",
-      "Pass `text_column`"]),
+      "Pass `--text-column`"]),
     ("missing label", "data.csv", "text,label\ngood,1\nbad,\nfine,1\n",
      ["data.csv:3: the label (column 'label') is missing", "fix or remove those rows"]),
     ("NaN label among integers", "data.csv", "text,label\ngood,1\nbad,NaN\nfine,0\n",
@@ -112,7 +113,7 @@ TABLES = [
     ("one class only", "data.csv", "text,label\ngood,1\nfine,1\nnice,1\n",
      ["data.csv: every text has the label 1", "at least two classes"]),
     ("empty documents with --empty error", "data.csv", "text,label\ngood,1\n,0\n  ,1\nbad,0\n",
-     ["data.csv: 2 empty documents (column 'text') at lines 3, 4", "empty='drop'"]),
+     ["data.csv: 2 empty documents (column 'text') at lines 3, 4", "--empty drop"]),
 ]
 
 
@@ -219,12 +220,12 @@ def test_empty_and_blank_texts_are_predicted_one_row_each(sentiment_run, tmp_pat
 def test_text_that_is_not_utf8_is_refused_at_predict(sentiment_run, ner_run, tmp_path):
     # Python turns command-line bytes that are not UTF-8 into lone surrogates ("\udcff").
     message = refused("sentiment", "predict", sentiment_run, "good", "ba\udcffd")
-    assert "`texts`: item 1 is not valid text" in message and "Pass UTF-8 text" in message
+    assert "`TEXT`: item 1 is not valid text" in message and "Pass UTF-8 text" in message
     message = refused("ner", "predict", ner_run, "Ada ba\udcffd")
     assert "`sentences[0]`: item 1 is not valid text" in message
     path = write(tmp_path / "texts.txt", b"good\nba\xffd\n")
     message = refused("sentiment", "predict", sentiment_run, "--file", path)
-    assert "texts.txt:2: not UTF-8" in message and "Save the file as UTF-8" in message
+    assert "texts.txt:2: not valid UTF-8" in message and "Save the file as UTF-8" in message
 
 
 def test_ner_predicts_unknown_tokens_and_empty_sentences(ner_run):
@@ -241,11 +242,12 @@ def test_ner_predicts_unknown_tokens_and_empty_sentences(ner_run):
 # --- CoNLL files ------------------------------------------------------------------------------
 CONLL_CASES = [
     ("token without its tag", "Rome B-LOC\nwon\n\n", ["odd.conll:2: 1 columns, expected 2",
-                                                      "delimiter='\\t'"]),
+                                                      "--delimiter '\\t'"]),
     ("extra column", "Rome B-LOC\nwon O O\n", ["odd.conll:2: 3 columns, expected 2"]),
-    ("not IOB", "Rome X-LOC\n", ["odd.conll:1: tag 'X-LOC' is not IOB", "scheme='none'"]),
+    ("not IOB", "Rome X-LOC\n", ["odd.conll:1: tag 'X-LOC' is not IOB", "`--tag-column`",
+                                 "`--delimiter`"]),
     ("broken IOB2", "won O\nRome I-LOC\n", ["odd.conll:2: 'I-LOC' follows 'O'",
-                                             "invalid='repair'"]),
+                                             "--invalid repair"]),
     ("empty file", "", ["odd.conll: no sentences found"]),
     ("invalid UTF-8", b"Rome B-LOC\nw\xffon O\n", ["odd.conll:2: not valid UTF-8",
                                                    "Save the file as UTF-8"]),
@@ -267,20 +269,20 @@ def test_bad_conll_files_are_refused_with_file_and_line(tmp_path, name, content,
 
 def test_conll_at_evaluation(ner_run, tmp_path):
     unknown_tag = write(tmp_path / "eval.conll", "Ada B-PER\nwrote O\n\nVerne B-WRITER\n")
-    message = refused("ner", "evaluate", ner_run, "--data", unknown_tag)
+    message = refused("ner", "evaluate", ner_run, unknown_tag)
     assert "eval.conll:4: tag 'B-WRITER'" in message and "not one the model was trained on" \
         in message and "map it to a known tag" in message
     mismatch = write(tmp_path / "short.conll", "Ada B-PER\nwrote\n")
     assert "short.conll:2: 1 columns, expected 2" in refused(
-        "ner", "evaluate", ner_run, "--data", mismatch)
+        "ner", "evaluate", ner_run, mismatch)
     # Windows line endings and a byte-order mark read like a Unix file.
     windows = write(tmp_path / "windows.conll", "\ufeffAda B-PER\r\nmet O\r\n\r\nParis B-LOC\r\n")
     unix = write(tmp_path / "unix.conll", "Ada B-PER\nmet O\n\nParis B-LOC\n")
-    outputs = [succeeded("ner", "evaluate", ner_run, "--data", p)[0] for p in (windows, unix)]
+    outputs = [succeeded("ner", "evaluate", ner_run, p)[0] for p in (windows, unix)]
     assert outputs[0].split(": entity F1")[1] == outputs[1].split(": entity F1")[1]
     # Gold without any entity (every tag O): scored 0 with a note, not seqeval's crash.
     no_entities = write(tmp_path / "plain.conll", "the O\nend O\n")
-    out, _ = succeeded("ner", "evaluate", ner_run, "--data", no_entities)
+    out, _ = succeeded("ner", "evaluate", ner_run, no_entities)
     assert "0 entities" in out
     scores = entity_metrics([["O", "O"], ["O"]], [["O", "O"], ["O"]])
     assert scores["f1"] == 0.0 and scores["num_entities"] == 0
@@ -292,11 +294,11 @@ OTHER_FILES = [
     (["char-lm", "train", "--data"], "corpus.txt", "", ["corpus.txt: the file is empty"]),
     (["char-lm", "train", "--data"], "corpus.txt", b"hello\nwor\xffld\n",
      ["corpus.txt:2: not valid UTF-8", "Save the file as UTF-8"]),
-    (["timeseries", "--data"], "series.csv", "day,value\n1,3.5\n2,abc\n3,NaN\n4,\n",
+    (["timeseries", "train", "--data"], "series.csv", "day,value\n1,3.5\n2,abc\n3,NaN\n4,\n",
      ["series.csv:3: 3 value(s) in column 'value' are missing or not finite",
       "line 3: 'abc'", "never filled in"]),
-    (["timeseries", "--data"], "series.csv", "day;value\n1;3.5\n",
-     ["series.csv: `column`='value' is not a column", "The columns are ['day;value']"]),
+    (["timeseries", "train", "--data"], "series.csv", "day;value\n1;3.5\n",
+     ["series.csv: --column value is not a column", "The columns are ['day;value']"]),
 ]
 
 
@@ -311,42 +313,42 @@ def test_bad_files_of_the_other_recipes(tmp_path, argv, file_name, content, frag
 
 def test_ner_sentences_file_that_is_not_utf8(ner_run, tmp_path):
     path = write(tmp_path / "sentences.txt", b"Ada met\nwr\xffong\n")
-    assert "sentences.txt:2: not valid UTF-8" in refused("ner", "predict", ner_run, "--input",
+    assert "sentences.txt:2: not valid UTF-8" in refused("ner", "predict", ner_run, "--file",
                                                          path)
 
 
 # --- Bad arguments, every flag type ---------------------------------------------------------
 SENTIMENT_FLAGS = [
-    (["--model", "gru", "--units", "-4"], "`units` must be a positive integer"),
-    (["--model", "gru", "--units", "4", "0"], "`units` must be a positive integer"),
-    (["--model", "gru", "--dropout", "1.5"], "`dropout` must be a number in [0, 1)"),
-    (["--model", "gru", "--recurrent-dropout", "-0.1"], "`recurrent_dropout` must be a number"),
-    (["--model", "gru", "--dropout", "nan"], "`dropout` must be a number in [0, 1)"),
-    (["--model", "transformer"], "`model` must be one of 'simple_rnn', 'lstm', 'gru'"),
-    (["--model", "gru", "--pooling", "attention"], "`pooling` must be one of"),
-    (["--model", "gru", "--merge-mode", "sum"], "Add --bidirectional or leave out --merge-mode"),
-    (["--model", "cnn", "--bidirectional"], "does not use `bidirectional`"),
-    (["--model", "cnn", "--kernel-sizes", "0"], "`kernel_sizes` must be a positive integer"),
-    (["--model", "cnn", "--filters", "-8"], "`filters` must be a positive integer"),
-    (["--model", "fasttext", "--units", "4"], "does not use `units`"),
-    (["--embedding-dim", "0"], "`embedding_dim` must be a positive integer"),
+    (["--model", "gru", "--units", "-4"], "`--units` must be a positive integer"),
+    (["--model", "gru", "--units", "4", "0"], "`--units` must be a positive integer"),
+    (["--model", "gru", "--dropout", "1.5"], "`--dropout` must be a number in [0, 1)"),
+    (["--model", "gru", "--recurrent-dropout", "-0.1"], "`--recurrent-dropout` must be a number"),
+    (["--model", "gru", "--dropout", "nan"], "`--dropout` must be a number in [0, 1)"),
+    (["--model", "transformer"], "`--model` must be one of 'simple_rnn', 'lstm', 'gru'"),
+    (["--model", "gru", "--pooling", "attention"], "`--pooling` must be one of"),
+    (["--model", "gru", "--merge-mode", "sum"], "Add --bidirectional or leave out `--merge-mode`"),
+    (["--model", "cnn", "--bidirectional"], "--model cnn does not use `--bidirectional`"),
+    (["--model", "cnn", "--kernel-sizes", "0"], "`--kernel-sizes` must be a positive integer"),
+    (["--model", "cnn", "--filters", "-8"], "`--filters` must be a positive integer"),
+    (["--model", "fasttext", "--units", "4"], "--model fasttext does not use `--units`"),
+    (["--embedding-dim", "0"], "`--embedding-dim` must be a positive integer"),
     (["--learning-rate", "abc"], "argument --learning-rate: invalid float value: 'abc'"),
-    (["--learning-rate", "-0.1"], "`learning_rate` must be a positive finite number"),
-    (["--learning-rate", "inf"], "`learning_rate` must be a positive finite number"),
-    (["--clipnorm", "0"], "`clipnorm` must be a positive finite number"),
+    (["--learning-rate", "-0.1"], "`--learning-rate` must be a positive finite number"),
+    (["--learning-rate", "inf"], "`--learning-rate` must be a positive finite number"),
+    (["--clipnorm", "0"], "`--clipnorm` must be a positive finite number"),
     (["--epochs", "1.5"], "argument --epochs: invalid int value: '1.5'"),
-    (["--epochs", "0"], "`epochs` must be a positive integer"),
-    (["--batch-size", "-32"], "`batch_size` must be a positive integer"),
-    (["--patience", "-1"], "`patience` must be a non-negative integer"),
-    (["--seed", "-1"], "`seed` must be a non-negative integer"),
+    (["--epochs", "0"], "`--epochs` must be a positive integer"),
+    (["--batch-size", "-32"], "`--batch-size` must be a positive integer"),
+    (["--patience", "-1"], "`--patience` must be a non-negative integer"),
+    (["--seed", "-1"], "`--seed` must be a non-negative integer"),
     (["--verbose", "5"], "argument --verbose: invalid choice: 5"),
-    (["--validation-split", "1.5"], "`validation_split` must be a number in [0, 1)"),
-    (["--test-split", "0"], "`test_split` must be greater than 0"),
-    (["--max-tokens", "2"], "`max_tokens` counts the padding"),
-    (["--min-frequency", "0"], "`min_frequency` must be a positive integer"),
-    (["--ngrams", "0"], "`ngrams` must be a positive integer"),
-    (["--language", "fr"], "`language` must be one of 'en', 'ko'"),
-    (["--empty", "skip"], "`empty` must be one of 'drop', 'keep', 'error'"),
+    (["--validation-split", "1.5"], "`--validation-split` must be a number in [0, 1)"),
+    (["--test-split", "0"], "`--test-split` must be greater than 0"),
+    (["--max-tokens", "2"], "`--max-tokens` counts the padding"),
+    (["--min-frequency", "0"], "`--min-frequency` must be a positive integer"),
+    (["--ngrams", "0"], "`--ngrams` must be a positive integer"),
+    (["--language", "fr"], "`--language` must be one of 'en', 'ko'"),
+    (["--empty", "skip"], "`--empty` must be one of 'drop', 'keep', 'error'"),
     (["--units"], "argument --units: expected at least one argument"),
     (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
 ]
@@ -361,24 +363,24 @@ def test_bad_sentiment_flags_exit_2_before_training(tmp_path, flags, message):
 
 
 OTHER_FLAGS = [
-    (["ner", "train", "--units", "-4"], "`units` must be a positive integer"),
-    (["ner", "train", "--dropout", "1.5"], "`dropout` must be a number in [0, 1)"),
-    (["ner", "train", "--cell", "transformer"], "`cell`"),
-    (["ner", "train", "--char-kernel-size", "0"], "`char_kernel_size` must be a positive"),
-    (["char-lm", "train", "--units", "-4"], "`units` must be a positive integer"),
-    (["char-lm", "train", "--dropout", "1.5"], "`dropout` must be a number in [0, 1)"),
+    (["ner", "train", "--units", "-4"], "`--units` must be a positive integer"),
+    (["ner", "train", "--dropout", "1.5"], "`--dropout` must be a number in [0, 1)"),
+    (["ner", "train", "--cell", "transformer"], "`--cell`"),
+    (["ner", "train", "--char-kernel-size", "0"], "`--char-kernel-size` must be a positive"),
+    (["char-lm", "train", "--units", "-4"], "`--units` must be a positive integer"),
+    (["char-lm", "train", "--dropout", "1.5"], "`--dropout` must be a number in [0, 1)"),
     (["char-lm", "train", "--cell", "transformer"], "argument --cell: invalid choice"),
-    (["char-lm", "train", "--temperature", "-1"], "`temperature` must be a positive"),
-    (["char-lm", "train", "--sequence-length", "0"], "`sequence_length` must be a positive"),
-    (["timeseries", "--units", "-4"], "`units` must be a positive integer"),
-    (["timeseries", "--dropout", "1.5"], "`dropout` must be a number in [0, 1)"),
-    (["timeseries", "--cell", "gru2"], "argument --cell: invalid choice: 'gru2'"),
-    (["timeseries", "--window", "0"], "`window` must be a positive integer"),
-    (["seq2seq", "--units", "-4"], "`units` must be a positive integer"),
-    (["seq2seq", "--dropout", "1.5"], "`dropout` must be a number in [0, 1)"),
-    (["generate-from-vector", "--noise", "-1"], "`noise`"),
-    (["gradient-flow", "--units", "-4"], "`units` must be a positive integer"),
-    (["gradient-flow", "--steps", "0"], "`steps` must be a positive integer"),
+    (["char-lm", "train", "--temperature", "-1"], "`--temperature` must be a positive"),
+    (["char-lm", "train", "--sequence-length", "0"], "`--sequence-length` must be a positive"),
+    (["timeseries", "train", "--units", "-4"], "`--units` must be a positive integer"),
+    (["timeseries", "train", "--dropout", "1.5"], "`--dropout` must be a number in [0, 1)"),
+    (["timeseries", "train", "--cell", "gru2"], "argument --cell: invalid choice: 'gru2'"),
+    (["timeseries", "train", "--window", "0"], "`--window` must be a positive integer"),
+    (["seq2seq", "train", "--units", "-4"], "`--units` must be a positive integer"),
+    (["seq2seq", "train", "--dropout", "1.5"], "`--dropout` must be a number in [0, 1)"),
+    (["generate-from-vector", "train", "--noise", "-1"], "`--noise`"),
+    (["gradient-flow", "--units", "-4"], "`--units` must be a positive integer"),
+    (["gradient-flow", "--steps", "0"], "`--steps` must be a positive integer"),
 ]
 
 
@@ -391,10 +393,10 @@ def test_bad_flags_of_the_other_recipes_exit_2_before_training(tmp_path, argv, m
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["params", "--units", "-4"], "`units` must be a positive integer"),
-    (["params", "--model", "transformer"], "`model` must be one of"),
-    (["params", "--model", "cnn", "--kernel-sizes", "3", "-5"], "`kernel_sizes` must be"),
-    (["params", "--sequence-length", "0"], "`sequence_length` must be a positive integer"),
+    (["params", "--units", "-4"], "`--units` must be a positive integer"),
+    (["params", "--model", "transformer"], "`--model` must be one of"),
+    (["params", "--model", "cnn", "--kernel-sizes", "3", "-5"], "`--kernel-sizes` must be"),
+    (["params", "--sequence-length", "0"], "`--sequence-length` must be a positive integer"),
 ])
 def test_bad_params_flags_exit_2(argv, message):
     assert message in refused(*argv)
@@ -434,3 +436,120 @@ def test_a_diverging_run_stops_with_the_epoch_and_the_fix(tmp_path):
     # Nothing was kept, so the suggested fix works in the same directory.
     succeeded("sentiment", "train", "--run-dir", run_dir, "--learning-rate", "0.01",
               "--epochs", "1", *SENTIMENT_TINY)
+
+
+# --- One message, in the caller's words ---------------------------------------------------------
+# The same mistake from the command line names the flag (and suggests only flags that exist);
+# from Python it names the argument. (files, argv, python call, CLI fragments, Python fragments)
+BROKEN_IOB2 = "Paris B-LOC\nis O\n\nwon O\nRome I-LOC\n"
+SPACED_TOKENS = "New York\tB-LOC\nis\tO\n\nAda\tB-PER\n"
+TEXTS = "body,label\ngood,1\nbad,0\nfine,1\npoor,0\n"
+
+
+def _python_sentiment_train(files, run_dir, **kwargs):
+    from seqrecipes.recipes import sentiment as api
+
+    return api.train(run_dir=run_dir, epochs=1, **kwargs)
+
+
+def _python_ner_train(files, run_dir, **kwargs):
+    from seqrecipes.recipes import ner as api
+
+    return api.train(run_dir=run_dir, epochs=1, char_features="none", embedding_dim=4,
+                     units=(4,), **kwargs)
+
+
+CALLER_CASES = [
+    ("missing data file", {},
+     lambda f, r: ["sentiment", "train", "--data", f["dir"] / "nope.csv", "--run-dir", r],
+     lambda f, r: _python_sentiment_train(f, r, data=f["dir"] / "nope.csv"),
+     ["`--data`: no such file"], ["`data`: no such file"]),
+    ("missing evaluation file", {},
+     lambda f, r: ["sentiment", "evaluate", r, f["dir"] / "nope.csv"],
+     lambda f, r: sentiment.evaluate(r, f["dir"] / "nope.csv"),
+     ["`DATA`: no such file"], ["`data`: no such file"]),
+    ("text column not in the file", {"t.csv": TEXTS},
+     lambda f, r: ["sentiment", "train", "--data", f["t.csv"], "--text-column", "review_text",
+                   "--run-dir", r],
+     lambda f, r: _python_sentiment_train(f, r, data=f["t.csv"], text_column="review_text"),
+     ["--text-column review_text is not a column"],
+     ["`text_column`='review_text' is not a column"]),
+    ("dialect not told by the name", {"t.txt": "reviews\ngood\n"},
+     lambda f, r: ["sentiment", "train", "--data", f["t.txt"], "--run-dir", r],
+     lambda f, r: _python_sentiment_train(f, r, data=f["t.txt"]),
+     ["pass --format csv or --format tsv"], ["pass format='csv' or format='tsv'"]),
+    ("model setting the model does not use", {},
+     lambda f, r: ["sentiment", "train", "--model", "cnn", "--units", "4", "--run-dir", r],
+     lambda f, r: _python_sentiment_train(f, r, model="cnn", units=4),
+     ["--model cnn does not use `--units`", "choose another `--model`"],
+     ["model='cnn' does not use `units`", "choose another `model`"]),
+    ("IOB2 entity starting with I-", {"t.conll": BROKEN_IOB2},
+     lambda f, r: ["ner", "train", "--train", f["t.conll"], "--run-dir", r],
+     lambda f, r: _python_ner_train(f, r, train=f["t.conll"]),
+     ["Pass --invalid repair", "or --scheme iob1"],
+     ["Pass invalid='repair'", "or scheme='iob1'"]),
+    ("tokens with spaces split on whitespace", {"t.conll": SPACED_TOKENS},
+     lambda f, r: ["ner", "train", "--train", f["t.conll"], "--run-dir", r],
+     lambda f, r: _python_ner_train(f, r, train=f["t.conll"]),
+     ["pass --delimiter '\\t'"], ["pass delimiter='\\t'"]),
+    ("tags that are not IOB", {"t.conll": "Rome NNP\nwon VBD\n"},
+     lambda f, r: ["ner", "train", "--train", f["t.conll"], "--run-dir", r],
+     lambda f, r: _python_ner_train(f, r, train=f["t.conll"]),
+     ["with `--tag-column`", "`--delimiter`"], ["with `tag_column`", "`delimiter`"]),
+    ("dev split of nothing", {"t.conll": CONLL},
+     lambda f, r: ["ner", "train", "--train", f["t.conll"], "--dev-fraction", "0",
+                   "--run-dir", r],
+     lambda f, r: _python_ner_train(f, r, train=f["t.conll"], dev_fraction=0),
+     ["a `--dev` file, or a `--dev-fraction` above 0", "Received: --dev-fraction 0."],
+     ["a `dev` file, or a `dev_fraction` above 0", "Received: dev_fraction=0."]),
+    ("series column not in the file", {"s.csv": "day,close\n1,3.5\n2,3.7\n"},
+     lambda f, r: ["timeseries", "train", "--data", f["s.csv"], "--column", "open",
+                   "--run-dir", r],
+     lambda f, r: timeseries.train(data=f["s.csv"], column="open", run_dir=r),
+     ["--column open is not a column"], ["`column`='open' is not a column"]),
+]
+
+
+def _flags_of(argv):
+    """Every option string of the command `argv` runs (its parser and its parents')."""
+    from seqrecipes.cli import _invoked_actions, build_parser
+
+    parser = build_parser()
+    args, _ = parser.parse_known_args([str(arg) for arg in argv])
+    return {option for action in _invoked_actions(parser, args)
+            for option in action.option_strings}
+
+
+@pytest.mark.parametrize("name, files, argv, call, cli_fragments, python_fragments",
+                         CALLER_CASES, ids=[case[0] for case in CALLER_CASES])
+def test_errors_name_the_flag_on_the_command_line_and_the_argument_in_python(
+    tmp_path, name, files, argv, call, cli_fragments, python_fragments
+):
+    paths = {"dir": tmp_path}
+    for file_name, content in files.items():
+        paths[file_name] = write(tmp_path / file_name, content)
+    command = argv(paths, tmp_path / "cli_run")
+    message = refused(*command)
+    for fragment in cli_fragments:
+        assert fragment in message
+    # Every flag the message names exists in the command that ran.
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", message))
+    assert named <= _flags_of(command), named - _flags_of(command)
+    with pytest.raises(SeqrecipesError) as raised:
+        call(paths, tmp_path / "python_run")
+    for fragment in python_fragments:
+        assert fragment in str(raised.value)
+    assert "--" not in str(raised.value).replace("-DOCSTART-", "")
+
+
+def test_the_remedies_the_conll_errors_suggest_work_from_the_command_line(tmp_path):
+    broken = write(tmp_path / "broken.conll", BROKEN_IOB2 * 4)
+    succeeded("ner", "train", "--train", broken, "--invalid", "repair", "--epochs", "1",
+              "--run-dir", tmp_path / "repaired", *NER_TINY)
+    spaced = write(tmp_path / "spaced.conll", SPACED_TOKENS * 4)
+    succeeded("ner", "train", "--train", spaced, "--delimiter", "\\t", "--epochs", "1",
+              "--run-dir", tmp_path / "tabs", *NER_TINY)
+    config = json.loads((tmp_path / "tabs" / "config.json").read_text())
+    assert config["delimiter"] == "\t" and config["invalid"] == "error"
+    # --scheme refuses "none" (entities need IOB tags), so no error suggests it to NER users.
+    assert "invalid choice: 'none'" in refused("ner", "train", "--scheme", "none")

@@ -11,11 +11,11 @@ from seqrecipes.recipes.engine import flags as _cli
 
 COMMANDS = [
     (["sentiment", "train"], sentiment.train),
-    (["ner", "train"], ner.run),
-    (["char-lm", "train"], char_lm.run),
-    (["timeseries"], timeseries.run),
-    (["seq2seq"], seq2seq.run),
-    (["bilm", "train"], bilm.run),
+    (["ner", "train"], ner.train),
+    (["char-lm", "train"], char_lm.train),
+    (["timeseries", "train"], timeseries.train),
+    (["seq2seq", "train"], seq2seq.train),
+    (["bilm", "train"], bilm.train),
 ]
 
 

@@ -19,7 +19,7 @@ from seqeval.metrics.sequence_labeling import get_entities
 
 from seqrecipes import _validation
 from seqrecipes.datasets import _files
-from seqrecipes.errors import DataError
+from seqrecipes.errors import DataError, NotIOBTagError
 
 SCHEMES = ("iob2", "iob1", "auto", "none")
 INVALID_POLICIES = ("error", "repair")
@@ -231,7 +231,8 @@ def _check_columns(path, number, fields, token_column, tag_column):
             f"{path}:{number}: {width} column(s) {_files.shown_list(fields, 5)}, but "
             f"token_column={token_column} "
             f"and tag_column={tag_column} need {max(needed, 2)} different columns. Expected "
-            "`token ... tag` on every token line; set token_column / tag_column or delimiter."
+            "`token ... tag` on every token line; set `token_column` / `tag_column` or "
+            "`delimiter`."
         )
 
 
@@ -244,11 +245,12 @@ def _delimiter_hint(delimiter):
 def _check_tag(path, line, tag):
     prefix, _, kind = tag.partition("-")
     if tag != "O" and not (prefix in ("B", "I") and kind):
-        raise DataError(
+        raise NotIOBTagError(
             f"{path}:{line}: tag {_files.shown(tag)} is not IOB: expected 'O', 'B-<type>' or "
             "'I-<type>'. "
             "Pass scheme='none' to read tags without checks (e.g. POS tags), or choose the "
-            "tag column with tag_column."
+            "tag column with `tag_column`.",
+            where=f"{path}:{line}", tag=tag,
         )
 
 

@@ -61,7 +61,7 @@ def sliding_windows(values, *, window, horizon=1):
     if count < 1:
         raise InvalidArgumentError(
             f"The series has {len(values)} values, too few for one window of {window} plus a "
-            f"horizon of {horizon}. Use a shorter --window or a longer series."
+            f"horizon of {horizon}. Use a shorter `window` or a longer series."
         )
     starts = np.arange(count)
     inputs = values[starts[:, None] + np.arange(window)]

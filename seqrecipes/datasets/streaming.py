@@ -266,7 +266,7 @@ def scan_labelled_files(paths, *, text_column=None, label_column=None, format="a
     if num_empty and empty == "error":
         raise DataError(
             f"{num_empty:,} empty documents (column {shards[0].text_column!r}), first at "
-            f"{', '.join(empties)}. Pass empty='drop' (--empty drop) to leave them out or "
+            f"{', '.join(empties)}. Pass empty='drop' to leave them out or "
             "empty='keep' to keep them as empty strings."
         )
     if not counts:

@@ -91,7 +91,7 @@ def read_texts(data=None, *, text_column=None):
     _validation.check_conflict(
         text_column is not None,
         f"`text_column` names a column of a CSV/TSV table, but {str(path)!r} is read as plain "
-        "text (one text per line). Leave --text-column out, or give a .csv/.tsv file.",
+        "text (one text per line). Leave `text_column` out, or give a .csv/.tsv file.",
     )
     return str(path), [line for line in load_text(path).split("\n") if line.strip()]
 
@@ -261,6 +261,9 @@ def run(
           f"written to {run_path}")
     return {"run_dir": str(run_path), "metrics": metrics, "history": result.history,
             "best_epoch": result.best_epoch}
+
+
+train = run  # every recipe's training entry point is `train`; `run` is kept as its alias
 
 
 def load_features(run_dir, *, name="bilm_features"):

@@ -134,9 +134,9 @@ def _read_corpus(data, validation_fraction, sequence_length, mode, batch_size):
                 f"{path}: the {part} part has {len(part_text)} characters, fewer than the "
                 f"{needed} one batch needs (sequence_length={sequence_length}"
                 + (f", {streams} streams" if part == "training" and streams > 1 else "")
-                + "). Use a longer text, a shorter --sequence-length"
-                + (", a smaller --batch-size" if streams > 1 else "")
-                + (" or a larger --validation-fraction." if part == "validation" else ".")
+                + "). Use a longer text, a shorter `sequence_length`"
+                + (", a smaller `batch_size`" if streams > 1 else "")
+                + (" or a larger `validation_fraction`." if part == "validation" else ".")
             )
     return str(path), train_text, validation_text
 
@@ -294,12 +294,14 @@ def run(
         figures={"training_curves.png": _plots.training_curves(result.history, title=RECIPE)},
         files={VOCABULARY_FILE: vocabulary, "sample.txt": prompt + generated + "\n"},
     )
-    if verbose:
-        print(f"validation loss {metrics['validation_loss']:.4f} nats/char "
-              f"({metrics['validation_bits_per_char']:.4f} bits/char, "
-              f"{metrics['validation_context']}); run written to {run_path}")
-        print(prompt + generated)
+    print(f"validation loss {metrics['validation_loss']:.4f} nats/char "
+          f"({metrics['validation_bits_per_char']:.4f} bits/char, "
+          f"{metrics['validation_context']}); run written to {run_path}")
+    print(prompt + generated)
     return CharLMResult(run_path, metrics, result.history, generated)
+
+
+train = run  # every recipe's training entry point is `train`; `run` is kept as its alias
 
 
 def _check_prompt(prompt, vocabulary):

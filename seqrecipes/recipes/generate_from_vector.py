@@ -1,6 +1,6 @@
 """One-to-many recipe: a decoder generates a digit string from one feature vector.
 
-    seqrecipes generate-from-vector --max-digits 6 --noise 0.2
+    seqrecipes generate-from-vector train --max-digits 6 --noise 0.2
 
 The image-captioning shape without the images: each example's vector is a noisy random
 projection of its digit string's one-hot code (`seq2seq_tasks.digit_code_splits`), `Dense`
@@ -170,23 +170,28 @@ def run(
         })},
     )
     examples = list(zip(targets, evaluation.predictions))[:5]
-    if verbose:
-        for target, prediction in examples:
-            print(f"vector of {target!r} -> {prediction!r}")
-        print(f"test exact match {metrics['exact_match']:.4f}, token accuracy "
-              f"{metrics['token_accuracy']:.4f} ({len(targets)} held-out strings); "
-              f"run written to {path}")
+    for target, prediction in examples:
+        print(f"vector of {target!r} -> {prediction!r}")
+    print(f"test exact match {metrics['exact_match']:.4f}, token accuracy "
+          f"{metrics['token_accuracy']:.4f} ({len(targets)} held-out strings); "
+          f"run written to {path}")
     return VectorDecoderResult(path, metrics, result.history, examples)
 
 
+train = run  # every recipe's training entry point is `train`; `run` is kept as its alias
+
+
 def add_parser(subparsers):
-    """Declares `seqrecipes generate-from-vector`."""
+    """Declares `seqrecipes generate-from-vector train`."""
     parser = subparsers.add_parser(
         "generate-from-vector",
         help="one-to-many: generate a digit string from one feature vector",
         description=__doc__.split("\n\n")[0],
     )
-    group = parser.add_argument_group("data and model")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    train_parser = commands.add_parser("train", help="generate the data, train, evaluate",
+                                       description=run.__doc__.split("\n\n")[0])
+    group = train_parser.add_argument_group("data and model")
     group.add_argument("--max-digits", type=int, default=6, help="longest digit string")
     group.add_argument("--feature-dim", type=int, default=64, help="width of each vector")
     group.add_argument("--noise", type=float, default=0.2,
@@ -198,6 +203,7 @@ def add_parser(subparsers):
     group.add_argument("--train-size", type=int, default=20000)
     group.add_argument("--validation-size", type=int, default=500)
     group.add_argument("--test-size", type=int, default=1000)
-    _cli.add_training_flags(parser, default_run_dir="runs/generate-from-vector", epochs=30,
-                            batch_size=64, learning_rate=0.003)
-    _cli.bind(parser, run)
+    _cli.add_training_flags(train_parser, default_run_dir="runs/generate-from-vector",
+                            epochs=30, batch_size=64, learning_rate=0.003)
+    _cli.bind(train_parser, run)
+    return parser

@@ -312,5 +312,5 @@ def add_parser(subparsers):
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a complete run already in --run-dir")
     parser.add_argument("--seed", type=int, default=1234)
-    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1))
+    _cli.add_quiet_flag(parser)  # prints the table, else nothing (verbose=0 in Python)
     _cli.bind(parser, run)

@@ -324,6 +324,6 @@ def add_parser(subparsers):
     parser.add_argument("--run-dir", default="runs/inspect-cells",
                         help="where the inspection is written")
     parser.add_argument("--overwrite", action="store_true")
-    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1))
+    _cli.add_quiet_flag(parser)  # prints the table, else nothing (verbose=0 in Python)
     _cli.bind(parser, run)
     return parser

@@ -71,8 +71,8 @@ def _build(given):
     _validation.check_conflict(
         given["merge_mode"] != "concat" and not given["bidirectional"],
         "`merge_mode` merges the two directions of a bidirectional layer. Received: "
-        f"merge_mode={given['merge_mode']!r} with bidirectional=False. Add --bidirectional "
-        "or leave out --merge-mode.",
+        f"merge_mode={given['merge_mode']!r} with bidirectional=False. Add "
+        "bidirectional=True or leave out `merge_mode`.",
     )
     if given["input_dim"] is not None:
         _check_unused(given, ("embedding_dim",), "`input_dim` gives numeric input (no Embedding)")

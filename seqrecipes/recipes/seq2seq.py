@@ -1,8 +1,9 @@
 """Seq2seq recipe: an encoder-decoder learns a generated string task, decoded greedily.
 
-    seqrecipes seq2seq --task reverse                 # "4071" -> "1704"
-    seqrecipes seq2seq --task addition --units 128    # "123+45" -> "168"
-    seqrecipes seq2seq --task dates --bidirectional --encoder-layers 2
+    seqrecipes seq2seq train --task reverse                 # "4071" -> "1704"
+    seqrecipes seq2seq train --task addition --units 128    # "123+45" -> "168"
+    seqrecipes seq2seq train --task dates --bidirectional --encoder-layers 2
+    seqrecipes seq2seq predict runs/seq2seq 4071 123        # no SOURCE: standard input
 
 The encoder's final `return_state` states initialise the decoder (`build_seq2seq`); training
 uses teacher forcing; the test split, whose sources never occur in training, is decoded
@@ -185,17 +186,25 @@ def run(
         })},
     )
     examples = list(zip(sources, targets, evaluation.predictions))[:5]
-    if verbose:
-        for source, target, prediction in examples:
-            print(f"{source!r} -> {prediction!r} (expected {target!r})")
-        print(f"test exact match {metrics['exact_match']:.4f}, token accuracy "
-              f"{metrics['token_accuracy']:.4f} ({len(targets)} held-out examples); "
-              f"run written to {path}")
+    for source, target, prediction in examples:
+        print(f"{source!r} -> {prediction!r} (expected {target!r})")
+    print(f"test exact match {metrics['exact_match']:.4f}, token accuracy "
+          f"{metrics['token_accuracy']:.4f} ({len(targets)} held-out examples); "
+          f"run written to {path}")
     return Seq2seqResult(path, metrics, result.history, examples)
 
 
+train = run  # every recipe's training entry point is `train`; `run` is kept as its alias
+
+
 def predict(run_dir, sources):
-    """Returns the greedy outputs (strings) of the model in `run_dir` for `sources` (strings)."""
+    """Returns the greedy outputs (strings) of the model in `run_dir` for `sources` (strings).
+
+    Every character of a source must be in the task's alphabet (`config.json`'s
+    `alphabet`).
+    """
+    if isinstance(sources, str):
+        sources = [sources]
     loaded = _artifacts.load_run(run_dir)
     if loaded.config.get("recipe") != RECIPE:
         raise RunDirectoryError(
@@ -212,12 +221,15 @@ def predict(run_dir, sources):
 
 
 def add_parser(subparsers):
-    """Declares `seqrecipes seq2seq`."""
+    """Declares `seqrecipes seq2seq train | predict`."""
     parser = subparsers.add_parser(
         "seq2seq", help="encoder-decoder on a generated task (reverse, addition, dates)",
         description=__doc__.split("\n\n")[0],
     )
-    group = parser.add_argument_group("task and model")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    train_parser = commands.add_parser("train", help="generate the task, train, evaluate",
+                                       description=run.__doc__.split("\n\n")[0])
+    group = train_parser.add_argument_group("task and model")
     group.add_argument("--task", default="reverse", choices=seq2seq_tasks.TASKS)
     group.add_argument("--max-digits", type=int, default=None,
                        help="longest string (reverse) or number (addition); default 8 / 3")
@@ -234,6 +246,22 @@ def add_parser(subparsers):
     group.add_argument("--train-size", type=int, default=20000)
     group.add_argument("--validation-size", type=int, default=1000)
     group.add_argument("--test-size", type=int, default=1000)
-    _cli.add_training_flags(parser, default_run_dir="runs/seq2seq", epochs=30, batch_size=64,
-                            learning_rate=0.003)
-    _cli.bind(parser, run)
+    _cli.add_training_flags(train_parser, default_run_dir="runs/seq2seq", epochs=30,
+                            batch_size=64, learning_rate=0.003)
+    _cli.bind(train_parser, run)
+
+    predict_parser = commands.add_parser(
+        "predict", help="decode sources greedily with a trained run, one line each",
+        description="Sources come from the arguments, else from --file, else from standard "
+        "input, one per line. Prints one tab-separated line per source: source, output.",
+    )
+    _cli.add_predict_arguments(predict_parser, what="sources", metavar="SOURCE")
+
+    def predict_handler(args):
+        sources = _cli.require_texts(*_cli.read_texts(args, "sources"), "sources")
+        for source, output in zip(sources, predict(args.run_dir, sources)):
+            print(f"{source}\t{output}")
+        return 0
+
+    predict_parser.set_defaults(func=predict_handler)
+    return parser

@@ -88,7 +88,7 @@ def test_a_run_of_another_recipe_is_refused(tmp_path, windows_run):
 def test_too_short_text_says_what_to_change(tmp_path):
     path = tmp_path / "short.txt"
     path.write_text("to be or not to be\n" * 5)
-    with pytest.raises(DataError, match="--sequence-length"):
+    with pytest.raises(DataError, match="`sequence_length`"):
         char_lm.run(data=path, run_dir=tmp_path / "run", **{**TINY, "sequence_length": 50})
 
 

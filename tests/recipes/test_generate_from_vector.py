@@ -29,14 +29,14 @@ def test_learns_to_generate_strings_it_never_saw(tmp_path):
 
 def test_cli_runs_one_epoch_with_a_gru(tmp_path, capsys):
     status = cli.main([
-        "generate-from-vector", "--max-digits", "2", "--feature-dim", "8", "--cell", "gru",
+        "generate-from-vector", "train", "--max-digits", "2", "--feature-dim", "8", "--cell", "gru",
         "--units", "4", "--train-size", "30", "--validation-size", "5", "--test-size", "5",
         "--epochs", "1", "--batch-size", "8", "--run-dir", str(tmp_path / "run"),
     ])
     assert status == 0
     assert "held-out strings" in capsys.readouterr().out
     # A second run into the same directory is refused without --overwrite.
-    status = cli.main(["generate-from-vector", "--run-dir", str(tmp_path / "run")])
+    status = cli.main(["generate-from-vector", "train", "--run-dir", str(tmp_path / "run")])
     assert status == 2
     assert "--overwrite" in capsys.readouterr().err
 
@@ -52,6 +52,8 @@ def test_flags_match_run_arguments():
     parser = cli.build_parser()
     action = next(a for a in parser._actions if a.dest == "recipe")
     # --strategy is applied around run() by the CLI, not passed to it
-    flags = {a.dest for a in action.choices["generate-from-vector"]._actions}
-    flags -= {"help", "strategy"}
+    recipe = action.choices["generate-from-vector"]
+    commands = next(a for a in recipe._actions if a.dest == "command")
+    flags = {a.dest for a in commands.choices["train"]._actions}
+    flags -= {"help", "strategy", "quiet"}
     assert flags == set(inspect.signature(generate_from_vector.run).parameters)

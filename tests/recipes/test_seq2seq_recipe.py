@@ -42,7 +42,7 @@ def test_learns_to_reverse_digit_strings(tmp_path):
 
 def test_cli_bidirectional_two_layer_gru(tmp_path, capsys):
     status = cli.main([
-        "seq2seq", "--task", "addition", "--max-digits", "2", "--cell", "gru", "--units", "4",
+        "seq2seq", "train", "--task", "addition", "--max-digits", "2", "--cell", "gru", "--units", "4",
         "--encoder-layers", "2", "--bidirectional", "--train-size", "40",
         "--validation-size", "8", "--test-size", "8", "--epochs", "1", "--batch-size", "8",
         "--verbose", "1", "--run-dir", str(tmp_path / "run"),
@@ -56,10 +56,10 @@ def test_cli_bidirectional_two_layer_gru(tmp_path, capsys):
 
 
 def test_cli_error_shape(tmp_path, capsys):
-    status = cli.main(["seq2seq", "--task", "dates", "--max-digits", "3",
+    status = cli.main(["seq2seq", "train", "--task", "dates", "--max-digits", "3",
                        "--run-dir", str(tmp_path / "run")])
     assert status == 2
-    assert "seqrecipes: error: `max_digits`" in capsys.readouterr().err
+    assert "seqrecipes: error: `--max-digits`" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
 
@@ -75,6 +75,7 @@ def test_flags_match_run_arguments():
     parser = cli.build_parser()
     action = next(a for a in parser._actions if a.dest == "recipe")
     # --strategy is applied around run() by the CLI, not passed to it
-    flags = {a.dest for a in action.choices["seq2seq"]._actions}
-    flags -= {"help", "strategy"}
+    commands = next(a for a in action.choices["seq2seq"]._actions if a.dest == "command")
+    flags = {a.dest for a in commands.choices["train"]._actions}
+    flags -= {"help", "strategy", "quiet"}
     assert flags == set(inspect.signature(seq2seq.run).parameters)

@@ -23,7 +23,7 @@ def test_windows_and_targets():
     assert inputs[0].tolist() == [0, 1, 2] and targets[0] == 4 and at[0] == 4
     assert inputs[-1].tolist() == [5, 6, 7] and targets[-1] == 9
     np.testing.assert_array_equal(targets, np.arange(10.0)[at])
-    with pytest.raises(InvalidArgumentError, match="--window"):
+    with pytest.raises(InvalidArgumentError, match="`window`"):
         sliding_windows(np.arange(4.0), window=4, horizon=1)
 
 
@@ -123,12 +123,12 @@ def test_cli_with_a_csv_column(tmp_path, capsys):
     rows = "\n".join(f"{day},{100 + value:.3f}" for day, value in
                      enumerate(np.cumsum(rng.normal(size=120))))
     path.write_text("day,close\n" + rows + "\n")
-    status = main(["timeseries", "--data", str(path), "--column", "close", "--window", "8",
+    status = main(["timeseries", "train", "--data", str(path), "--column", "close", "--window", "8",
                    "--horizon", "2", "--units", "4", "--epochs", "1",
                    "--run-dir", str(tmp_path / "run"), "--verbose", "0"])
     assert status == 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["test"]["windows"] == 18  # targets at rows 102..119
-    assert main(["timeseries", "--data", str(path), "--column", "open",
+    assert main(["timeseries", "train", "--data", str(path), "--column", "open",
                  "--run-dir", str(tmp_path / "other")]) == 2
     assert "The columns are ['day', 'close']" in capsys.readouterr().err

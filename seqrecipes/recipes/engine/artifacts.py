@@ -299,3 +299,62 @@ def load_run(run_dir, *, compile=False, verify_checksums=False):
     metrics_path = run_dir / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     return Run(path=run_dir, model=model, config=config, metrics=metrics, manifest=manifest)
+
+
+SAVED_MODEL_FILE = "saved_model.pb"
+
+
+def export_saved_model(model, export_dir, *, overwrite=False, describe=None):
+    """Writes `model.export()` (a TensorFlow SavedModel) to `export_dir` atomically.
+
+    Every recipe's `export` goes through here, so they all refuse the same things: a new or
+    empty directory is written; one that holds a SavedModel is replaced only with
+    `overwrite=True`; one that holds anything else is never replaced. The SavedModel is
+    written into a hidden staging directory beside the target and renamed into place.
+
+    Args:
+        model: a Keras model.
+        export_dir: str or path-like. The SavedModel directory.
+        overwrite: bool. Replace a SavedModel already in `export_dir`.
+        describe: a function of the staging directory that writes files beside the
+            SavedModel (e.g. ``assets.extra/seqrecipes.json``), or None.
+
+    Returns:
+        The `pathlib.Path` of the SavedModel directory (absolute).
+
+    Raises:
+        RunDirectoryError: `export_dir` is a file, holds a SavedModel (without `overwrite`)
+            or holds something else.
+    """
+    export_dir = pathlib.Path(export_dir).resolve()
+    if export_dir.exists() and not export_dir.is_dir():
+        raise RunDirectoryError(
+            f"`export_dir`: {str(export_dir)!r} is a file. Choose a new directory.")
+    if export_dir.exists() and any(export_dir.iterdir()):
+        if not (export_dir / SAVED_MODEL_FILE).is_file():
+            raise RunDirectoryError(
+                f"`export_dir`: {str(export_dir)!r} is not empty and holds no SavedModel, so "
+                "it is never replaced. Choose a new or empty directory."
+            )
+        if not overwrite:
+            raise RunDirectoryError(
+                f"`export_dir`: {str(export_dir)!r} already holds a SavedModel. Choose a new "
+                "directory, or pass overwrite=True to replace it."
+            )
+    export_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = export_dir.parent / f".{export_dir.name}.staging-{uuid.uuid4().hex[:8]}"
+    try:
+        model.export(str(staging), format="tf_saved_model", verbose=False)
+        if describe is not None:
+            describe(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if export_dir.exists():
+        old = export_dir.parent / f".{export_dir.name}.old-{uuid.uuid4().hex[:8]}"
+        os.rename(export_dir, old)
+        os.rename(staging, export_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(staging, export_dir)
+    return export_dir

@@ -1,19 +1,24 @@
 """Flag groups shared by the recipes' subcommands, so every recipe spells them the same way.
 
-Flags are kebab-case and map one-to-one onto `run()` keyword arguments (`--embedding-dim` ->
+Flags are kebab-case and map one-to-one onto `train()` keyword arguments (`--embedding-dim` ->
 `embedding_dim`). Types here are loose on purpose (int, float, str): the recipe's own validation
 gives the message, in the one shape every error has.
 """
 
 import argparse
+import contextlib
 import inspect
+import os
+import sys
 
 from seqrecipes import _validation
+from seqrecipes.errors import DataError
 from seqrecipes.recipes.engine.strategy import STRATEGIES as _STRATEGIES
 
 # argparse bookkeeping that is not a keyword argument of `run()`.
-# `strategy` is applied around the whole command by `_strategy.run_handler` (called by cli.main).
-_NOT_ARGUMENTS = ("func", "recipe", "command", "handler", "strategy")
+# `strategy` is applied around the whole command by `_strategy.run_handler` (called by cli.main);
+# `quiet` around the call, by `bind`.
+_NOT_ARGUMENTS = ("func", "recipe", "command", "handler", "strategy", "quiet")
 
 
 def keyword_arguments(args):
@@ -56,7 +61,8 @@ def bind(parser, function):
             if isinstance(value, list) and parameter is not None and isinstance(
                     parameter.default, tuple):
                 kwargs[name] = tuple(value)
-        function(**kwargs)
+        with quiet_if(getattr(args, "quiet", False)):
+            function(**kwargs)
         return 0
 
     parser.set_defaults(func=handler)
@@ -84,7 +90,9 @@ def add_training_flags(
     group.add_argument("--seed", type=int, default=seed,
                        help="seeds weights, data order and dropout: same seed, same run")
     group.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
-                       help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch")
+                       help="Keras progress: 0 none, 1 progress bar, 2 one line per epoch; "
+                       "the summary and where the run went are printed whatever it is")
+    add_quiet_flag(group)
     group.add_argument("--strategy", default="default", choices=_STRATEGIES,
                        help="tf.distribute: default (one device), mirrored (every GPU of this "
                        "machine) or multi-worker (several machines, configured by the TF_CONFIG "
@@ -92,12 +100,98 @@ def add_training_flags(
     return group
 
 
+def add_quiet_flag(parser):
+    """Adds `--quiet`: nothing on standard output (errors still reach standard error)."""
+    parser.add_argument("--quiet", action="store_true",
+                        help="print nothing on standard output: no progress, no summary")
+
+
+@contextlib.contextmanager
+def quiet_if(quiet):
+    """Discards what is printed on standard output inside the block when `quiet` is true."""
+    if not quiet:
+        yield
+        return
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        yield  # a sink, not a buffer: a long run's progress is not kept in memory
+
+
 def add_run_dir_argument(parser):
     """Adds the positional RUN_DIR of `evaluate`, `predict` and `export`."""
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
 
 
-TRAINING_SETTINGS = (
+# The one shape of every recipe's `predict` and `export` (STYLE.md, "Naming"):
+#   predict RUN_DIR [TEXT ...] [--file FILE]   no TEXT and no --file: standard input
+#   export RUN_DIR DIR [--overwrite]
+
+
+def add_predict_arguments(parser, *, what="texts", metavar="TEXT"):
+    """Adds RUN_DIR, the texts (`what`, positional, any number) and `--file`."""
+    add_run_dir_argument(parser)
+    parser.add_argument(what, metavar=metavar, nargs="*",
+                        help=f"{what} to use; none: --file, else standard input, one per line")
+    parser.add_argument("--file", default=None, metavar="FILE",
+                        help=f"read the {what} from FILE, one per line ('-': standard input)")
+
+
+def add_export_arguments(parser, *, what="SavedModel"):
+    """Adds RUN_DIR, the positional DIR and `--overwrite`."""
+    add_run_dir_argument(parser)
+    parser.add_argument("export_dir", metavar="DIR",
+                        help=f"the {what} directory to write (new, or empty)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help=f"replace a {what} already in DIR (a folder holding anything "
+                        "else is never replaced)")
+
+
+def _lines(raw, where):
+    """Every line of `raw` (UTF-8 bytes) as one text, empty lines too, without line endings."""
+    from seqrecipes.datasets import _files  # not at import: building the parser stays light
+
+    lines = _files.normalize_newlines(_files.decode(where, raw)).split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    return lines
+
+
+def read_texts(args, what="texts"):
+    """The inputs of `predict`: `(lines, source)` from the arguments, --file or stdin.
+
+    Every line is one input, empty lines too; a file or standard input must be UTF-8 (the
+    error names the line), a file may be gzip-compressed. Arguments and --file together are
+    refused.
+    """
+    given = list(getattr(args, what))
+    _validation.check_conflict(
+        bool(given) and args.file is not None,
+        f"Give the {what} as arguments or with `file`, not both. Received: {len(given)} "
+        f"{what} and file={args.file!r}.",
+    )
+    if given:
+        return given, "the arguments"
+    if args.file is None or args.file == "-":
+        if sys.stdin.isatty():
+            print(f"Reading {what} from standard input, one per line; end with Ctrl-D.",
+                  file=sys.stderr)
+        stdin = getattr(sys.stdin, "buffer", None)
+        raw = stdin.read() if stdin is not None else sys.stdin.read().encode("utf-8",
+                                                                              "surrogateescape")
+        return _lines(raw, "<stdin>"), "standard input"
+    from seqrecipes.datasets import _files
+
+    return _lines(_files.read_bytes("file", args.file), args.file), args.file
+
+
+def require_texts(texts, source, what="texts"):
+    """Refuses an empty input, naming where it came from."""
+    if not texts:
+        raise DataError(f"No {what} to predict: {source} held none. Give {what} as "
+                        "arguments, with `file`, or on standard input, one per line.")
+    return texts
+
+
+TRAINING_SETTINGS = (  # `quiet` is not one: `bind` applies it around the call
     "overwrite", "epochs", "batch_size", "learning_rate", "clipnorm", "patience", "seed", "verbose",
 )
 
@@ -115,6 +209,22 @@ def check_training_arguments(
     _validation.check_non_negative_int("seed", seed)
     _validation.check_non_negative_int("verbose", verbose)
     _validation.check_conflict(
-        verbose > 2, "`verbose` must be 0 (silent), 1 (progress bar) or 2 (one line per epoch). "
+        verbose > 2, "`verbose` must be 0 (no progress), 1 (progress bar) or 2 (one line per "
+        "epoch). "
         f"Received: verbose={verbose!r}.",
     )
+
+
+_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "space": " ", "comma": ",", "semicolon": ";"}
+
+
+def delimiter(value):
+    """argparse type of `--delimiter`: `'\\t'` (as a shell passes it) or `tab` mean a tab."""
+    return _DELIMITER_NAMES.get(value, value)
+
+
+def add_delimiter_flag(parser, *, default_help="whitespace"):
+    """Adds `--delimiter`, the column separator of a column file."""
+    parser.add_argument("--delimiter", type=delimiter, default=None,
+                        help="column separator: tab (or '\\t'), comma, space, semicolon or any "
+                        f"string; none: {default_help}")

@@ -109,7 +109,7 @@ def prepare_run_dir(run_dir, config, *, overwrite=False, resumable=RESUMABLE_DIF
     run_dir = pathlib.Path(run_dir)
     state_dir = run_dir / _artifacts.TRAINING_STATE_DIR
     if run_dir.exists() and not run_dir.is_dir():
-        raise RunDirectoryError(f"--run-dir {str(run_dir)!r} is a file, not a directory.")
+        raise RunDirectoryError(f"`run_dir` {str(run_dir)!r} is a file, not a directory.")
     if state_dir.is_dir() and (state_dir / STATE_FILE).is_file():
         started = json.loads((state_dir / STATE_FILE).read_text())["config"]
         changed = sorted(
@@ -119,26 +119,27 @@ def prepare_run_dir(run_dir, config, *, overwrite=False, resumable=RESUMABLE_DIF
         )
         if changed:
             details = "; ".join(
-                f"{key}: {started.get(key)!r} then, {config.get(key)!r} now" for key in changed
+                f"`{key}`: {started.get(key)!r} then, {config.get(key)!r} now"
+                for key in changed
             )
             raise RunDirectoryError(
                 f"{str(run_dir)!r} holds an interrupted run started with other settings "
-                f"({details}). Run the same command to resume it, choose another --run-dir, "
+                f"({details}). Run the same command to resume it, choose another `run_dir`, "
                 f"or delete {str(state_dir)!r} to start over."
             )
         return state_dir
     complete = (run_dir / _artifacts.MANIFEST).is_file()
     if complete and not overwrite:
         raise RunDirectoryError(
-            f"{str(run_dir)!r} already holds a complete run. Choose another --run-dir, or pass "
-            "--overwrite to replace it (it stays loadable until the new run is complete)."
+            f"{str(run_dir)!r} already holds a complete run. Choose another `run_dir`, or pass "
+            "overwrite=True to replace it (it stays loadable until the new run is complete)."
         )
     if run_dir.is_dir() and not complete and any(
         path.name != _artifacts.TRAINING_STATE_DIR for path in run_dir.iterdir()
     ):
         raise RunDirectoryError(
             f"{str(run_dir)!r} exists and is not a seqrecipes run directory; choose an empty "
-            "or new --run-dir."
+            "or new `run_dir`."
         )
     if state_dir.exists():
         shutil.rmtree(state_dir)  # a state directory without its commit file holds nothing
@@ -306,8 +307,7 @@ def fit_resumable(
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         model.load_weights(state_dir / state["last_weights"])
-        if verbose:
-            print(f"Resuming after epoch {state['epochs_done']} from {state_dir}")
+        print(f"Resuming after epoch {state['epochs_done']} from {state_dir}")
     else:
         state = {
             "config": config, "history": [], "epochs_done": 0, "best_value": None,
@@ -354,9 +354,9 @@ def fit_resumable(
             f"The loss became {value} in {where}. Training stopped; "
             + (f"the weights after epoch {state['epochs_done']} are kept in {state_dir}. "
                if kept else "no epoch had finished, so no weights were kept. ")
-            + "Try a lower --learning-rate or gradient clipping (--clipnorm 1.0)"
+            + "Try a lower `learning_rate` or gradient clipping (clipnorm=1.0)"
             + (f"; a run with other settings starts afresh: delete {state_dir} or choose "
-               "another --run-dir." if kept else ".")
+               "another `run_dir`." if kept else ".")
         )
     if state["best_weights"] is None:
         raise SeqrecipesError("No epoch finished, so there is nothing to keep (epochs=0?).")

@@ -1,15 +1,34 @@
-"""The `seqrecipes ner` subcommands: train, evaluate, predict, export (flags map onto `run()`)."""
+"""`seqrecipes ner train | evaluate | predict | export`: flags onto the recipe's functions.
+
+No logic beyond reading the sentences `predict` is given (arguments, a file or standard input)
+and printing.
+"""
 
 import argparse
 import json
 import sys
 
-from seqrecipes.datasets import _files
-from seqrecipes.errors import DataError, InvalidArgumentError
+from seqrecipes.errors import DataError
 from seqrecipes.models import wiring
 from seqrecipes.recipes.engine import flags as _cli
-
+from seqrecipes.recipes.ner.data import INVALID, SCHEMES
 from seqrecipes.recipes.ner.serve import DEFAULT_RUN_DIR
+
+
+def _add_reading_flags(parser, *, run_defaults):
+    """How a CoNLL file is read: columns, delimiter, scheme, invalid tags."""
+    unset = "the run's setting" if run_defaults else None
+    parser.add_argument("--token-column", type=int, default=None if run_defaults else 0,
+                        help=unset or "column of the token")
+    parser.add_argument("--tag-column", type=int, default=None if run_defaults else -1,
+                        help=unset or "column of the tag (-1: the last)")
+    _cli.add_delimiter_flag(parser, default_help=unset or "whitespace")
+    parser.add_argument("--scheme", default=None if run_defaults else "iob2", choices=SCHEMES,
+                        help=unset or "iob2 (checked), iob1 (converted to IOB2) or auto")
+    parser.add_argument("--invalid", default=None if run_defaults else "error",
+                        choices=INVALID,
+                        help=unset or "an IOB2 I-X that starts an entity: error (refused "
+                        "with file:line) or repair (read as B-X)")
 
 
 def _train_parser(subparsers):
@@ -24,10 +43,7 @@ def _train_parser(subparsers):
                       help="CoNLL dev file for early stopping; none: --dev-fraction of --train "
                       "(or the sample's dev file)")
     data.add_argument("--test", default=None, help="CoNLL test file; none: the sample's (no test scores with --train)")
-    data.add_argument("--token-column", type=int, default=0, help="column of the token")
-    data.add_argument("--tag-column", type=int, default=-1,
-                      help="column of the tag (-1: the last)")
-    data.add_argument("--scheme", default="iob2", help="iob2, iob1 or auto")
+    _add_reading_flags(data, run_defaults=False)
     data.add_argument("--dev-fraction", type=float, default=0.1,
                       help="share of --train held out as dev when --dev is not given")
     model = parser.add_argument_group("model")
@@ -76,7 +92,7 @@ def _train_parser(subparsers):
 
     from seqrecipes.recipes import ner
 
-    _cli.bind(parser, ner.run)  # the defaults are written once, in `ner.run`
+    _cli.bind(parser, ner.train)  # the defaults are written once, in `ner.train`
 
 
 def _evaluate_parser(subparsers):
@@ -85,35 +101,18 @@ def _evaluate_parser(subparsers):
         description="Score a trained run with seqeval (entity level, micro and per type).",
     )
     _cli.add_run_dir_argument(parser)
-    parser.add_argument("--data", default=None,
+    parser.add_argument("data", metavar="DATA", nargs="?", default=None,
                         help="CoNLL file; none: the run's test file")
-    parser.add_argument("--token-column", type=int, default=None,
-                        help="none: the run's setting")
-    parser.add_argument("--tag-column", type=int, default=None,
-                        help="none: the run's setting")
-    parser.add_argument("--scheme", default=None, help="none: the run's setting")
+    _add_reading_flags(parser, run_defaults=True)
     parser.add_argument("--batch-size", type=int, default=64)
 
-    def handler(args):
-        from seqrecipes.recipes import ner
+    from seqrecipes.recipes import ner
 
-        ner.evaluate(**_cli.keyword_arguments(args))
-        return 0
-
-    parser.set_defaults(func=handler)
+    _cli.bind(parser, ner.evaluate)
 
 
-def read_sentences(path, tokenized):
-    """Sentences from a file (or "-" for standard input): one per line, blank lines kept."""
-    if path == "-":
-        text, where = sys.stdin.read(), "<stdin>"
-    else:
-        text, where = _files.decode(path, _files.read_bytes("input", path)), path
-    lines = _files.normalize_newlines(text).split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the newline that ends the last line
-    if not tokenized:
-        return lines
+def parse_token_lists(lines, where):
+    """Token lists from JSON lines (`--tokenized`); a blank line is an empty sentence."""
     sentences = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -127,7 +126,7 @@ def read_sentences(path, tokenized):
             reason = "not a list of strings"
         if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
             raise DataError(
-                f"{where}:{number}: with --tokenized every line must be a JSON list of "
+                f"{where(number)}: with `tokenized` every sentence must be a JSON list of "
                 f'tokens, e.g. ["Ada", "Lovelace"] ({reason}). Received: {line!r:.120}.'
             )
         sentences.append(tokens)
@@ -139,31 +138,24 @@ def _predict_parser(subparsers):
         "predict", help="tag sentences: JSON lines with entity spans and confidences",
         description="Tag raw sentences (split on whitespace) or token lists and print one "
         "JSON object per sentence: tokens, tags, per-token confidences and entity spans "
-        "(type, text, tokens, token and character offsets, confidence).",
+        "(type, text, tokens, token and character offsets, confidence). Sentences come "
+        "from the arguments, else from --file, else from standard input, one per line.",
     )
-    _cli.add_run_dir_argument(parser)
-    parser.add_argument("sentences", nargs="*", metavar="SENTENCE", help="sentences to tag")
-    parser.add_argument("--input", default=None,
-                        help="file with one sentence per line (- for standard input)")
+    _cli.add_predict_arguments(parser, what="sentences", metavar="SENTENCE")
     parser.add_argument("--tokenized", action="store_true",
-                        help="each input line is a JSON list of tokens")
+                        help="each sentence is a JSON list of tokens")
     parser.add_argument("--output", default=None, help="JSON lines file; none: standard output")
     parser.add_argument("--batch-size", type=int, default=64)
 
     def handler(args):
         from seqrecipes.recipes import ner
 
-        if bool(args.sentences) == (args.input is not None):
-            raise InvalidArgumentError(
-                "Give the sentences either as arguments or with --input FILE (- for standard "
-                f"input), not {'both' if args.sentences else 'neither'}."
-            )
-        if args.input is not None:
-            sentences = read_sentences(args.input, args.tokenized)
-        elif args.tokenized:
-            sentences = read_sentences_from_arguments(args.sentences)
-        else:
-            sentences = args.sentences
+        sentences, source = _cli.read_texts(args, "sentences")
+        if args.tokenized:
+            where = ((lambda number: f"SENTENCE {number}") if source == "the arguments" else
+                     (lambda number: f"{source}:{number}"))
+            sentences = parse_token_lists(sentences, where)
+        _cli.require_texts(sentences, source, "sentences")
         results = ner.predict(args.run_dir, sentences, tokenized=args.tokenized,
                               batch_size=args.batch_size)
         lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in results)
@@ -177,40 +169,17 @@ def _predict_parser(subparsers):
     parser.set_defaults(func=handler)
 
 
-def read_sentences_from_arguments(arguments):
-    """Token lists given as JSON arguments (`--tokenized` without --input)."""
-    sentences = []
-    for index, argument in enumerate(arguments):
-        try:
-            tokens = json.loads(argument)
-        except ValueError:
-            tokens = None
-        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-            raise InvalidArgumentError(
-                f"Sentence {index}: with --tokenized each SENTENCE must be a JSON list of "
-                f"tokens, e.g. '[\"Ada\", \"Lovelace\"]'. Received: {argument!r:.120}."
-            )
-        sentences.append(tokens)
-    return sentences
-
-
 def _export_parser(subparsers):
     parser = subparsers.add_parser(
         "export", help="write a TensorFlow SavedModel that serves token strings",
         description='Export the run\'s model: serve(tokens: string [batch, words] padded with '
         '"") -> {"tags": string [batch, words], "confidences": float32 [batch, words]}.',
     )
-    _cli.add_run_dir_argument(parser)
-    parser.add_argument("--output", default=None,
-                        help="SavedModel directory; none: RUN_DIR/saved_model")
+    _cli.add_export_arguments(parser)
 
-    def handler(args):
-        from seqrecipes.recipes import ner
+    from seqrecipes.recipes import ner
 
-        ner.export(args.run_dir, output=args.output)
-        return 0
-
-    parser.set_defaults(func=handler)
+    _cli.bind(parser, ner.export)
 
 
 def add_parser(subparsers):

@@ -18,15 +18,30 @@ from seqrecipes.datasets import (
     load_conll,
     sample_path,
 )
-from seqrecipes.errors import DataError
+from seqrecipes.errors import DataError, NotIOBTagError
 from seqrecipes.recipes.ner.entities import check_known_tags
 
 SAMPLES = {"train": "ner_en.conll", "dev": "ner_en.dev.conll", "test": "ner_en.test.conll"}
 
 
-def read(path, *, token_column, tag_column, scheme):
+SCHEMES = ("iob2", "iob1", "auto")  # `load_conll`'s, less "none": entities need IOB tags
+INVALID = ("error", "repair")  # what becomes of an I-X that starts an entity (`load_conll`)
+
+
+def read(path, *, token_column, tag_column, scheme, delimiter=None, invalid="error"):
     """Reads one CoNLL file with the recipe's column settings."""
-    return load_conll(path, token_column=token_column, tag_column=tag_column, scheme=scheme)
+    try:
+        return load_conll(path, token_column=token_column, tag_column=tag_column,
+                          scheme=scheme, delimiter=delimiter, invalid=invalid)
+    except NotIOBTagError as error:  # the loader's remedy, scheme='none', is not an NER one
+        raise NotIOBTagError(
+            f"{error.where}: tag {error.tag!r} is not IOB: the NER recipe trains on entity "
+            "tags 'O', 'B-<type>' and 'I-<type>'. Choose the tag column with `tag_column` "
+            "(the columns are split on "
+            + ("whitespace" if delimiter is None else repr(delimiter))
+            + "; `delimiter` changes that).",
+            where=error.where, tag=error.tag,
+        ) from None
 
 
 def load_splits(*, train, dev, test, dev_fraction, seed, **columns):
@@ -57,8 +72,8 @@ def hold_out(data, fraction, *, seed):
     if held < 1 or len(data) - held < 1:
         raise DataError(
             f"{data.path}: cannot hold out a dev split of {fraction:g} from {len(data)} "
-            "sentences and keep some for training. Pass a dev file with --dev, or change "
-            "--dev-fraction."
+            "sentences and keep some for training. Pass a dev file as `dev`, or change "
+            "`dev_fraction`."
         )
     order = np.random.default_rng(seed).permutation(len(data))
     held_out, kept = np.sort(order[:held]), np.sort(order[held:])
@@ -119,7 +134,7 @@ def build_vocabularies(tokens, tags, *, path, lowercase, min_frequency, char_fea
     if len(tag_vocabulary) < 2:
         raise DataError(
             f"{path}: every token has the tag {tag_vocabulary[0]!r}; a tagger needs at "
-            "least two tags in the training data. Check --tag-column."
+            "least two tags in the training data. Check `tag_column`."
         )
     return Vocabularies(
         tokens=build_token_lookup(words(tokens, lowercase), min_frequency=min_frequency),

@@ -4,13 +4,11 @@ All three need only the run directory: its `model.keras` takes token strings and
 names and per-token confidences (`seqrecipes.recipes.ner.tagger`).
 """
 
-import pathlib
-
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError, RunDirectoryError
 from seqrecipes.recipes.ner import documents as _ner_context
 from seqrecipes.recipes.ner import data as _ner_data
-from seqrecipes.recipes.engine.artifacts import load_run
+from seqrecipes.recipes.engine.artifacts import export_saved_model, load_run
 from seqrecipes.recipes.ner.entities import entity_metrics, entity_spans, summary_line, token_offsets
 from seqrecipes.recipes.ner.tagger import tag_sentences
 
@@ -28,16 +26,16 @@ def _load(run_dir):
     return loaded
 
 
-def evaluate(run_dir, *, data=None, token_column=None, tag_column=None, scheme=None,
-             batch_size=64):
+def evaluate(run_dir, data=None, *, token_column=None, tag_column=None, scheme=None,
+             delimiter=None, invalid=None, batch_size=64):
     """Scores a trained run on a CoNLL file: seqeval entity precision, recall and F1.
 
     Args:
         run_dir: path of a run directory written by `run`.
         data: str or None. A CoNLL file; None: the run's test file (the embedded sample's
             test file for a run trained on the sample).
-        token_column, tag_column, scheme: the columns and tag scheme of `data`; None: the
-            run's own settings.
+        token_column, tag_column, scheme, delimiter, invalid: how `data` is read (see
+            `train`); None: the run's own settings.
         batch_size: int. Sentences per prediction batch.
 
     Returns:
@@ -47,22 +45,25 @@ def evaluate(run_dir, *, data=None, token_column=None, tag_column=None, scheme=N
         DataError: a malformed file, or a tag the model was not trained on (with file:line).
     """
     _validation.check_positive_int("batch_size", batch_size)
+    _validation.check_choice("scheme", scheme, (None, *_ner_data.SCHEMES))
+    _validation.check_choice("invalid", invalid, (None, *_ner_data.INVALID))
+    _validation.check_string("delimiter", delimiter, allow_none=True)
     loaded = _load(run_dir)
     config = loaded.config
     if data is None:
         if config.get("test") is None and config.get("train") is not None:
             _validation.check_conflict(
                 True, f"The run in {str(run_dir)!r} was trained without a test file; pass "
-                "one with --data FILE.",
+                "a CoNLL file as `data`.",
             )
         data = config.get("test") or _ner_data.sample_path(_ner_data.SAMPLES["test"])
     _validation.check_existing_file("data", data)
-    sentences = _ner_data.read(
-        data,
-        token_column=config["token_column"] if token_column is None else token_column,
-        tag_column=config["tag_column"] if tag_column is None else tag_column,
-        scheme=config["scheme"] if scheme is None else scheme,
-    )
+    given = {"token_column": token_column, "tag_column": tag_column, "scheme": scheme,
+             "delimiter": delimiter, "invalid": invalid}
+    run_settings = {"delimiter": None, "invalid": "error", **config}  # older runs lack some
+    sentences = _ner_data.read(data, **{
+        name: run_settings[name] if value is None else value for name, value in given.items()
+    })
     _ner_data.check_evaluation_tags(sentences, config["tags"], "evaluation")
     chunks = _ner_context.pack(sentences.tokens, None, _ner_context.documents_of(sentences),
                                context_tokens=config.get("context_tokens", 0))
@@ -136,7 +137,7 @@ def predict(run_dir, sentences, *, tokenized=False, batch_size=64):
     return results
 
 
-def export(run_dir, *, output=None):
+def export(run_dir, export_dir, *, overwrite=False):
     """Exports the run's model as a TensorFlow SavedModel for serving.
 
     The SavedModel's `serve` function takes a string tensor `[batch, words]` of tokens padded
@@ -144,15 +145,17 @@ def export(run_dir, *, output=None):
     [batch, words]}` ("" and 0 at padding).
 
     Args:
-        run_dir: path of a run directory written by `run`.
-        output: str or None. Where to write it; None: `RUN_DIR/saved_model`.
+        run_dir: path of a run directory written by `train`.
+        export_dir: str or path-like. The SavedModel directory: new or empty, or holding a
+            SavedModel to replace with `overwrite=True` (`export_saved_model`).
+        overwrite: bool. Replace a SavedModel already in `export_dir`.
 
     Returns:
-        The path written.
+        The `pathlib.Path` written.
     """
+    _validation.check_bool("overwrite", overwrite)
     loaded = _load(run_dir)
-    output = pathlib.Path(output) if output is not None else pathlib.Path(run_dir, "saved_model")
-    loaded.model.export(str(output), verbose=False)
-    print(f"SavedModel written to {output}: serve(tokens: string [batch, words], padded with "
+    path = export_saved_model(loaded.model, export_dir, overwrite=overwrite)
+    print(f"SavedModel written to {path}: serve(tokens: string [batch, words], padded with "
           '"") -> {"tags": string [batch, words], "confidences": float32 [batch, words]}')
-    return str(output)
+    return path

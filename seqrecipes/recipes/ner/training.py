@@ -1,12 +1,12 @@
 """Named-entity recognition: CoNLL file -> BiLSTM-CRF tagger -> entity F1 -> served entity spans.
 
     seqrecipes ner train      [--train FILE --dev FILE --test FILE] [model and training flags]
-    seqrecipes ner evaluate   RUN_DIR [--data FILE]
-    seqrecipes ner predict    RUN_DIR "Ada Lovelace visited Paris ." [--input FILE]
-    seqrecipes ner export     RUN_DIR [--output DIR]
+    seqrecipes ner evaluate   RUN_DIR [DATA]
+    seqrecipes ner predict    RUN_DIR "Ada Lovelace visited Paris ." [--file FILE]
+    seqrecipes ner export     RUN_DIR DIR [--overwrite]
     seqrecipes ner train      --bilm RUN_DIR        # + ELMo-style features of a `bilm` run
 
-`run` (train) reads CoNLL column files (by default the embedded English sample), builds word,
+`train` (also `run`) reads CoNLL column files (by default the embedded English sample), builds word,
 character and tag vocabularies on the training split, trains `build_ner_tagger` (word
 embedding + character CNN or BiLSTM -> BiLSTM -> CRF) with early stopping on the dev set's
 seqeval entity F1, and writes a run directory (`model.keras`, `config.json`, `metrics.json`,
@@ -35,7 +35,7 @@ from seqrecipes.recipes.ner.entities import EntityF1, entity_metrics, summary_li
 from seqrecipes.recipes.ner.serve import DEFAULT_RUN_DIR, RECIPE
 from seqrecipes.recipes.ner.tagger import build_string_tagger, tag_sentences
 
-SCHEMES = ("iob2", "iob1", "auto")
+SCHEMES = _ner_data.SCHEMES
 PLOTTED = ("epoch", "loss", "val_entity_f1")  # the curves of training_curves.png
 
 
@@ -45,10 +45,12 @@ def _check_settings(settings):
     _validation.check_conflict(
         settings["dev_fraction"] == 0 and settings["dev"] is None
         and settings["train"] is not None,
-        "Early stopping needs a dev set: pass --dev FILE, or a --dev-fraction above 0 to hold "
-        "out part of the training file. Received: dev_fraction=0.",
+        "Early stopping needs a dev set: pass a `dev` file, or a `dev_fraction` above 0 to "
+        "hold out part of the training file. Received: dev_fraction=0.",
     )
     _validation.check_choice("scheme", settings["scheme"], SCHEMES)
+    _validation.check_string("delimiter", settings["delimiter"], allow_none=True)
+    _validation.check_choice("invalid", settings["invalid"], _ner_data.INVALID)
     _validation.check_choice("char_features", settings["char_features"],
                              CHAR_FEATURES + ("none",))
     _validation.check_choice("cell", settings["cell"], wiring.CELLS)
@@ -141,6 +143,8 @@ def run(
     token_column=0,
     tag_column=-1,
     scheme="iob2",
+    delimiter=None,
+    invalid="error",
     dev_fraction=0.1,
     lowercase=True,
     min_frequency=1,
@@ -181,6 +185,10 @@ def run(
             are held out; without `test` (and with `train`), no test figures are computed.
         token_column, tag_column: int. Columns of the token and the tag (-1: the last).
         scheme: str. "iob2" (checked), "iob1" (converted) or "auto" (see `load_conll`).
+        delimiter: str or None. Column separator; None splits on whitespace ("\\t" when
+            tokens hold spaces).
+        invalid: str. An IOB2 ``I-X`` that starts an entity: "error" (refused, with
+            file:line) or "repair" (read as ``B-X``).
         dev_fraction: float. Share of the training sentences held out when `dev` is None.
         lowercase: bool. Lower-case words for the word vocabulary (characters keep the case).
             The defaults (lower-cased words, `context_tokens=128`, word dropout 0.3, BiLSTM
@@ -217,7 +225,8 @@ def run(
     if bilm is not None:  # the words also go through the bilm's own vocabulary (case kept)
         bilm_features, bilm_lookup, bilm_config = load_features(bilm)
 
-    columns = dict(token_column=token_column, tag_column=tag_column, scheme=scheme)
+    columns = dict(token_column=token_column, tag_column=tag_column, scheme=scheme,
+                   delimiter=delimiter, invalid=invalid)
     train_data, dev_data, test_data, sources = _ner_data.load_splits(
         train=train, dev=dev, test=test, dev_fraction=dev_fraction, seed=seed, **columns
     )

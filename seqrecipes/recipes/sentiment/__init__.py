@@ -31,6 +31,7 @@ from seqrecipes.recipes.sentiment import data as text
 
 DEFAULT_RUN_DIR = "runs/sentiment"
 EMPTY = ("drop", "keep", "error")
+FORMATS = ("auto", "csv", "tsv")  # `load_table`'s: auto reads the dialect from the name
 LANGUAGE_DEFAULTS = {  # the recipe's defaults per --language; measured in bench/
     "en": {"tokenizer": "words", "model": "fasttext"},
     "ko": {"tokenizer": "morpheme_tags", "model": "cnn"},
@@ -63,8 +64,8 @@ def _resolve(given):
         paths = expand_paths("data", given["data"])
         _validation.check_conflict(
             len(paths) > 1 and not stream,
-            f"{len(paths)} --data files ({paths[0]}, ...) are read as one stream: add --stream "
-            "(stream=True), with --validation and --test files, or name one file.",
+            f"{len(paths)} `data` files ({paths[0]}, ...) are read as one stream: add "
+            "stream=True, with `validation` and `test` files, or name one file.",
         )
         given["data"] = paths if stream else str(pathlib.Path(paths[0]))
     for name in ("validation", "test", "vocabulary_file"):
@@ -74,9 +75,9 @@ def _resolve(given):
         missing = [name for name in ("data", "validation", "test") if given[name] is None]
         _validation.check_conflict(
             bool(missing),
-            "--stream reads the training data (--data: files or glob patterns) row by row and "
-            "cannot hold splits out of it, so it needs --data, --validation and --test files. "
-            f"Missing: {', '.join('--' + name for name in missing)}.",
+            "stream=True reads the training data (`data`: files or glob patterns) row by row "
+            "and cannot hold splits out of it, so it needs `data`, `validation` and `test` "
+            f"files. Missing: {', '.join(f'`{name}`' for name in missing)}.",
         )
     for name in ("validation", "test"):
         _validation.check_conflict(
@@ -101,7 +102,8 @@ def _resolve(given):
     _validation.check_positive_int("shuffle_buffer", given["shuffle_buffer"], allow_none=True)
     _validation.check_conflict(
         given["shuffle_buffer"] is not None and not stream,
-        "`shuffle_buffer` is for a stream (--stream); in memory every epoch is shuffled whole. "
+        "`shuffle_buffer` is for a stream (stream=True); in memory every epoch is shuffled "
+        "whole. "
         f"Received: shuffle_buffer={given['shuffle_buffer']!r}.",
     )
     if stream:
@@ -111,6 +113,7 @@ def _resolve(given):
     _validation.check_string("text_column", given["text_column"], allow_none=True)
     _validation.check_string("label_column", given["label_column"], allow_none=True)
     _validation.check_choice("empty", given["empty"], EMPTY)
+    _validation.check_choice("format", given["format"], FORMATS)
     splits = {}
     for name, default in (("validation", 0.1), ("test", 0.2)):
         value = given[f"{name}_split"]
@@ -150,8 +153,8 @@ def _resolve(given):
         "tokenizer": tokenizer,
         "input": text.describe_input(language, tokenizer),
         **{name: given[name] for name in (
-            "data", "stream", "validation", "test", "text_column", "label_column", "empty",
-            "shuffle_buffer",
+            "data", "stream", "validation", "test", "text_column", "label_column", "format",
+            "empty", "shuffle_buffer",
         )},
         "validation_split": splits["validation"],
         "test_split": splits["test"],
@@ -179,6 +182,7 @@ def train(
     stream=False,
     text_column=None,
     label_column=None,
+    format="auto",
     language="en",
     tokenizer=None,
     empty="drop",
@@ -230,6 +234,8 @@ def train(
             `validation` and `test` files. Defaults to False.
         text_column, label_column: str or None. Column names; None tries "text", "document",
             "sentence", "review" and "label", "sentiment".
+        format: str. "auto" (the dialect from the file's name, else from its header), "csv"
+            or "tsv", for every file of the run.
         language: str. "en" or "ko". Chooses the tokeniser and the default model.
         tokenizer: str or None. en: "words". ko: "morpheme_tags" (default, kiwipiepy),
             "morphemes", "syllables" or "scripts" (the last two inside the model).
@@ -283,13 +289,16 @@ def train(
 run = train  # the recipe's entry point, as every recipe has one
 
 
-def evaluate(run_dir, data, *, text_column=None, label_column=None, empty="drop", batch_size=64):
+def evaluate(run_dir, data, *, text_column=None, label_column=None, format=None, empty="drop",
+             batch_size=64):
     """Evaluates a saved run on a labelled table; prints and returns the figures.
 
     Args:
         run_dir: path of a run written by `train`.
         data: path of a labelled table with the run's classes.
         text_column, label_column: str or None. Defaults to the run's own columns.
+        format: str or None. "auto" (from the name, else the header), "csv" or "tsv";
+            None: the run's own setting.
         empty: str. "drop" (default), "keep" or "error" for empty documents.
         batch_size: int. Texts per prediction batch.
 
@@ -304,6 +313,7 @@ def evaluate(run_dir, data, *, text_column=None, label_column=None, empty="drop"
     _validation.check_string("text_column", text_column, allow_none=True)
     _validation.check_string("label_column", label_column, allow_none=True)
     _validation.check_choice("empty", empty, EMPTY)
+    _validation.check_choice("format", format, (None, *FORMATS))
     _validation.check_positive_int("batch_size", batch_size)
     path = _validation.check_existing_file("data", data)
     served = _sentiment_serve.load(run_dir)
@@ -311,6 +321,7 @@ def evaluate(run_dir, data, *, text_column=None, label_column=None, empty="drop"
     table = load_table(
         path, text_column=text_column or config["text_column"],
         label_column=label_column or config["label_column"], empty=empty,
+        format=format or config.get("format", "auto"),
     )
     label_ids = table.label_ids(served.classes)
     metrics = _classification.classification_metrics(

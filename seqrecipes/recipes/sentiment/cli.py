@@ -5,10 +5,7 @@ No logic beyond reading the texts `predict` is given (arguments, a file or stdin
 
 import argparse
 import json
-import sys
 
-from seqrecipes import _validation
-from seqrecipes.errors import DataError
 from seqrecipes.recipes import sentiment as api
 from seqrecipes.recipes.engine import flags as _cli
 from seqrecipes.recipes.sentiment import baseline as _baseline
@@ -45,6 +42,9 @@ def add_parser(subparsers):
                       help="(default: the first of text, document, sentence, review)")
     data.add_argument("--label-column", default=unset,
                       help="(default: the first of label, sentiment)")
+    data.add_argument("--format", default="auto", choices=api.FORMATS,
+                      help="auto: the dialect from each file's name (.csv, .tsv), else from "
+                      "its header")
     data.add_argument("--language", default="en", help=f"one of {', '.join(text.LANGUAGES)}")
     data.add_argument("--tokenizer", default=unset,
                       help="en: words; ko: morpheme_tags (default, needs kiwipiepy), "
@@ -75,7 +75,15 @@ def add_parser(subparsers):
                             "frequent first, as the tokeniser writes them")
     defaults = ", ".join(f"{language} {values['model']}"
                          for language, values in api.LANGUAGE_DEFAULTS.items())
-    _model_flags.add_model_flags(train, model_default=defaults)
+    notes = {}  # a language's own defaults (MODEL_DEFAULTS), shown beside the family's
+    for (language, model), settings in api.MODEL_DEFAULTS.items():
+        for name, value in settings.items():
+            shown = " ".join(map(str, value)) if isinstance(value, tuple) else value
+            notes.setdefault(name, []).append(f"--language {language}: {shown}")
+    _model_flags.add_model_flags(
+        train, model_default=defaults,
+        notes={name: ", ".join(texts) for name, texts in notes.items()},
+    )
     measured = train.add_argument_group("measured against")
     measured.add_argument("--baseline", choices=_baseline.BASELINES, default="tfidf",
                           help="also fit scikit-learn TF-IDF + logistic regression on the same "
@@ -98,67 +106,31 @@ def add_parser(subparsers):
     evaluate.add_argument("data", metavar="DATA", help="labelled CSV/TSV file")
     evaluate.add_argument("--text-column", default=None, help="default: the run's")
     evaluate.add_argument("--label-column", default=None, help="default: the run's")
+    evaluate.add_argument("--format", default=None, choices=api.FORMATS,
+                          help="default: the run's")
     evaluate.add_argument("--empty", default="drop", help="drop, keep or error")
     evaluate.add_argument("--batch-size", type=int, default=64)
     _cli.bind(evaluate, api.evaluate)
 
     predict = commands.add_parser(
         "predict", help="one JSON line per text: label and probability",
-        description="Texts come from the arguments, else from --file, else from stdin, one "
-        "per line.",
+        description="Texts come from the arguments, else from --file, else from standard "
+        "input, one per line.",
     )
-    _cli.add_run_dir_argument(predict)
-    predict.add_argument("texts", metavar="TEXT", nargs="*", help="texts to classify")
-    predict.add_argument("--file", default=None, help="read texts from this file, one per "
-                         "line ('-': stdin)")
+    _cli.add_predict_arguments(predict)
     predict.add_argument("--batch-size", type=int, default=64)
     predict.set_defaults(func=_predict)
 
     export = commands.add_parser(
         "export", help="a TensorFlow SavedModel whose serve() takes a batch of strings"
     )
-    _cli.add_run_dir_argument(export)
-    export.add_argument("export_dir", metavar="EXPORT_DIR", help="new SavedModel directory")
-    export.add_argument("--overwrite", action="store_true",
-                        help="replace a SavedModel already in EXPORT_DIR")
+    _cli.add_export_arguments(export)
     export.set_defaults(func=_export)
     return parser
 
 
-def _lines(handle, name):
-    """Every line of `handle` as one text (empty lines too), without its line ending."""
-    texts = []
-    for number, line in enumerate(iter(handle.readline, b""), start=1):
-        try:
-            texts.append(line.decode("utf-8").rstrip("\n").rstrip("\r"))
-        except UnicodeDecodeError as error:
-            raise DataError(f"{name}:{number}: not UTF-8 ({error.reason} at byte "
-                            f"{error.start}). Save the file as UTF-8.") from None
-    return texts
-
-
-def _read_texts(args):
-    _validation.check_conflict(
-        bool(args.texts) and args.file is not None,
-        "Give texts as arguments or with --file, not both. Received: "
-        f"{len(args.texts)} texts and --file {args.file!r}.",
-    )
-    if args.texts:
-        return list(args.texts), "the arguments"
-    if args.file is None or args.file == "-":
-        if sys.stdin.isatty():
-            print("Reading texts from stdin, one per line; end with Ctrl-D.", file=sys.stderr)
-        return _lines(sys.stdin.buffer, "<stdin>"), "stdin"
-    path = _validation.check_existing_file("file", args.file)
-    with open(path, "rb") as handle:
-        return _lines(handle, path), path
-
-
 def _predict(args):
-    texts, source = _read_texts(args)
-    if not texts:
-        raise DataError(f"No texts to predict: {source} held none. Give texts as arguments, "
-                        "with --file, or on stdin, one per line.")
+    texts = _cli.require_texts(*_cli.read_texts(args))
     for row in api.predict(args.run_dir, texts, batch_size=args.batch_size):
         print(json.dumps(row, ensure_ascii=False))
     return 0

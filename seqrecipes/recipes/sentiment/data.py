@@ -33,8 +33,8 @@ def check_tokenizer_installed(language, tokenizer):
         korean.import_kiwipiepy()
     except ImportError as error:
         raise MissingDependencyError(
-            f"--tokenizer {tokenizer} needs kiwipiepy, which is not installed. Install it with "
-            f"{korean.KOREAN_INSTALL}, or choose --tokenizer syllables (nothing to install; "
+            f"tokenizer={tokenizer!r} needs kiwipiepy, which is not installed. Install it with "
+            f"{korean.KOREAN_INSTALL}, or choose tokenizer='syllables' (nothing to install; "
             "the saved model then takes raw text)."
         ) from error
 
@@ -81,7 +81,7 @@ def _check_classes(classes, path):
     if len(classes) < 2:
         raise DataError(
             f"{path}: every text has the label {classes[0]!r}; a classifier needs at "
-            "least two classes. Check --label-column."
+            "least two classes. Check `label_column`."
         )
 
 
@@ -96,7 +96,7 @@ def read_splits(config):
     path = config["data"] or str(sample_path(SAMPLES[config["language"]]))
     options = dict(
         text_column=config["text_column"], label_column=config["label_column"],
-        empty=config["empty"],
+        empty=config["empty"], format=config.get("format", "auto"),
     )
     data = load_table(path, **options)
     _check_classes(data.classes, path)
@@ -147,11 +147,12 @@ def read_stream_splits(config, sample_size):
 
     scan = scan_labelled_files(
         config["data"], text_column=config["text_column"], label_column=config["label_column"],
-        empty=config["empty"], sample_size=sample_size, seed=config["seed"],
+        format=config.get("format", "auto"), empty=config["empty"], sample_size=sample_size,
+        seed=config["seed"],
     )
     _check_classes(scan.classes, scan.paths[0])
     options = dict(text_column=scan.text_column, label_column=scan.label_column,
-                   empty=config["empty"])
+                   empty=config["empty"], format=config.get("format", "auto"))
     sources, num_empty = {"data": scan.summary()}, {"data": scan.num_empty}
     parts = {}
     for name in ("validation", "test"):

@@ -90,10 +90,10 @@ def resolve_model_settings(model, given, *, defaults=None):
         }
         _validation.check_conflict(
             True,
-            f"`model={model!r}` does not use "
+            f"model={model!r} does not use "
             + ", ".join(f"`{name}` (used by {', '.join(users[name])})" for name in unused)
             + ". Received: " + ", ".join(f"{name}={given[name]!r}" for name in unused)
-            + f". Leave {'it' if len(unused) == 1 else 'them'} out or choose another --model.",
+            + f". Leave {'it' if len(unused) == 1 else 'them'} out or choose another `model`.",
         )
     settings = {**DEFAULTS[model], **(defaults or {})}
     settings.update({name: value for name, value in given.items() if value is not None})
@@ -106,7 +106,7 @@ def resolve_model_settings(model, given, *, defaults=None):
             resolved["merge_mode"] != "concat" and not resolved["bidirectional"],
             "`merge_mode` merges the two directions of a bidirectional layer. Received: "
             f"merge_mode={resolved['merge_mode']!r} with bidirectional=False. Add "
-            "--bidirectional or leave out --merge-mode.",
+            "bidirectional=True or leave out `merge_mode`.",
         )
     return resolved
 

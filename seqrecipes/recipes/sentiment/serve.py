@@ -15,10 +15,7 @@ give the same probabilities as the bucketed pipeline (tests/test_sentiment.py ch
 
 import dataclasses
 import json
-import os
 import pathlib
-import shutil
-import uuid
 
 import numpy as np
 import tensorflow as tf
@@ -106,46 +103,28 @@ class LoadedRun:
         return rows
 
     def export(self, export_dir, *, overwrite=False):
-        """Writes a SavedModel (Keras `model.export`) atomically; returns its path."""
-        export_dir = pathlib.Path(export_dir).resolve()
-        if export_dir.exists() and not (overwrite and (export_dir / "saved_model.pb").is_file()):
-            raise RunDirectoryError(
-                f"{str(export_dir)!r} already exists. Choose a new directory"
-                + (", or pass --overwrite to replace the SavedModel in it."
-                   if (export_dir / "saved_model.pb").is_file() else
-                   " (it is not a SavedModel, so it is never replaced).")
-            )
-        export_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = export_dir.parent / f".{export_dir.name}.staging-{uuid.uuid4().hex[:8]}"
-        try:
-            self.run.model.export(staging, format="tf_saved_model", verbose=False)
-            extra = staging / "assets.extra"
+        """Writes a SavedModel (`_artifacts.export_saved_model`, atomic); returns its path."""
+        config = self.config
+        binary = len(self.classes) == 2
+        description = {
+            "recipe": "sentiment",
+            "run_dir": str(self.run.path.resolve()),
+            "input": config["input"],
+            "language": config["language"],
+            "tokenizer": config["tokenizer"],
+            "classes": list(self.classes),
+            "output": (f"(batch, 1): probability of class {self.classes[1]!r}" if binary
+                       else f"(batch, {len(self.classes)}): probability of each class"),
+            "versions": _artifacts.package_versions(),
+        }
+
+        def describe(staging):
+            extra = pathlib.Path(staging, "assets.extra")
             extra.mkdir(exist_ok=True)
-            config = self.config
-            binary = len(self.classes) == 2
-            description = {
-                "recipe": "sentiment",
-                "run_dir": str(self.run.path.resolve()),
-                "input": config["input"],
-                "language": config["language"],
-                "tokenizer": config["tokenizer"],
-                "classes": list(self.classes),
-                "output": (f"(batch, 1): probability of class {self.classes[1]!r}" if binary
-                           else f"(batch, {len(self.classes)}): probability of each class"),
-                "versions": _artifacts.package_versions(),
-            }
             (extra / "seqrecipes.json").write_text(json.dumps(description, indent=2) + "\n")
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        if export_dir.exists():
-            old = export_dir.parent / f".{export_dir.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(export_dir, old)
-            os.rename(staging, export_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(staging, export_dir)
-        return export_dir
+
+        return _artifacts.export_saved_model(self.run.model, export_dir, overwrite=overwrite,
+                                             describe=describe)
 
 
 def load(run_dir):

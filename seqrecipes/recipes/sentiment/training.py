@@ -143,7 +143,7 @@ def train(config, run_dir):
         train_data = datasets.stream_classification_dataset(
             splits.scan.paths, vectorizer=vectorizer, text_column=splits.scan.text_column,
             label_column=splits.scan.label_column, class_names=splits.classes,
-            empty=config["empty"], transform=text.pretokenizer(language, tokenizer),
+            format=config.get("format", "auto"), empty=config["empty"], transform=text.pretokenizer(language, tokenizer),
             batch_size=batch_size, sample_texts=sample,
             shuffle_buffer=config["shuffle_buffer"], seed=config["seed"],
         )

@@ -1,8 +1,8 @@
 """Time-series recipe: next-value regression on windows of a CSV column, or frame labelling.
 
-    seqrecipes timeseries                                   # the embedded daily series
-    seqrecipes timeseries --data prices.csv --column close --window 30 --horizon 1
-    seqrecipes timeseries --task labelling                  # generated regimes, a label per step
+    seqrecipes timeseries train                             # the embedded daily series
+    seqrecipes timeseries train --data prices.csv --column close --window 30 --horizon 1
+    seqrecipes timeseries train --task labelling            # generated regimes, a label per step
 
 Regression (many-to-one, `build_sequence_regressor`): the series is split in time order (first
 70% train, next 15% validation, last 15% test; a window belongs to the part holding the value
@@ -42,6 +42,7 @@ from seqrecipes.recipes.engine import plots as _plots  # noqa
 from seqrecipes.recipes.engine import training as _training  # noqa
 
 RECIPE = "timeseries"
+FORMATS = ("auto", "csv", "tsv")  # `load_series`'s: auto reads the dialect from the name
 TASKS = ("regression", "labelling")
 
 
@@ -155,6 +156,7 @@ def run(
     task="regression",
     data=None,
     column="value",
+    format="auto",
     window=30,
     horizon=1,
     validation_fraction=0.15,
@@ -184,6 +186,7 @@ def run(
         data: str, path or None. CSV / TSV with a header (regression); None uses the
             embedded daily series (`sample_path("timeseries")`).
         column: str. The numeric column. Defaults to "value".
+        format: str. "auto" (the dialect from the name, else the header), "csv" or "tsv".
         window: int. Values per input window. Defaults to 30.
         horizon: int. How many steps ahead to predict; 1 is the next value.
         validation_fraction, test_fraction: float. Time-ordered parts of the series.
@@ -198,6 +201,7 @@ def run(
     """
     _validation.check_choice("task", task, TASKS)
     _validation.check_string("column", column)
+    _validation.check_choice("format", format, FORMATS)
     _validation.check_choice("cell", cell, wiring.CELLS)
     units = _validation.check_positive_ints("units", units)
     for name, value in (("window", window), ("horizon", horizon),
@@ -219,7 +223,7 @@ def run(
     )
     config = {
         "recipe": RECIPE, "task": task, "data": None if data is None else str(data),
-        "column": column, "window": window, "horizon": horizon,
+        "column": column, "format": format, "window": window, "horizon": horizon,
         "validation_fraction": validation_fraction, "test_fraction": test_fraction,
         "train_sequences": train_sequences, "validation_sequences": validation_sequences,
         "test_sequences": test_sequences, "sequence_steps": sequence_steps, "cell": cell,
@@ -233,7 +237,7 @@ def run(
                    "verbose": verbose}
     if task == "regression":
         path = sample_path("timeseries") if data is None else data
-        values = load_series(path, column)
+        values = load_series(path, column, format=format)
         config["data"] = str(path)
         model, result, metrics, figure = _regression(values, config, state_dir, train_flags)
     else:
@@ -245,9 +249,11 @@ def run(
         figures={"training_curves.png": _plots.training_curves(result.history, title=RECIPE),
                  "predictions.png": figure},
     )
-    if verbose:
-        _report(task, metrics, path)
+    _report(task, metrics, path)  # whatever `verbose` is: it sets the progress display only
     return TimeseriesResult(path, metrics, result.history)
+
+
+train = run  # every recipe's training entry point is `train`; `run` is kept as its alias
 
 
 def _report(task, metrics, path):

@@ -1,4 +1,4 @@
-"""`seqrecipes timeseries`: flags onto `timeseries.run` (its signature holds the defaults)."""
+"""`seqrecipes timeseries train`: flags onto `timeseries.train` (its signature holds the defaults)."""
 
 from seqrecipes.models import wiring
 from seqrecipes.recipes import timeseries
@@ -6,16 +6,22 @@ from seqrecipes.recipes.engine import flags as _cli
 
 
 def add_parser(subparsers):
-    """Declares `seqrecipes timeseries`."""
+    """Declares `seqrecipes timeseries train`."""
     parser = subparsers.add_parser(
         "timeseries", help="next-value regression on a CSV column, or frame labelling",
         description=timeseries.__doc__.split("\n\n")[0],
     )
-    group = parser.add_argument_group("task, data and model")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    train = commands.add_parser("train", help="train, evaluate on the test part, write a run",
+                                description=timeseries.run.__doc__.split("\n\n")[0])
+    group = train.add_argument_group("task, data and model")
     group.add_argument("--task", default="regression", choices=timeseries.TASKS)
     group.add_argument("--data", default=None,
                        help="CSV/TSV with a header (default: the embedded daily series)")
     group.add_argument("--column", default="value", help="the numeric column")
+    group.add_argument("--format", default="auto", choices=timeseries.FORMATS,
+                       help="auto: the dialect from the file's name (.csv, .tsv), else its "
+                       "header")
     group.add_argument("--window", type=int, default=30, help="values per input window")
     group.add_argument("--horizon", type=int, default=1, help="steps ahead; 1 = next value")
     group.add_argument("--validation-fraction", type=float, default=0.15)
@@ -27,8 +33,8 @@ def add_parser(subparsers):
     group.add_argument("--cell", default="lstm", choices=wiring.CELLS)
     group.add_argument("--units", type=int, nargs="+", default=[32])
     group.add_argument("--dropout", type=float, default=0.0)
-    _cli.add_training_flags(parser, default_run_dir="runs/timeseries", epochs=30,
+    _cli.add_training_flags(train, default_run_dir="runs/timeseries", epochs=30,
                             batch_size=32, learning_rate=0.003, patience=5)
 
-    _cli.bind(parser, timeseries.run)
+    _cli.bind(train, timeseries.train)
     return parser

@@ -1,5 +1,6 @@
 """The NER recipe end to end through `main([...])`: train, evaluate, predict, export, errors."""
 
+import io
 import json
 import re
 
@@ -124,7 +125,7 @@ def test_predict_from_a_file_of_token_lists(learned_run, tmp_path, capsys):
     source = tmp_path / "tokens.jsonl"
     source.write_text('["Paris", "today"]\n\n["we", "saw", "Ada", "Lovelace"]\n')
     output = tmp_path / "out.jsonl"
-    assert main(["ner", "predict", str(learned_run), "--input", str(source), "--tokenized",
+    assert main(["ner", "predict", str(learned_run), "--file", str(source), "--tokenized",
                  "--output", str(output)]) == 0
     rows = [json.loads(line) for line in output.read_text().splitlines()]
     assert [row["tokens"] for row in rows] == [["Paris", "today"], [], ["we", "saw", "Ada",
@@ -155,7 +156,7 @@ def test_evaluate_reports_entity_scores_of_the_test_file(sample_run, capsys):
 
 def test_export_serves_token_strings(sample_run, tmp_path, capsys):
     target = tmp_path / "served"
-    assert main(["ner", "export", str(sample_run), "--output", str(target)]) == 0
+    assert main(["ner", "export", str(sample_run), str(target)]) == 0
     served = tf.saved_model.load(str(target))
     batch = [["Rome", "said", "no", ""], ["Marta", "Silva", "won", "."]]
     outputs = served.serve(tf.constant(batch))
@@ -179,7 +180,7 @@ def test_python_api_takes_path_objects(tmp_path):
 def test_unknown_tag_at_evaluation_names_file_line_and_tag(sample_run, tmp_path, capsys):
     data = write_conll(tmp_path / "odd.conll", [(["Rome", "won"], ["B-LOC", "O"]),
                                                 (["Ada", "wrote"], ["B-WRITER", "O"])])
-    assert main(["ner", "evaluate", str(sample_run), "--data", str(data)]) == 2
+    assert main(["ner", "evaluate", str(sample_run), str(data)]) == 2
     error = capsys.readouterr().err
     assert f"{data}:4" in error and "'B-WRITER'" in error and "trained on" in error
 
@@ -208,10 +209,10 @@ def test_malformed_training_files_are_refused_with_file_and_line(tmp_path, capsy
 @pytest.mark.parametrize(
     "flags, message",
     [
-        (["--char-features", "rnn"], "`char_features`"),
-        (["--dev-fraction", "1.5"], "`dev_fraction`"),
-        (["--units", "0"], "`units`"),
-        (["--cell", "transformer"], "`cell`"),
+        (["--char-features", "rnn"], "`--char-features`"),
+        (["--dev-fraction", "1.5"], "`--dev-fraction`"),
+        (["--units", "0"], "`--units`"),
+        (["--cell", "transformer"], "`--cell`"),
     ],
 )
 def test_bad_flags_are_refused_before_training(tmp_path, capsys, flags, message):
@@ -221,12 +222,14 @@ def test_bad_flags_are_refused_before_training(tmp_path, capsys, flags, message)
     assert not run_dir.exists()
 
 
-def test_predict_needs_sentences_and_refuses_bad_token_lists(learned_run, tmp_path, capsys):
+def test_predict_needs_sentences_and_refuses_bad_token_lists(learned_run, tmp_path, capsys,
+                                                            monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["ner", "predict", str(learned_run)]) == 2
-    assert "either as arguments or with --input" in capsys.readouterr().err
+    assert "No sentences to predict: standard input held none" in capsys.readouterr().err
     source = tmp_path / "bad.jsonl"
     source.write_text('["ok"]\n{"tokens": 1}\n')
-    assert main(["ner", "predict", str(learned_run), "--input", str(source),
+    assert main(["ner", "predict", str(learned_run), "--file", str(source),
                  "--tokenized"]) == 2
     assert f"{source}:2" in capsys.readouterr().err
     with pytest.raises(InvalidArgumentError, match="Sentence 0"):

@@ -233,12 +233,12 @@ def test_interrupted_training_resumes_and_matches_an_uninterrupted_run(
     [
         (["--data", "no/such/file.csv"], "no such file"),
         (["--text-column", "review_text"], "is not a column. The columns are ['text', 'label']"),
-        (["--model", "transformer"], "`model` must be one of 'simple_rnn', 'lstm'"),
-        (["--model", "lstm", "--kernel-sizes", "3"], "does not use `kernel_sizes` (used by cnn)"),
-        (["--units", "0", "--model", "gru"], "`units` must be a positive integer"),
-        (["--language", "fr"], "`language` must be one of 'en', 'ko'"),
-        (["--tokenizer", "syllables"], "`tokenizer` must be one of 'words'"),
-        (["--epochs", "0"], "`epochs` must be a positive integer"),
+        (["--model", "transformer"], "`--model` must be one of 'simple_rnn', 'lstm'"),
+        (["--model", "lstm", "--kernel-sizes", "3"], "--model lstm does not use `--kernel-sizes` (used by cnn)"),
+        (["--units", "0", "--model", "gru"], "`--units` must be a positive integer"),
+        (["--language", "fr"], "`--language` must be one of 'en', 'ko'"),
+        (["--tokenizer", "syllables"], "`--tokenizer` must be one of 'words'"),
+        (["--epochs", "0"], "`--epochs` must be a positive integer"),
         (["--no-such-flag"], "unrecognized arguments"),
     ],
 )

@@ -134,7 +134,7 @@ def test_a_validation_file_and_a_vocabulary_sample_in_memory(shards, tmp_path):
         (["--stream", "--data", "{f}/nothing-*.csv", "--validation", "{f}/valid.csv",
           "--test", "{f}/test.csv"], "nothing-*.csv' matches no file"),
         (["--data", "{f}/train-0.csv", "{f}/train-1.csv"], "add --stream"),
-        (["--stream", "--data", "{f}/train-*"], "Missing: --validation, --test"),
+        (["--stream", "--data", "{f}/train-*"], "Missing: `--validation`, `--test`"),
         (["--stream", "--data", "{f}/train-0.csv", "{f}/train-0.csv", "--validation",
           "{f}/valid.csv", "--test", "{f}/test.csv"], "is named twice"),
         (["--data", "{f}/train-0.csv", "--shuffle-buffer", "10"], "is for a stream"),
@@ -142,7 +142,7 @@ def test_a_validation_file_and_a_vocabulary_sample_in_memory(shards, tmp_path):
           "{f}/test.csv", "--vocabulary-sample", "10", "--vocabulary-file", "{f}/valid.csv"],
          "not both"),
         (["--data", "{f}/train-0.csv", "--validation", "{f}/valid.csv",
-          "--validation-split", "0.2"], "cannot be used with a `validation` file"),
+          "--validation-split", "0.2"], "cannot be used with a `--validation` file"),
     ],
 )
 def test_bad_stream_arguments_exit_2_with_a_message(shards, tmp_path, argv, message):
