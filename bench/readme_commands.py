@@ -30,6 +30,8 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 
+MULTI_MACHINE = "needs two machines at 10.0.0.1 and 10.0.0.2 (tests/recipes/engine/test_distribute.py runs two workers on 127.0.0.1)"
+
 # Where each README command is checked. "test": run by tests/test_readme.py (quick on the
 # embedded samples); "bench": parsed as printed by the test, run by this script (minutes);
 # anything else is the reason it cannot run here. A README command missing from this table,
@@ -40,9 +42,80 @@ WHERE = {
         "test",
     'python3 -m venv .venv && . .venv/bin/activate && pip install -q ".[test]" && python -m pytest':
         "CI runs it: .ci/run executes this line from a fresh clone",
+    'seqrecipes params --model gru --units 128 64 --bidirectional --embedding-dim 100':
+        "test",
+    'seqrecipes sentiment train --data reviews.csv --text-column text --label-column label --run-dir runs/reviews':
+        "test",
+    'seqrecipes sentiment evaluate runs/reviews held_out.csv':
+        "test",
+    'seqrecipes sentiment predict runs/reviews "What a wonderful film" "Dull."':
+        "test",
+    'echo "A film I will not forget" | seqrecipes sentiment predict runs/reviews':
+        "test",
+    'seqrecipes sentiment export runs/reviews served/sentiment':
+        "test",
+    'seqrecipes params --model-file runs/reviews/model.keras':
+        "test",
+    "seqrecipes sentiment train --stream --data 'shards/train-*.tsv.gz' --run-dir runs/stream --validation valid.tsv --test test.tsv --vocabulary-sample 100000 --shuffle-buffer 10000":
+        "test",
+    "seqrecipes sentiment train --stream --data 'shards/train-*.tsv.gz' --run-dir runs/stream-vocabulary --validation valid.tsv --test test.tsv --vocabulary-file vocabulary.txt":
+        "test",
+    'seqrecipes ner train --train train.txt --dev valid.txt --test test.txt':
+        "bench",
+    'seqrecipes ner evaluate runs/ner test.txt':
+        "bench",
+    'seqrecipes ner predict runs/ner "John Smith flew to Paris with Acme Corp on Monday ."':
+        "bench",
+    'echo "Ada Lovelace met Charles Babbage in London ." | seqrecipes ner predict runs/ner':
+        "bench",
+    'seqrecipes ner export runs/ner served/ner':
+        "bench",
+    'seqrecipes sentiment train --data reviews.tsv --strategy mirrored --batch-size 256 --run-dir runs/mirrored':
+        "test",
+    'export TF_CONFIG=\'{"cluster": {"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]}, "task": {"type": "worker", "index": 0}}\'':
+        MULTI_MACHINE,
+    'seqrecipes sentiment train --data reviews.tsv --strategy multi-worker --run-dir runs/big':
+        MULTI_MACHINE,
+    'export TF_CONFIG=\'{"cluster": {"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]}, "task": {"type": "worker", "index": 1}}\'':
+        MULTI_MACHINE,
+    'seqrecipes sentiment train --data reviews.tsv --strategy multi-worker --run-dir runs/big':
+        MULTI_MACHINE,
+    'seqrecipes char-lm train':
+        "bench",
+    'seqrecipes char-lm train --data input.txt --mode stateful --dropout 0.1 --sequence-length 50 --batch-size 32 --epochs 10 --run-dir runs/shakespeare':
+        "bench",
+    'seqrecipes char-lm sample runs/char-lm --prompt "ROMEO:" --temperature 0.8 --top-k 5 --length 500':
+        "bench",
+    'seqrecipes inspect-cells runs/char-lm':
+        "bench",
+    'seqrecipes inspect-cells runs/char-lm --text input.txt --max-chars 3000':
+        "bench",
+    'seqrecipes inspect-cells runs/char-lm --unit gru_2/h:117':
+        "bench",
+    'seqrecipes timeseries train':
+        "bench",
+    'seqrecipes timeseries train --data prices.csv --column close --window 30 --horizon 1 --run-dir runs/prices':
+        "bench",
+    'seqrecipes timeseries train --task labelling --run-dir runs/regimes':
+        "bench",
+    'seqrecipes seq2seq train --task reverse --run-dir runs/reverse':
+        "bench",
+    'seqrecipes seq2seq predict runs/reverse 4071 123456':
+        "bench",
+    'seqrecipes seq2seq train --task addition --run-dir runs/addition':
+        "bench",
+    'seqrecipes seq2seq train --task dates --bidirectional --encoder-layers 2 --run-dir runs/dates':
+        "bench",
+    'seqrecipes generate-from-vector train --max-digits 6 --noise 0.2':
+        "bench",
+    'seqrecipes gradient-flow --steps 100 --units 32':
+        "bench",
+    'seqrecipes bilm train --data corpus.txt --tokenizer whitespace':
+        "bench",
+    'seqrecipes ner train --train small.conll --bilm runs/bilm --run-dir runs/ner-bilm':
+        "bench",
 }
 
-MULTI_MACHINE = "needs two machines at 10.0.0.1 and 10.0.0.2 (tests/recipes/engine/test_distribute.py runs two workers on 127.0.0.1)"
 
 
 def readme_blocks(path=README):
@@ -72,6 +145,30 @@ def readme_blocks(path=README):
         if lines:
             blocks.append(lines)
     return blocks
+
+
+def shown_output(path=README):
+    """Command -> the output lines README shows under it in a ```console block."""
+    shown, command = {}, None
+    for match in re.finditer(r"^```console\n(.*?)^```", path.read_text(), re.S | re.M):
+        for line in match.group(1).splitlines():
+            if line.startswith("$ "):
+                command = _without_comment(line[2:])
+                shown[command] = []
+            elif command is not None and line.strip():
+                shown[command].append(line)
+    return shown
+
+
+def output_mismatches(shown_lines, output):
+    """The README output lines that `output` does not show; `...` stands for anything."""
+    printed = [" ".join(line.split()) for line in output.splitlines()]
+    missing = []
+    for line in shown_lines:
+        pattern = ".*".join(re.escape(part) for part in " ".join(line.split()).split("..."))
+        if not any(re.fullmatch(pattern, candidate) for candidate in printed):
+            missing.append(line)
+    return missing
 
 
 def _without_comment(line):
@@ -132,7 +229,8 @@ def write_user_files(folder):
             part.to_csv(file, index=False, sep="\t")
     valid.to_csv(folder / "valid.tsv", index=False, sep="\t")
     test.to_csv(folder / "test.tsv", index=False, sep="\t")
-    words = pd.Series(re.findall(r"[a-z0-9']+", " ".join(train["text"]).lower()))
+    # As the tokeniser writes them: lower case, punctuation stripped, split on white space.
+    words = pd.Series(re.sub(r"[^\w\s]", "", " ".join(train["text"]).lower()).split())
     (folder / "vocabulary.txt").write_text("\n".join(words.value_counts().index) + "\n")
     (folder / "corpus.txt").write_text("\n".join(reviews["text"]) + "\n")
     for name, sample in (("train.txt", "ner_en.conll"), ("valid.txt", "ner_en.dev.conll"),

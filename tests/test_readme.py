@@ -19,6 +19,7 @@ readme = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(readme)
 
 COMMANDS = readme.commands()
+SHOWN = readme.shown_output()
 
 
 def test_every_command_is_checked_somewhere():
@@ -59,6 +60,8 @@ def test_quick_commands_run_in_order(block, folder):
             continue
         status, output = readme.run_in_process(command, folder)
         assert status == 0, f"{command}\n{output[-3000:]}"
+        missing = readme.output_mismatches(SHOWN.get(command, []), output)
+        assert not missing, f"README shows output that {command!r} did not print: {missing}"
         check = OUTPUT_CHECKS.get(command)
         if check is not None:
             check(output, folder)
@@ -72,7 +75,7 @@ def _sentiment_predictions(output, folder):
 
 # What a command's output must show, beyond exit status 0 (figures README quotes included).
 OUTPUT_CHECKS = {
-    'seqrecipes sentiment predict runs/sentiment "What a wonderful film" "Dull."':
+    'seqrecipes sentiment predict runs/reviews "What a wonderful film" "Dull."':
         _sentiment_predictions,
 }
 
