@@ -14,6 +14,7 @@ from seqrecipes.recipes.engine import flags as _cli
 from seqrecipes.recipes.sentiment import baseline as _baseline
 from seqrecipes.recipes.sentiment import model as _model_flags
 from seqrecipes.recipes.sentiment import data as text
+from seqrecipes.recipes.sentiment.explain_cli import add_explain_parser
 
 
 def add_parser(subparsers):
@@ -122,6 +123,8 @@ def add_parser(subparsers):
     export.add_argument("--overwrite", action="store_true",
                         help="replace a SavedModel already in EXPORT_DIR")
     export.set_defaults(func=_export)
+
+    add_explain_parser(commands)
     return parser
 
 

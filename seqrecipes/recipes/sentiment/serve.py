@@ -106,6 +106,12 @@ class LoadedRun:
             })
         return rows
 
+    def explain(self, texts, **options):
+        """Which tokens made each prediction: see `seqrecipes.recipes.sentiment.explain`."""
+        from seqrecipes.recipes.sentiment import explain as _explain
+
+        return _explain.explain(self, texts, **options)
+
     def export(self, export_dir, *, overwrite=False):
         """Writes a SavedModel (Keras `model.export`) atomically; returns its path."""
         export_dir = pathlib.Path(export_dir).resolve()
