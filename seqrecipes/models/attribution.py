@@ -46,6 +46,20 @@ TOLERANCE = 0.01  # completeness error allowed: 1% of F(x) - F(x')
 _TINY = 1e-6  # |F(x) - F(x')| below this: the error is measured against this instead
 
 
+def check_options(baseline, steps, max_steps, tolerance):
+    """Checks the options of `integrated_gradients` that every recipe's `explain` takes."""
+    if isinstance(baseline, str):
+        _validation.check_choice("baseline", baseline, BASELINES)
+    _validation.check_positive_int("steps", steps)
+    _validation.check_positive_int("max_steps", max_steps)
+    _validation.check_conflict(
+        max_steps < steps,
+        f"`max_steps` must be at least `steps`. Received: steps={steps!r}, "
+        f"max_steps={max_steps!r}. Raise --max-steps or lower --steps.",
+    )
+    _validation.check_fraction("tolerance", tolerance)
+
+
 @contextlib.contextmanager
 def _replaced_call(layer, outputs):
     """Within the block, `layer` returns `outputs` (its mask is still computed from its input)."""
@@ -59,7 +73,7 @@ def _replaced_call(layer, outputs):
         del layer.call
 
 
-def _capture(model, inputs, layer):
+def layer_output(model, inputs, layer):
     """Runs `model` on `inputs`; returns (what `layer` output, the model's output)."""
     captured = []
     original = layer.call
@@ -139,7 +153,7 @@ def integrated_gradients(
     _validation.check_positive_int("max_steps", max_steps)
     _validation.check_positive_int("batch_size", batch_size)
     _validation.check_fraction("tolerance", tolerance)
-    features, _ = _capture(model, inputs, layer)
+    features, _ = layer_output(model, inputs, layer)
     features = np.asarray(ops.convert_to_numpy(features), dtype="float32")
     if isinstance(baseline, str):
         _validation.check_choice("baseline", baseline, BASELINES)
@@ -151,7 +165,7 @@ def integrated_gradients(
                     "`baseline='padding'` needs `baseline_inputs` (the example with every "
                     "token replaced by padding). Pass them, or pass baseline='zeros'."
                 )
-            reference, _ = _capture(model, baseline_inputs, layer)
+            reference, _ = layer_output(model, baseline_inputs, layer)
             reference = np.asarray(ops.convert_to_numpy(reference), dtype="float32")
     else:
         reference = np.broadcast_to(np.asarray(baseline, "float32"), features.shape)

@@ -87,7 +87,17 @@ def _font_for(rows):
     if not any("\uac00" <= char <= "\ud7a3" or "\u3131" <= char <= "\u318e" for char in text):
         return None
     installed = {font.name for font in font_manager.fontManager.ttflist}
-    return next((name for name in HANGUL_FONTS if name in installed), None)
+    found = next((name for name in HANGUL_FONTS if name in installed), None)
+    if found is None:  # installed after matplotlib cached its font list: add the files
+        for path in font_manager.findSystemFonts():
+            if any(key in path.lower() for key in ("nanum", "cjk", "malgun", "applegothic")):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        installed = {font.name for font in font_manager.fontManager.ttflist}
+        found = next((name for name in HANGUL_FONTS if name in installed), None)
+    return found
 
 
 def figure(rows, *, width=11.0, font_size=11):

@@ -9,6 +9,7 @@ from seqrecipes.errors import DataError, InvalidArgumentError
 from seqrecipes.models import wiring
 from seqrecipes.recipes.engine import flags as _cli
 
+from seqrecipes.recipes.ner.explain_cli import add_explain_parser
 from seqrecipes.recipes.ner.serve import DEFAULT_RUN_DIR
 
 
@@ -225,4 +226,5 @@ def add_parser(subparsers):
     _evaluate_parser(commands)
     _predict_parser(commands)
     _export_parser(commands)
+    add_explain_parser(commands)
     return parser

@@ -5,29 +5,10 @@ only when the command runs (never for `--help`).
 """
 
 from seqrecipes.recipes.engine import flags as _cli
+from seqrecipes.recipes.engine.explain_flags import add_attribution_flags, options
 
 KEYS = ("text", "label", "probability", "explained", "explained_probability",
         "baseline_probability", "tokens", "ngrams", "completeness_error", "steps", "baseline")
-
-
-def add_attribution_flags(parser, *, what):
-    """--baseline --steps --max-steps --tolerance --html --png: shared by every `explain`."""
-    group = parser.add_argument_group("integrated gradients")
-    group.add_argument("--baseline", default="padding",
-                       help="padding (the padding embedding at every position) or zeros")
-    group.add_argument("--steps", type=int, default=32,
-                       help="path steps to start with; doubled while the completeness error "
-                       "is over --tolerance")
-    group.add_argument("--max-steps", type=int, default=1024)
-    group.add_argument("--tolerance", type=float, default=0.01,
-                       help="completeness error to reach: |sum of attributions - (F(x) - "
-                       "F(baseline))| / |F(x) - F(baseline)|")
-    output = parser.add_argument_group("output")
-    output.add_argument("--html", default=None, metavar="FILE",
-                        help=f"also write a page with the {what} coloured by attribution")
-    output.add_argument("--png", default=None, metavar="FILE",
-                        help=f"also write a picture of the {what} (with --top: a bar chart)")
-    return group
 
 
 def add_explain_parser(commands):
@@ -55,16 +36,11 @@ def add_explain_parser(commands):
     return parser
 
 
-def _options(args):
-    return dict(baseline=args.baseline, steps=args.steps, max_steps=args.max_steps,
-                tolerance=args.tolerance)
-
-
 def _explain(args):
     from seqrecipes.errors import DataError
     from seqrecipes.recipes import sentiment as api
     from seqrecipes.recipes.engine import explanations as _views
-    from seqrecipes.recipes.sentiment import explain as _explain_texts
+    from seqrecipes.recipes.sentiment import explanation as _explanation
     from seqrecipes.recipes.sentiment.cli import _read_texts
 
     run = api.load(args.run_dir)
@@ -72,8 +48,8 @@ def _explain(args):
         texts = None
         if args.texts or args.file is not None:
             texts, _ = _read_texts(args)
-        table, _ = _explain_texts.top_tokens(run, args.top, texts=texts, sample=args.sample,
-                                             **_options(args))
+        table, _ = _explanation.top_tokens(run, args.top, texts=texts, sample=args.sample,
+                                             **options(args))
         print(_views.top_table_text(table))
         if args.png:
             _views.write_top_png(args.png, table)
@@ -82,7 +58,7 @@ def _explain(args):
     if not texts:
         raise DataError(f"No texts to explain: {source} held none. Give texts as arguments, "
                         "with --file, or on stdin, one per line.")
-    rows = run.explain(texts, target=args.target, **_options(args))
+    rows = run.explain(texts, target=args.target, **options(args))
     _views.print_json_lines(rows, KEYS)
     if args.html:
         _views.write_html(args.html, rows, title=f"Sentiment explanations: {args.run_dir}")

@@ -107,10 +107,10 @@ class LoadedRun:
         return rows
 
     def explain(self, texts, **options):
-        """Which tokens made each prediction: see `seqrecipes.recipes.sentiment.explain`."""
-        from seqrecipes.recipes.sentiment import explain as _explain
+        """Which tokens made each prediction: see `seqrecipes.recipes.sentiment.explanation`."""
+        from seqrecipes.recipes.sentiment import explanation as _explanation
 
-        return _explain.explain(self, texts, **options)
+        return _explanation.explain(self, texts, **options)
 
     def export(self, export_dir, *, overwrite=False):
         """Writes a SavedModel (Keras `model.export`) atomically; returns its path."""

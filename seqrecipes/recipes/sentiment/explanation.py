@@ -59,20 +59,6 @@ def _num_words(num_ids, widths):
     raise InvalidArgumentError(f"{num_ids} ids match no word count for n-grams {widths}.")
 
 
-def check_options(baseline, steps, max_steps, tolerance):
-    """Checks the integrated-gradients options shared by every recipe's `explain`."""
-    if isinstance(baseline, str):
-        _validation.check_choice("baseline", baseline, attribution.BASELINES)
-    _validation.check_positive_int("steps", steps)
-    _validation.check_positive_int("max_steps", max_steps)
-    _validation.check_conflict(
-        max_steps < steps,
-        f"`max_steps` must be at least `steps`. Received: steps={steps!r}, "
-        f"max_steps={max_steps!r}. Raise --max-steps or lower --steps.",
-    )
-    _validation.check_fraction("tolerance", tolerance)
-
-
 def explain(loaded, texts, *, target=None, baseline="padding", steps=attribution.DEFAULT_STEPS,
             max_steps=attribution.MAX_STEPS, tolerance=attribution.TOLERANCE):
     """Integrated-gradients attributions of every token of each text.
@@ -95,7 +81,7 @@ def explain(loaded, texts, *, target=None, baseline="padding", steps=attribution
         `heading` (one line for pictures).
     """
     texts = _strings("texts", texts)
-    check_options(baseline, steps, max_steps, tolerance)
+    attribution.check_options(baseline, steps, max_steps, tolerance)
     classes = [str(name) for name in loaded.classes]
     if target is not None and str(target) not in classes:
         raise InvalidArgumentError(
