@@ -9,7 +9,8 @@ where x is what a feature layer (an `Embedding`, or a tagger's word-and-characte
 `Concatenate`) outputs for the text, x' the baseline and F one scalar output of the model
 (a class probability, a span's tag score). The integral is the trapezoid rule over `steps`
 equal intervals. Completeness says that sum_t a_t = F(x) - F(x'); the relative error
-|sum_t a_t - (F(x) - F(x'))| / |F(x) - F(x')| measures how well the path was sampled, and
+|sum_t a_t - (F(x) - F(x'))| / max(|F(x) - F(x')|, 1e-4) measures how well the path was
+sampled (the floor keeps float noise of a text equal to its baseline from counting), and
 the number of steps is doubled (up to `max_steps`) until it is under `tolerance`. Every result
 carries its error.
 
@@ -43,7 +44,9 @@ BASELINES = ("padding", "zeros")
 DEFAULT_STEPS = 32  # enough for bag models; recurrent models often need 64-256
 MAX_STEPS = 1024  # steps doubled up to this many while the error is over the tolerance
 TOLERANCE = 0.01  # completeness error allowed: 1% of F(x) - F(x')
-_TINY = 1e-6  # |F(x) - F(x')| below this: the error is measured against this instead
+# |F(x) - F(x')| below this is float noise (rows of one batch differ by ~1e-7): the error is
+# measured against this instead, so a text equal to its baseline does not count as wrong.
+_TINY = 1e-4
 
 
 def check_options(baseline, steps, max_steps, tolerance):
@@ -171,6 +174,8 @@ def integrated_gradients(
         reference = np.broadcast_to(np.asarray(baseline, "float32"), features.shape)
     difference = features - reference
     current = min(steps, max_steps)
+    if not np.any(difference):  # x = x' (e.g. an empty text): nothing to attribute
+        current = 1
     cache = {}  # alpha -> (F, gradient summed against the difference, per position)
 
     def evaluate(alphas):
@@ -196,7 +201,7 @@ def integrated_gradients(
         value, base = cache[1.0][0], cache[0.0][0]
         delta = value - base
         error = abs(attributions.sum() - delta) / max(abs(delta), _TINY)
-        if error < tolerance or current * 2 > max_steps:
+        if error < tolerance or current * 2 > max_steps or not np.any(difference):
             break
         current *= 2
     return {

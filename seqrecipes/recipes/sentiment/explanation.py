@@ -82,10 +82,11 @@ def explain(loaded, texts, *, target=None, baseline="padding", steps=attribution
     """
     texts = _strings("texts", texts)
     attribution.check_options(baseline, steps, max_steps, tolerance)
-    classes = [str(name) for name in loaded.classes]
-    if target is not None and str(target) not in classes:
+    classes = list(loaded.classes)  # as the training file wrote them (as `predict` gives)
+    names = [str(name) for name in classes]
+    if target is not None and str(target) not in names:
         raise InvalidArgumentError(
-            f"`target` must be one of the run's classes {classes}. Received: target={target!r}."
+            f"`target` must be one of the run's classes {names}. Received: target={target!r}."
         )
     probabilities = loaded.probabilities(texts) if texts else np.zeros((0, len(classes)))
     vectorizer, core = loaded._parts()
@@ -96,7 +97,7 @@ def explain(loaded, texts, *, target=None, baseline="padding", steps=attribution
     rows = []
     for raw, model_text, row in zip(texts, model_texts, probabilities):
         predicted = int(row.argmax())
-        explained = predicted if target is None else classes.index(str(target))
+        explained = predicted if target is None else names.index(str(target))
         ids = vectorizer(tf.constant([model_text]))
         tokens = _tokens(vectorizer, model_text)[: ids.shape[1]]
         if not tokens:  # an empty text: nothing to attribute, F(x) = F(baseline)
