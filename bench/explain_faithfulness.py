@@ -141,6 +141,8 @@ def run_dataset(name, args, folder):
             drops[method][k].append(base[label] - after[index])
         if len(words) <= args.picture_words and len(pictures) < 3:
             pictures.append(row)
+        if len(errors) % 20 == 0:
+            print(f"{name}: {len(errors)} of {len(chosen)} texts", file=sys.stderr, flush=True)
     picture = REPO / "docs" / f"explain_{name}.png"
     explanations.write_png(picture, pictures or [row], width=9.0)
     return {
@@ -170,6 +172,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     import numpy as np
 
+    try:
+        import lime  # noqa: F401
+    except ImportError:
+        sys.exit('LIME is compared here: pip install "seqrecipes[bench]" (or pip install lime).')
     with tempfile.TemporaryDirectory() as folder:
         args.runs_dir = args.runs_dir or str(pathlib.Path(folder) / "runs")
         results = [run_dataset(name, args, folder) for name in args.datasets]

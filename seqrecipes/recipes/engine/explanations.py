@@ -10,6 +10,7 @@ the explained class or tag, red for one against it, the strength relative to the
 
 import html
 import json
+import warnings
 
 import matplotlib
 
@@ -97,6 +98,10 @@ def _font_for(rows):
                     continue
         installed = {font.name for font in font_manager.fontManager.ttflist}
         found = next((name for name in HANGUL_FONTS if name in installed), None)
+    if found is None:
+        warnings.warn("No font with Hangul is installed, so Korean tokens show as boxes in the "
+                      f"picture (the HTML page is not affected). Install one of {HANGUL_FONTS} "
+                      "(e.g. apt-get install fonts-nanum).", stacklevel=3)
     return found
 
 

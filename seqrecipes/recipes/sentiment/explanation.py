@@ -146,13 +146,12 @@ def explain(loaded, texts, *, target=None, baseline="padding", steps=attribution
 def training_sample(loaded, size, *, seed=0):
     """`size` texts drawn (with `seed`) from the run's training split."""
     _validation.check_positive_int("sample", size)
-    splits = text.read_splits(loaded.config)
-    texts = splits.train[0]
-    if texts is None:
+    if loaded.config.get("stream"):
         raise InvalidArgumentError(
             "The run was trained on a stream; give the texts to average over as TEXT "
             "arguments or with --file."
         )
+    texts = text.read_splits(loaded.config).train[0]
     chosen = np.random.default_rng(seed).choice(len(texts), min(size, len(texts)),
                                                 replace=False)
     return [texts[index] for index in sorted(chosen)]
