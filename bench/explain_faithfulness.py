@@ -118,7 +118,12 @@ def run_dataset(name, args, folder):
     drops = {method: {k: [] for k in KS} for method in ("integrated gradients", "LIME",
                                                          "random")}
     seconds = {"integrated gradients": [], "LIME": [], "random": []}
-    errors, pictures = [], []
+    picture = REPO / "docs" / f"explain_{name}.png"
+    shortest = sorted(chosen, key=lambda pair: len(pair[1]))[: args.pictures]
+    explanations.write_png(picture, run.explain([raw for raw, _ in shortest]), width=9.0)
+    if args.pictures_only:
+        return {"name": name, "picture": picture}
+    errors = []
     for raw, words in chosen:
         base = _probabilities(run, [" ".join(words)])[0]
         label = int(base.argmax())
@@ -139,12 +144,8 @@ def run_dataset(name, args, folder):
         after = _probabilities(run, deleted)[:, label]
         for index, (method, k) in enumerate((m, k) for m in rankings for k in KS):
             drops[method][k].append(base[label] - after[index])
-        if len(words) <= args.picture_words and len(pictures) < 3:
-            pictures.append(row)
         if len(errors) % 20 == 0:
             print(f"{name}: {len(errors)} of {len(chosen)} texts", file=sys.stderr, flush=True)
-    picture = REPO / "docs" / f"explain_{name}.png"
-    explanations.write_png(picture, pictures or [row], width=9.0)
     return {
         "name": name, "train_rows": train_rows, "texts": len(chosen),
         "model": run.config["model"], "drops": drops, "seconds": seconds,
@@ -167,8 +168,10 @@ def main(argv=None):
                         help="IMDB: skip reviews with more tokens (LIME's time grows with them)")
     parser.add_argument("--lime-samples", type=int, default=1000,
                         help="LIME's num_samples (its default is 5000)")
-    parser.add_argument("--picture-words", type=int, default=30,
-                        help="the pictures show texts of at most this many tokens")
+    parser.add_argument("--pictures", type=int, default=2,
+                        help="texts per picture: the shortest of the test texts")
+    parser.add_argument("--pictures-only", action="store_true",
+                        help="only (re)draw the pictures (the runs in --runs-dir are reused)")
     args = parser.parse_args(argv)
     import numpy as np
 
@@ -179,6 +182,9 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as folder:
         args.runs_dir = args.runs_dir or str(pathlib.Path(folder) / "runs")
         results = [run_dataset(name, args, folder) for name in args.datasets]
+    if args.pictures_only:
+        print("\n".join(str(result["picture"].relative_to(REPO)) for result in results))
+        return 0
     print(f"Deletion test: mean drop of the predicted class's probability after deleting the "
           f"top k tokens (LIME: {args.lime_samples} samples per text)\n")
     print("| data | model | method | k=1 | k=3 | k=5 | seconds per explanation |")

@@ -169,7 +169,7 @@ def write_top_png(path, table, *, title="Largest mean attribution"):
                   color=(0.10, 0.65, 0.25))
         axis.set_yticks(range(len(labels)), labels,
                         **({"fontfamily": family} if family else {}))
-        axis.set_title(f"{name}")
+        axis.set_title(f"class {name}")
         axis.set_xlabel("mean attribution")
     drawn.suptitle(title)
     drawn.tight_layout()
