@@ -82,3 +82,13 @@ def test_bad_requests_and_a_run_of_another_recipe_are_refused(learned_run, tmp_p
                  "--embedding-dim", "4", "--verbose", "0", "--baseline", "none"]) == 0
     status, _, err = run_main("ner", "explain", sentiment_run, "they saw Paris")
     assert status == 2 and "not a NER run" in err
+
+
+@pytest.mark.parametrize("logits", [True, False])
+def test_the_span_score_sums_each_tokens_tag_score(logits):
+    from seqrecipes.recipes.ner.explanation import _target
+
+    scores = np.array([[[0.1, 0.9], [0.6, 0.4], [0.3, 0.7]]], "float32")  # (1, 3 words, 2 tags)
+    value = float(_target([1, 2], [0, 1], logits)(scores)[0])
+    expected = 0.6 + 0.7 if logits else np.log(0.6) + np.log(0.7)
+    assert value == pytest.approx(expected, rel=1e-6)
