@@ -66,9 +66,15 @@ def _delete(words, positions):
 
 
 def _lime_ranking(explainer, run, model_text, label, samples):
+    """Every token position, largest LIME weight for `label` first.
+
+    LIME weighs all the tokens (`num_features` = their number: its "highest_weights"
+    selection, a ridge fit on all of them); asking for only 5 would make it choose 5 by
+    |weight| (forward selection), some of them against the class.
+    """
     explanation = explainer.explain_instance(
         model_text, lambda texts: _probabilities(run, texts), labels=(label,),
-        num_features=max(KS), num_samples=samples,
+        num_features=len(model_text.split()), num_samples=samples,
     )
     weights = sorted(explanation.as_map()[label], key=lambda pair: -pair[1])
     return [index for index, _ in weights]
