@@ -121,9 +121,10 @@ def run_dataset(name, args, folder):
     rng = np.random.default_rng(0)
     explainer = LimeTextExplainer(class_names=list(run.classes), split_expression=r"\s+",
                                   bow=False, mask_string="", random_state=0)
-    drops = {method: {k: [] for k in KS} for method in ("integrated gradients", "LIME",
-                                                         "random")}
-    seconds = {"integrated gradients": [], "LIME": [], "random": []}
+    methods = [f"integrated gradients ({baseline})" for baseline in args.baselines]
+    methods += ["LIME", "random"]
+    drops = {method: {k: [] for k in KS} for method in methods}
+    seconds = {method: [] for method in methods}
     picture = REPO / "docs" / f"explain_{name}.png"
     shortest = sorted(chosen, key=lambda pair: len(pair[1]))[: args.pictures]
     explanations.write_png(picture, run.explain([raw for raw, _ in shortest]), width=9.0)
@@ -133,12 +134,15 @@ def run_dataset(name, args, folder):
     for raw, words in chosen:
         base = _probabilities(run, [" ".join(words)])[0]
         label = int(base.argmax())
-        start = time.perf_counter()
-        row = run.explain([raw])[0]
-        seconds["integrated gradients"].append(time.perf_counter() - start)
-        errors.append(row["completeness_error"])
-        values = [token["attribution"] for token in row["tokens"]]
-        rankings = {"integrated gradients": list(np.argsort(values)[::-1])}
+        rankings = {}
+        for baseline in args.baselines:
+            method = f"integrated gradients ({baseline})"
+            start = time.perf_counter()
+            row = run.explain([raw], baseline=baseline)[0]
+            seconds[method].append(time.perf_counter() - start)
+            errors.append(row["completeness_error"])
+            values = [token["attribution"] for token in row["tokens"]]
+            rankings[method] = list(np.argsort(values)[::-1])
         start = time.perf_counter()
         rankings["LIME"] = _lime_ranking(explainer, run, " ".join(words), label,
                                          args.lime_samples)
@@ -150,8 +154,9 @@ def run_dataset(name, args, folder):
         after = _probabilities(run, deleted)[:, label]
         for index, (method, k) in enumerate((m, k) for m in rankings for k in KS):
             drops[method][k].append(base[label] - after[index])
-        if len(errors) % 20 == 0:
-            print(f"{name}: {len(errors)} of {len(chosen)} texts", file=sys.stderr, flush=True)
+        if len(drops["random"][1]) % 20 == 0:
+            print(f"{name}: {len(drops['random'][1])} of {len(chosen)} texts", file=sys.stderr,
+                  flush=True)
     return {
         "name": name, "train_rows": train_rows, "texts": len(chosen),
         "model": run.config["model"], "drops": drops, "seconds": seconds,
@@ -174,6 +179,10 @@ def main(argv=None):
                         help="IMDB: skip reviews with more tokens (LIME's time grows with them)")
     parser.add_argument("--lime-samples", type=int, default=1000,
                         help="LIME's num_samples (its default is 5000)")
+    parser.add_argument("--baselines", nargs="+", default=["padding", "zeros"],
+                        choices=("padding", "zeros"),
+                        help="integrated gradients' baselines to compare (the pictures: the "
+                        "recipe's default, padding)")
     parser.add_argument("--pictures", type=int, default=2,
                         help="texts per picture: the shortest of the test texts")
     parser.add_argument("--pictures-only", action="store_true",
@@ -204,7 +213,8 @@ def main(argv=None):
     for result in results:
         errors = np.array(result["errors"])
         print(f"\n{result['name']}: completeness error median {np.median(errors):.2e}, max "
-              f"{errors.max():.2e}, under 1% for {np.mean(errors < 0.01):.0%} of the texts; "
+              f"{errors.max():.2e}, under 1% for {np.mean(errors < 0.01):.0%} of the "
+              f"explanations ({len(errors)}: every text, every baseline); "
               f"picture {result['picture'].relative_to(REPO)}")
     return 0
 

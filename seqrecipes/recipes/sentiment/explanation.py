@@ -135,7 +135,7 @@ def explain(loaded, texts, *, target=None, baseline="padding", steps=attribution
             "completeness_error": round(result["completeness_error"], 6),
             "steps": result["steps"],
             "baseline": baseline if isinstance(baseline, str) else "given",
-            "heading": (f"{classes[predicted]} {row[predicted]:.3f}"
+            "heading": (f"predicted {classes[predicted]} (p = {row[predicted]:.3f})"
                         + ("" if explained == predicted else
                            f" (explaining {classes[explained]})")),
         })
