@@ -14,6 +14,15 @@ a run holds), `serve` (`evaluate`, `predict`, `export` on a run directory), `cli
 from seqrecipes.recipes.ner.serve import DEFAULT_RUN_DIR, RECIPE, evaluate, export, predict
 from seqrecipes.recipes.ner.training import run
 
+
+
+def explain(run_dir, sentences, **options):
+    """Which words made each entity or tag: see `seqrecipes.recipes.ner.explanation.explain`."""
+    from seqrecipes.recipes.ner import explanation as _explanation
+
+    return _explanation.explain(run_dir, sentences, **options)
+
+
 train = run  # every recipe's training entry point is `train`; `run` is kept as its alias
 
-__all__ = ["DEFAULT_RUN_DIR", "RECIPE", "evaluate", "export", "predict", "run", "train"]
+__all__ = ["DEFAULT_RUN_DIR", "RECIPE", "evaluate", "explain", "export", "predict", "run", "train"]

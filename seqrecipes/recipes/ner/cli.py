@@ -12,6 +12,7 @@ from seqrecipes.errors import DataError
 from seqrecipes.models import wiring
 from seqrecipes.recipes.engine import flags as _cli
 from seqrecipes.recipes.ner.data import INVALID, SCHEMES
+from seqrecipes.recipes.ner.explain_cli import add_explain_parser
 from seqrecipes.recipes.ner.serve import DEFAULT_RUN_DIR
 
 
@@ -194,4 +195,5 @@ def add_parser(subparsers):
     _evaluate_parser(commands)
     _predict_parser(commands)
     _export_parser(commands)
+    add_explain_parser(commands)
     return parser

@@ -5,6 +5,7 @@
     seqrecipes sentiment evaluate runs/sentiment test.csv
     seqrecipes sentiment predict runs/sentiment "What a film!" "Dull."
     seqrecipes sentiment export runs/sentiment exported/
+    seqrecipes sentiment explain runs/sentiment "Dull." --html why.html   # which words
 
     run = sentiment.load("runs/sentiment")           # load once, predict many times:
     run.predict(["What a film!"])                    # a few texts: one compiled call
@@ -355,7 +356,8 @@ def load(run_dir):
 
     Returns:
         A `LoadedRun` with `predict(texts, batch_size=64)` (rows as `predict` returns them),
-        `probabilities(texts, batch_size=64)` (a `(texts, classes)` array), `classes`,
+        `probabilities(texts, batch_size=64)` (a `(texts, classes)` array),
+        `explain(texts)` (each token's attribution, see `explain`), `classes`,
         `config` and `export(export_dir, overwrite=False)`.
     """
     from seqrecipes.recipes.sentiment import serve as _sentiment_serve
@@ -379,6 +381,19 @@ def predict(run_dir, texts, *, batch_size=64):
 
     _validation.check_positive_int("batch_size", batch_size)
     return _sentiment_serve.load(run_dir).predict(texts, batch_size=batch_size)
+
+
+def explain(run_dir, texts, **options):
+    """Which words made each prediction of a saved run (integrated gradients).
+
+    Loads the run and calls `LoadedRun.explain` (`seqrecipes.recipes.sentiment.explanation`):
+    one row per text with each token's attribution to the probability of the explained class
+    and the completeness error. Options: `target`, `baseline`, `steps`, `max_steps`,
+    `tolerance`.
+    """
+    from seqrecipes.recipes.sentiment import serve as _sentiment_serve
+
+    return _sentiment_serve.load(run_dir).explain(texts, **options)
 
 
 def export(run_dir, export_dir, *, overwrite=False):

@@ -11,6 +11,7 @@ from seqrecipes.recipes.engine import flags as _cli
 from seqrecipes.recipes.sentiment import baseline as _baseline
 from seqrecipes.recipes.sentiment import model as _model_flags
 from seqrecipes.recipes.sentiment import data as text
+from seqrecipes.recipes.sentiment.explain_cli import add_explain_parser
 
 
 def add_parser(subparsers):
@@ -126,6 +127,8 @@ def add_parser(subparsers):
     )
     _cli.add_export_arguments(export)
     export.set_defaults(func=_export)
+
+    add_explain_parser(commands)
     return parser
 
 

@@ -102,6 +102,12 @@ class LoadedRun:
             })
         return rows
 
+    def explain(self, texts, **options):
+        """Which tokens made each prediction: see `seqrecipes.recipes.sentiment.explanation`."""
+        from seqrecipes.recipes.sentiment import explanation as _explanation
+
+        return _explanation.explain(self, texts, **options)
+
     def export(self, export_dir, *, overwrite=False):
         """Writes a SavedModel (`_artifacts.export_saved_model`, atomic); returns its path."""
         config = self.config
