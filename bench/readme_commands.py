@@ -70,6 +70,16 @@ WHERE = {
         "bench",
     'seqrecipes ner export runs/ner served/ner':
         "bench",
+    'seqrecipes sentiment explain runs/reviews "What a wonderful film" "Dull." --html why.html --png why.png':
+        "test",
+    'seqrecipes sentiment explain runs/reviews --top 15 --png top.png':
+        "test",
+    'seqrecipes ner explain runs/ner "John Smith flew to Paris ."':
+        "bench",
+    'seqrecipes ner explain runs/ner "John Smith flew to Paris ." --token 4 --tag B-LOC':
+        "bench",
+    'python bench/explain_faithfulness.py':
+        "real data (IMDB and NSMC, minutes): run by hand; README's table below it is its output",
     'seqrecipes sentiment train --data reviews.tsv --strategy mirrored --batch-size 256 --run-dir runs/mirrored':
         "test",
     'export TF_CONFIG=\'{"cluster": {"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]}, "task": {"type": "worker", "index": 0}}\'':

@@ -8,11 +8,11 @@ import argparse
 import json
 import sys
 
-from seqrecipes.errors import DataError
 from seqrecipes.models import wiring
 from seqrecipes.recipes.engine import flags as _cli
 from seqrecipes.recipes.ner.data import INVALID, SCHEMES
 from seqrecipes.recipes.ner.explain_cli import add_explain_parser
+from seqrecipes.recipes.ner.sentences import read_sentences
 from seqrecipes.recipes.ner.serve import DEFAULT_RUN_DIR
 
 
@@ -112,28 +112,6 @@ def _evaluate_parser(subparsers):
     _cli.bind(parser, ner.evaluate)
 
 
-def parse_token_lists(lines, where):
-    """Token lists from JSON lines (`--tokenized`); a blank line is an empty sentence."""
-    sentences = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            sentences.append([])
-            continue
-        try:
-            tokens = json.loads(line)
-        except ValueError as error:
-            tokens, reason = None, str(error)
-        else:
-            reason = "not a list of strings"
-        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-            raise DataError(
-                f"{where(number)}: with `tokenized` every sentence must be a JSON list of "
-                f'tokens, e.g. ["Ada", "Lovelace"] ({reason}). Received: {line!r:.120}.'
-            )
-        sentences.append(tokens)
-    return sentences
-
-
 def _predict_parser(subparsers):
     parser = subparsers.add_parser(
         "predict", help="tag sentences: JSON lines with entity spans and confidences",
@@ -151,12 +129,7 @@ def _predict_parser(subparsers):
     def handler(args):
         from seqrecipes.recipes import ner
 
-        sentences, source = _cli.read_texts(args, "sentences")
-        if args.tokenized:
-            where = ((lambda number: f"SENTENCE {number}") if source == "the arguments" else
-                     (lambda number: f"{source}:{number}"))
-            sentences = parse_token_lists(sentences, where)
-        _cli.require_texts(sentences, source, "sentences")
+        sentences = read_sentences(args)
         results = ner.predict(args.run_dir, sentences, tokenized=args.tokenized,
                               batch_size=args.batch_size)
         lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in results)

@@ -17,12 +17,9 @@ def add_explain_parser(commands):
         description="One JSON line per predicted entity (or per sentence with --token): each "
         "token, its attribution to the entity's span score (the sum of its tokens' tag "
         "scores) and the completeness error. Sentences come from the arguments, else from "
-        "--input FILE, else from standard input.",
+        "--file FILE, else from standard input.",
     )
-    _cli.add_run_dir_argument(parser)
-    parser.add_argument("sentences", nargs="*", metavar="SENTENCE", help="sentences to explain")
-    parser.add_argument("--input", default=None,
-                        help="file with one sentence per line (- for standard input)")
+    _cli.add_predict_arguments(parser, what="sentences", metavar="SENTENCE")  # as `predict`
     parser.add_argument("--tokenized", action="store_true",
                         help="each sentence is a JSON list of tokens")
     parser.add_argument("--entity", type=int, default=None, metavar="K",
@@ -39,13 +36,9 @@ def add_explain_parser(commands):
 def _explain(args):
     from seqrecipes.recipes import ner
     from seqrecipes.recipes.engine import explanations as _views
-    from seqrecipes.recipes.ner.cli import read_sentences, read_sentences_from_arguments
+    from seqrecipes.recipes.ner.sentences import read_sentences
 
-    if args.sentences:
-        sentences = (read_sentences_from_arguments(args.sentences) if args.tokenized
-                     else args.sentences)
-    else:
-        sentences = read_sentences(args.input or "-", args.tokenized)
+    sentences = read_sentences(args)
     rows = ner.explain(args.run_dir, sentences, entity=args.entity, token=args.token,
                        tag=args.tag, **options(args))
     _views.print_json_lines(rows, KEYS)

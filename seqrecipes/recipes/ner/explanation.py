@@ -98,8 +98,8 @@ def explain(run_dir, sentences, *, entity=None, token=None, tag=None, baseline="
     )
     if isinstance(sentences, str):
         sentences = [sentences]
-    prepared = _serve._sentences(sentences, False)
-    loaded = _serve._load(run_dir)
+    prepared = _serve.prepare_sentences(sentences, False)
+    loaded = _serve.load(run_dir)
     vocabulary = list(loaded.config["tags"])
     if tag is not None and tag not in vocabulary:
         raise InvalidArgumentError(

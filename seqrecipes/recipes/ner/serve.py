@@ -16,7 +16,8 @@ RECIPE = "ner"
 DEFAULT_RUN_DIR = "runs/ner"  # where `train` writes when no --run-dir is given
 
 
-def _load(run_dir):
+def load(run_dir):
+    """The run directory's NER model and settings, refused when it is another recipe's run."""
     loaded = load_run(run_dir)
     if loaded.config.get("recipe") != RECIPE:
         raise RunDirectoryError(
@@ -48,7 +49,7 @@ def evaluate(run_dir, data=None, *, token_column=None, tag_column=None, scheme=N
     _validation.check_choice("scheme", scheme, (None, *_ner_data.SCHEMES))
     _validation.check_choice("invalid", invalid, (None, *_ner_data.INVALID))
     _validation.check_string("delimiter", delimiter, allow_none=True)
-    loaded = _load(run_dir)
+    loaded = load(run_dir)
     config = loaded.config
     if data is None:
         if config.get("test") is None and config.get("train") is not None:
@@ -75,7 +76,7 @@ def evaluate(run_dir, data=None, *, token_column=None, tag_column=None, scheme=N
     return scores
 
 
-def _sentences(sentences, tokenized):
+def prepare_sentences(sentences, tokenized):
     """(tokens, text, offsets) per input: raw strings split on whitespace, or token lists."""
     prepared = []
     for index, sentence in enumerate(sentences):
@@ -120,8 +121,8 @@ def predict(run_dir, sentences, *, tokenized=False, batch_size=64):
     _validation.check_bool("tokenized", tokenized)
     if isinstance(sentences, str):
         sentences = [sentences]
-    prepared = _sentences(sentences, tokenized)
-    loaded = _load(run_dir)
+    prepared = prepare_sentences(sentences, tokenized)
+    loaded = load(run_dir)
     tags, confidences = tag_sentences(
         loaded.model, [tokens for tokens, _, _ in prepared], batch_size=batch_size
     )
@@ -154,7 +155,7 @@ def export(run_dir, export_dir, *, overwrite=False):
         The `pathlib.Path` written.
     """
     _validation.check_bool("overwrite", overwrite)
-    loaded = _load(run_dir)
+    loaded = load(run_dir)
     path = export_saved_model(loaded.model, export_dir, overwrite=overwrite)
     print(f"SavedModel written to {path}: serve(tokens: string [batch, words], padded with "
           '"") -> {"tags": string [batch, words], "confidences": float32 [batch, words]}')

@@ -20,10 +20,7 @@ def add_explain_parser(commands):
         "with the largest mean attribution per class over a sample of the training texts "
         "(or over the texts given).",
     )
-    _cli.add_run_dir_argument(parser)
-    parser.add_argument("texts", metavar="TEXT", nargs="*", help="texts to explain")
-    parser.add_argument("--file", default=None,
-                        help="read texts from this file, one per line ('-': stdin)")
+    _cli.add_predict_arguments(parser)  # RUN_DIR [TEXT ...] [--file F], as `predict`
     parser.add_argument("--target", default=None,
                         help="the class to explain (default: each text's predicted class)")
     parser.add_argument("--top", type=int, default=None, metavar="N",
@@ -41,23 +38,22 @@ def _explain(args):
     from seqrecipes.recipes import sentiment as api
     from seqrecipes.recipes.engine import explanations as _views
     from seqrecipes.recipes.sentiment import explanation as _explanation
-    from seqrecipes.recipes.sentiment.cli import _read_texts
 
     run = api.load(args.run_dir)
     if args.top is not None:
         texts = None
         if args.texts or args.file is not None:
-            texts, _ = _read_texts(args)
+            texts, _ = _cli.read_texts(args)
         table, _ = _explanation.top_tokens(run, args.top, texts=texts, sample=args.sample,
                                              **options(args))
         print(_views.top_table_text(table))
         if args.png:
             _views.write_top_png(args.png, table)
         return 0
-    texts, source = _read_texts(args)
+    texts, source = _cli.read_texts(args)
     if not texts:
         raise DataError(f"No texts to explain: {source} held none. Give texts as arguments, "
-                        "with --file, or on stdin, one per line.")
+                        "with `file`, or on standard input, one per line.")
     rows = run.explain(texts, target=args.target, **options(args))
     _views.print_json_lines(rows, KEYS)
     if args.html:

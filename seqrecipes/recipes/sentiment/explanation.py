@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqrecipes import _validation
-from seqrecipes.datasets.vocab import _strings
+from seqrecipes._validation import check_strings
 from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models import attribution
 from seqrecipes.recipes.engine import explanations as _views
@@ -80,7 +80,7 @@ def explain(loaded, texts, *, target=None, baseline="padding", steps=attribution
         models: every n-gram's own attribution), `completeness_error`, `steps`, `baseline`,
         `heading` (one line for pictures).
     """
-    texts = _strings("texts", texts)
+    texts = check_strings("texts", texts)
     attribution.check_options(baseline, steps, max_steps, tolerance)
     classes = list(loaded.classes)  # as the training file wrote them (as `predict` gives)
     names = [str(name) for name in classes]

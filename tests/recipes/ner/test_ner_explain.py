@@ -71,12 +71,12 @@ def test_one_tokens_tag_and_a_given_tag(learned_run):
 
 def test_bad_requests_and_a_run_of_another_recipe_are_refused(learned_run, tmp_path):
     status, _, err = run_main("ner", "explain", learned_run, "they saw Paris", "--token", "9")
-    assert status == 2 and "`token`" in err
+    assert status == 2 and "`--token`" in err
     status, _, err = run_main("ner", "explain", learned_run, "a b", "--token", "0", "--entity",
                               "0")
     assert status == 2 and "not both" in err
     status, _, err = run_main("ner", "explain", learned_run, "a b", "--tag", "B-PER")
-    assert status == 2 and "`tag`" in err
+    assert status == 2 and "`--tag`" in err
     sentiment_run = tmp_path / "sentiment"
     assert main(["sentiment", "train", "--run-dir", str(sentiment_run), "--epochs", "1",
                  "--embedding-dim", "4", "--verbose", "0", "--baseline", "none"]) == 0

@@ -132,6 +132,6 @@ def test_explain_refuses_a_run_of_another_recipe_and_bad_options(bag_run, tmp_pa
     status, _, err = run_main("sentiment", "explain", other, "text")
     assert status == 2 and "holds a 'ner' run, not a sentiment run" in err
     status, _, err = run_main("sentiment", "explain", bag_run, "text", "--baseline", "mean")
-    assert status == 2 and "`baseline`" in err
+    assert status == 2 and "`--baseline`" in err
     status, _, err = run_main("sentiment", "explain", bag_run, "text", "--target", "maybe")
-    assert status == 2 and "`target`" in err
+    assert status == 2 and "`--target`" in err
