@@ -276,8 +276,10 @@ def load_run(run_dir, *, compile=False, verify_checksums=False):
                 raise RunDirectoryError(f"{str(run_dir)!r} is damaged: {name} has changed.")
     # Registers the custom layers (masked convolutions, CRF, string lookups of characters,
     # ...) before deserialising.
-    import seqrecipes.datasets  # noqa: F401
-    import seqrecipes.models  # noqa: F401
+    from seqrecipes import _lazy
+
+    _lazy.import_all("seqrecipes.datasets")
+    _lazy.import_all("seqrecipes.models")
 
     model_path = run_dir / MODEL_FILE
     try:
