@@ -10,8 +10,6 @@ import os
 import re
 import warnings
 
-import pandas as pd
-
 from seqrecipes.datasets import _files
 from seqrecipes.errors import DataError
 
@@ -32,6 +30,8 @@ def read_frame(path, *, format="auto", min_columns=2):
         ``(frame, raw, path, format)``: the DataFrame (every cell a str), the decompressed bytes
         (to locate lines in later errors), the path as a str, and the dialect used.
     """
+    import pandas as pd  # here: the command line's `--help` reads this package
+
     raw = _files.read_bytes("path", path)
     path = os.fspath(path)
     if not raw.strip():

@@ -13,13 +13,13 @@ from seqrecipes import _validation
 from seqrecipes.models import wiring
 from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.layers import MaskedGlobalAveragePooling1D, MaskedGlobalMaxPooling1D
+from seqrecipes.models.options import POOLINGS
 
 LAYER_CLASSES = {  # `cell` option -> Keras layer class
     "simple_rnn": keras.layers.SimpleRNN,
     "lstm": keras.layers.LSTM,
     "gru": keras.layers.GRU,
 }
-POOLINGS = ("last", "mean", "max")
 
 
 def _check_input(vocabulary_size, input_dim, embedding_dim, sequence_length, mask_zero):

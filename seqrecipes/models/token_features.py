@@ -20,9 +20,8 @@ from seqrecipes import _validation
 from seqrecipes.models import wiring
 from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.layers import MaskedConv1D, MaskedGlobalMaxPooling1D
+from seqrecipes.models.options import CHAR_FEATURES
 from seqrecipes.models.recurrent import recurrent_layer
-
-CHAR_FEATURES = ("cnn", "lstm")
 
 
 @keras.saving.register_keras_serializable(package="seqrecipes")

@@ -28,20 +28,12 @@ import pathlib
 import re
 import time
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from seqrecipes import _validation
-from seqrecipes.datasets import _files, build_token_lookup, encode_tokens, sample_path
-from seqrecipes.datasets import bucketing
-from seqrecipes.datasets._table import read_frame
-from seqrecipes.datasets.tabular import TEXT_COLUMNS, pick_column
-from seqrecipes.datasets.text import load_text
-from seqrecipes.datasets.vocab import OOV_TOKEN, PAD_TOKEN
+from seqrecipes.datasets import _files
 from seqrecipes.errors import DataError, RunDirectoryError
 from seqrecipes.models import wiring
-from seqrecipes.models.bilm import BiLMFeatures, build_bilm
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import flags as _cli
 from seqrecipes.recipes.engine import plots as _plots
@@ -82,6 +74,11 @@ def read_texts(data=None, *, text_column=None):
     Returns:
         `(path, texts)`.
     """
+    from seqrecipes.datasets import sample_path
+    from seqrecipes.datasets._table import read_frame
+    from seqrecipes.datasets.tabular import TEXT_COLUMNS, pick_column
+    from seqrecipes.datasets.text import load_text
+
     path = sample_path("sentiment_en") if data is None else data
     if _files.stripped_name(path).lower().endswith(TABLE_SUFFIXES):
         frame, _, path, _ = read_frame(path, min_columns=1)
@@ -110,6 +107,10 @@ def language_model_batches(ids, *, batch_size, shuffle, seed):
 
     The reversed ids travel as the pipeline's per-token "y" so that both are padded alike.
     """
+    import tensorflow as tf
+
+    from seqrecipes.datasets import bucketing
+
     lengths = ids.row_lengths().numpy()
     elements = {"token_ids": ids, "y": tf.reverse(ids, axis=[1])}
 
@@ -190,6 +191,11 @@ def run(
         A dict: `run_dir`, `metrics` (as in `metrics.json`), `history`, `best_epoch`.
     """
     settings = dict(locals())
+    import keras
+
+    from seqrecipes.datasets import build_token_lookup, encode_tokens
+    from seqrecipes.models.bilm import build_bilm
+
     _check(settings)
     config = {"recipe": RECIPE, **settings, "data": None if data is None else str(data)}
     state_dir = _training.prepare_run_dir(run_dir, config, overwrite=overwrite)
@@ -271,6 +277,11 @@ def load_features(run_dir, *, name="bilm_features"):
 
     The lookup maps token strings to the ids the layer reads ("" -> 0, unknown -> 1).
     """
+    import keras
+
+    from seqrecipes.datasets.vocab import OOV_TOKEN, PAD_TOKEN
+    from seqrecipes.models.bilm import BiLMFeatures
+
     loaded = _artifacts.load_run(run_dir)
     if loaded.config.get("recipe") != RECIPE:
         raise RunDirectoryError(

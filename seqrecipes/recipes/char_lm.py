@@ -30,19 +30,9 @@ import math
 import pathlib
 import time
 
-import keras
-import numpy as np
-import tensorflow as tf
-
 from seqrecipes import _validation
-from seqrecipes.datasets import (
-    build_char_lookup, language_model_dataset, load_text, sample_path,
-)
-from seqrecipes.datasets.vocab import OOV_ID, PAD_ID
 from seqrecipes.errors import DataError, InvalidArgumentError, RunDirectoryError
 from seqrecipes.models import wiring
-from seqrecipes.models.language import StatefulResets, build_language_model
-from seqrecipes.models.stepping import sample_ids, sequence_loss
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import flags as _cli
 from seqrecipes.recipes.engine import plots as _plots
@@ -75,10 +65,16 @@ def split_corpus(text, validation_fraction):
 
 def encode(text, lookup):
     """Character ids of `text` through the `StringLookup` `lookup` (unknown characters -> 1)."""
+    import tensorflow as tf
+
     return lookup(tf.strings.unicode_split(text, "UTF-8")).numpy().astype("int32")
 
 
 def _lookup(vocabulary):
+    import keras
+
+    from seqrecipes.datasets.vocab import OOV_ID, PAD_ID
+
     return keras.layers.StringLookup(
         vocabulary=vocabulary[2:], mask_token=vocabulary[PAD_ID], oov_token=vocabulary[OOV_ID]
     )
@@ -101,21 +97,24 @@ def _check(mode, cell, units, sizes, dropout, validation_fraction, schedule, fla
     _cli.check_training_arguments(**flags)
 
 
-class _ValidationLoss(keras.callbacks.Callback):
-    """Adds `val_loss` (nats) and `val_bits_per_char` to every epoch's logs."""
+def _validation_loss_callback(ids, *, sequence_length, carry_state):
+    """A callback adding `val_loss` (nats) and `val_bits_per_char` to every epoch's logs."""
+    import keras
 
-    def __init__(self, ids, *, sequence_length, carry_state):
-        super().__init__()
-        self.ids, self.sequence_length, self.carry_state = ids, sequence_length, carry_state
 
-    def on_epoch_end(self, epoch, logs=None):
-        loss = validation_loss(self.model, self.ids, self.sequence_length, self.carry_state)
-        logs["val_loss"] = loss
-        logs["val_bits_per_char"] = loss / LN2
+    class ValidationLoss(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            loss = validation_loss(self.model, ids, sequence_length, carry_state)
+            logs["val_loss"] = loss
+            logs["val_bits_per_char"] = loss / LN2
+
+    return ValidationLoss()
 
 
 def validation_loss(model, ids, sequence_length, carry_state):
     """Nats per character over the validation ids, in `VALIDATION_STREAMS` streams or fewer."""
+    from seqrecipes.models.stepping import sequence_loss
+
     streams = max(1, min(VALIDATION_STREAMS, (len(ids) - 1) // sequence_length))
     return sequence_loss(
         model, ids, streams=streams, sequence_length=sequence_length, carry_state=carry_state
@@ -123,6 +122,8 @@ def validation_loss(model, ids, sequence_length, carry_state):
 
 
 def _read_corpus(data, validation_fraction, sequence_length, mode, batch_size):
+    from seqrecipes.datasets import load_text, sample_path
+
     path = sample_path("char_lm") if data is None else data
     text = load_text(path)
     train_text, validation_text = split_corpus(text, validation_fraction)
@@ -191,6 +192,13 @@ def run(
     Returns:
         A `CharLMResult`.
     """
+    import keras
+    import tensorflow as tf
+
+    from seqrecipes.datasets import build_char_lookup, language_model_dataset
+    from seqrecipes.datasets.vocab import OOV_ID
+    from seqrecipes.models.language import StatefulResets, build_language_model
+
     sizes = {"embedding_dim": embedding_dim, "sequence_length": sequence_length,
              "sample_length": sample_length}
     flags = {"overwrite": overwrite, "epochs": epochs, "batch_size": batch_size,
@@ -253,7 +261,7 @@ def run(
         optimizer=_training.adam(schedule, clipnorm=clipnorm),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
-    callbacks = [_ValidationLoss(validation_ids, sequence_length=sequence_length,
+    callbacks = [_validation_loss_callback(validation_ids, sequence_length=sequence_length,
                                  carry_state=stateful)]
     if stateful:
         callbacks.insert(0, StatefulResets())
@@ -317,6 +325,9 @@ def _check_prompt(prompt, vocabulary):
 
 
 def _generate(model, vocabulary, prompt, length, temperature, top_k, seed):
+    from seqrecipes.datasets.vocab import OOV_ID, PAD_ID
+    from seqrecipes.models.stepping import sample_ids
+
     ids = [vocabulary.index(char) for char in prompt]
     generated = sample_ids(
         model, ids, length=length, temperature=temperature, top_k=top_k,

@@ -14,15 +14,11 @@ accuracy by output position) beside the usual files.
 import dataclasses
 import pathlib
 
-import keras
-
 from seqrecipes import _validation
 from seqrecipes.datasets import seq2seq_tasks
 from seqrecipes.models import wiring
-from seqrecipes.models.seq2seq import build_vector_decoder
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import flags as _cli
-from seqrecipes.recipes.engine import decoding as _decoding
 from seqrecipes.recipes.engine import plots as _plots
 from seqrecipes.recipes.engine import training as _training
 
@@ -76,6 +72,11 @@ def run(
     Returns:
         A `VectorDecoderResult`.
     """
+    import keras
+
+    from seqrecipes.models.seq2seq import build_vector_decoder
+    from seqrecipes.recipes.engine import decoding as _decoding
+
     _validation.check_choice("cell", cell, wiring.CELLS)
     for name, value in (("max_digits", max_digits), ("feature_dim", feature_dim),
                         ("units", units), ("embedding_dim", embedding_dim),

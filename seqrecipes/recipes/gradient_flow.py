@@ -22,16 +22,14 @@ table, also in `table.txt`) and the two figures.
 import dataclasses
 import pathlib
 
-import keras
 import numpy as np
 
 from seqrecipes import _validation
 from seqrecipes.models import wiring
-from seqrecipes.models.recurrent import recurrent_layer
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import flags as _cli
+from seqrecipes.recipes.engine import plots as _plots
 from seqrecipes.recipes.engine import training as _training
-from seqrecipes.recipes.engine.plots import plt
 
 RECIPE = "gradient-flow"
 CELLS = ("simple_rnn", "lstm", "gru")
@@ -54,6 +52,10 @@ class GradientFlowResult:
 
 def _build(steps, input_dim, units, spectral_radius, keep_bias):
     """One input, one recurrent branch per entry of `BRANCHES`, each with a `Dense(1)` head."""
+    import keras
+
+    from seqrecipes.models.recurrent import recurrent_layer
+
     inputs = keras.Input(shape=(steps, input_dim), name="sequence")
     last_only = wiring.return_sequences(1, "many_to_one")[0]  # the head reads the last step
     outputs = []
@@ -69,6 +71,8 @@ def _build(steps, input_dim, units, spectral_radius, keep_bias):
 
 def _set_keep_bias(layer, value):
     """Sets the bias of LSTM's forget gate (gates i, f, c, o) or GRU's update gate (z, r, h)."""
+    import keras
+
     cell, units = layer.cell, layer.cell.units
     bias = keras.ops.convert_to_numpy(cell.bias).copy()
     if isinstance(cell, keras.layers.LSTMCell):
@@ -82,6 +86,8 @@ def _set_keep_bias(layer, value):
 
 def _set_spectral_radius(layer, radius):
     """Scales the recurrent kernel so that its largest |eigenvalue| is `radius`."""
+    import keras
+
     kernel = layer.cell.recurrent_kernel
     value = keras.ops.convert_to_numpy(kernel)
     kernel.assign(value * (radius / np.max(np.abs(np.linalg.eigvals(value)))))
@@ -109,6 +115,8 @@ def _input_gradient_norms(model, x, target):
 
 def _clipping_sweep(model, x, target, clip_norm):
     """Weight-gradient norms of the exploding branch for each spectral radius in `SWEEP`."""
+    import keras
+
     import tensorflow as tf
 
     layer, head = model.get_layer(EXPLODING), model.get_layer(f"{EXPLODING}_head")
@@ -164,6 +172,8 @@ def _table(summaries, steps):
 
 
 def _flow_figure(norms, steps, keep_bias):
+    plt = _plots.pyplot()
+
     figure, axis = plt.subplots(figsize=(7.5, 4.2))
     colors = {"simple_rnn": "tab:blue", "lstm": "tab:orange", "gru": "tab:green"}
     for name in CELLS:
@@ -183,6 +193,8 @@ def _flow_figure(norms, steps, keep_bias):
 
 
 def _clipping_figure(norms, sweep, steps, spectral_radius, clip_norm):
+    plt = _plots.pyplot()
+
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     left.semilogy(range(steps), norms["simple_rnn"], label="simple_rnn (default init)")
     left.semilogy(range(steps), norms[EXPLODING],
@@ -238,6 +250,8 @@ def run(
     Returns:
         A `GradientFlowResult`.
     """
+    import keras
+
     import tensorflow as tf
 
     for name, value in (("units", units), ("input_dim", input_dim),

@@ -19,22 +19,14 @@ import dataclasses
 import pathlib
 import string
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # files only
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas  # noqa: E402
-
-from seqrecipes import _validation  # noqa: E402
-from seqrecipes.datasets import load_text, sample_path  # noqa: E402
-from seqrecipes.datasets.vocab import OOV_ID  # noqa: E402
-from seqrecipes.errors import InvalidArgumentError  # noqa: E402
-from seqrecipes.models.stepping import run_recurrent, state_names  # noqa: E402
-from seqrecipes.recipes import char_lm  # noqa: E402
+from seqrecipes import _validation
+from seqrecipes.errors import InvalidArgumentError
+from seqrecipes.recipes import char_lm
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import flags as _cli
+from seqrecipes.recipes.engine import plots as _plots
 from seqrecipes.recipes.engine import training as _training
 
 RECIPE = "inspect-cells"
@@ -97,6 +89,8 @@ def correlations(activations, properties):
         A DataFrame, one row per property, one column per unit; a property (or unit) that
         is constant over the steps has NaN (no correlation is defined).
     """
+    import pandas
+
     activations = np.asarray(activations, "float64")
     if activations.ndim != 2:
         raise InvalidArgumentError(
@@ -134,6 +128,8 @@ def rank_units(activations, unit_names, properties, *, top=5):
       property  rank unit  correlation
     0      odd     1    b         -1.0
     """
+    import pandas
+
     _validation.check_positive_int("top", top)
     if len(unit_names) != np.shape(activations)[1]:
         raise InvalidArgumentError(
@@ -155,6 +151,8 @@ def record_activations(model, ids):
 
     Unit names read `<layer>/<state>:<index>`, e.g. `lstm_2/c:117`.
     """
+    from seqrecipes.models.stepping import run_recurrent, state_names
+
     _, _, recorded = run_recurrent(model, np.asarray(ids, "int32")[None, :], record=True)
     names = []
     for state, values in zip(state_names(model), recorded):
@@ -171,6 +169,8 @@ def text_heatmap(text, values, *, columns=80, title=""):
     Returns:
         A matplotlib Figure.
     """
+    plt = _plots.pyplot()
+
     _validation.check_positive_int("columns", columns)
     values = np.asarray(values, "float64")
     cells, row, column = [], 0, 0
@@ -210,7 +210,7 @@ class InspectResult:
     """What `run` produced."""
 
     run_dir: pathlib.Path
-    table: pandas.DataFrame  # top units per property
+    table: "pandas.DataFrame"  # top units per property
     metrics: dict
     activations: np.ndarray  # (characters, units)
     unit_names: list
@@ -248,6 +248,9 @@ def run(
     Returns:
         An `InspectResult`.
     """
+    from seqrecipes.datasets import load_text, sample_path
+    from seqrecipes.datasets.vocab import OOV_ID
+
     for name, value in (("max_chars", max_chars), ("top", top),
                         ("heatmap_chars", heatmap_chars), ("columns", columns)):
         _validation.check_positive_int(name, value)

@@ -9,13 +9,9 @@ count does not grow with the sequence length: the same model rebuilt for 10 and 
 
 import inspect
 
-import keras
-
 from seqrecipes import _validation
 from seqrecipes.errors import DataError
-from seqrecipes.models import build_conv_classifier, build_sequence_classifier
-from seqrecipes.models import build_sequence_tagger, wiring
-from seqrecipes.models.params import counts_by_length, length_statement, parameter_table
+from seqrecipes.models import wiring
 
 MODELS = wiring.CELLS + ("cnn",)
 TASKS = ("classifier", "tagger")
@@ -49,6 +45,9 @@ def _check_unused(given, names, reason):
 
 
 def _build(given):
+    from seqrecipes.models import build_conv_classifier, build_sequence_classifier
+    from seqrecipes.models import build_sequence_tagger
+
     model, task = given["model"], given["task"]
     if model == "cnn":
         _check_unused(given, ("units", "bidirectional", "merge_mode", "input_dim"),
@@ -109,6 +108,8 @@ def _register_layers():
 
 
 def _load(given):
+    import keras
+
     _check_unused(
         given, [name for name in given if name != "model_file"],
         "`model_file` gives the model",
@@ -128,7 +129,7 @@ def _lengths(model):
     # ({length: count}, the sentence) for the model rebuilt at each of LENGTHS, or (None, why
     # not) for a model without steps (a vector per example) or that its config cannot rebuild.
     from seqrecipes.errors import InvalidArgumentError
-    from seqrecipes.models.params import time_axes
+    from seqrecipes.models.params import counts_by_length, length_statement, time_axes
 
     try:
         counts = counts_by_length(model, LENGTHS)
@@ -219,6 +220,8 @@ def run(
         the lengths are those of the token ids its `TextVectorization` makes.
     """
     given = dict(locals())
+    from seqrecipes.models.params import parameter_table
+
     _validation.check_choice("model", model, MODELS)
     _validation.check_choice("task", task, TASKS)
     _validation.check_bool("bidirectional", bidirectional)

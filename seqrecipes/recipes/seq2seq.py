@@ -16,17 +16,12 @@ by output position) beside the usual files.
 import dataclasses
 import pathlib
 
-import keras
-import numpy as np
-
 from seqrecipes import _validation
 from seqrecipes.datasets import seq2seq_tasks
 from seqrecipes.errors import RunDirectoryError
 from seqrecipes.models import wiring
-from seqrecipes.models.seq2seq import build_seq2seq, greedy_decode, inference_models
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import flags as _cli
-from seqrecipes.recipes.engine import decoding as _decoding
 from seqrecipes.recipes.engine import plots as _plots
 from seqrecipes.recipes.engine import training as _training
 
@@ -59,6 +54,8 @@ def _check(task, cell, units, encoder_layers, bidirectional, embedding_dim, drop
 
 
 def _arrays(table, pairs, target_length):
+    from seqrecipes.recipes.engine import decoding as _decoding
+
     sources = [source for source, _ in pairs]
     targets = [target for _, target in pairs]
     decoder_input, decoder_target = _decoding.teacher_forcing(table, targets, target_length)
@@ -103,6 +100,11 @@ def run(
     Returns:
         A `Seq2seqResult`.
     """
+    import keras
+
+    from seqrecipes.models.seq2seq import build_seq2seq
+    from seqrecipes.recipes.engine import decoding as _decoding
+
     sizes = {"train_size": train_size, "validation_size": validation_size,
              "test_size": test_size}
     _check(task, cell, units, encoder_layers, bidirectional, embedding_dim, dropout, sizes,
@@ -203,6 +205,8 @@ def predict(run_dir, sources):
     Every character of a source must be in the task's alphabet (`config.json`'s
     `alphabet`).
     """
+    from seqrecipes.models.seq2seq import greedy_decode, inference_models
+
     if isinstance(sources, str):
         sources = [sources]
     loaded = _artifacts.load_run(run_dir)

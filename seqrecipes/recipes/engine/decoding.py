@@ -10,9 +10,10 @@ import dataclasses
 import keras
 import numpy as np
 
+from seqrecipes import _seeding
 from seqrecipes.models.seq2seq import PAD_ID, greedy_decode, inference_models
+from seqrecipes.recipes.engine import plots as _plots
 from seqrecipes.recipes.engine import training as _training
-from seqrecipes.recipes.engine.plots import plt
 
 
 def teacher_forcing(table, targets, length):
@@ -31,11 +32,11 @@ def training_batches(inputs, target, *, batch_size, seed):
     """Returns a `tf.data.Dataset` of `((inputs...), target)` batches, shuffled per epoch.
 
     The order of each epoch depends only on (seed, epoch): the shuffle reads
-    `_training.epoch_variable()`, so a resumed run sees the same batches.
+    `_seeding.epoch_variable()`, so a resumed run sees the same batches.
     """
     import tensorflow as tf
 
-    epoch = _training.epoch_variable()
+    epoch = _seeding.epoch_variable()
     inputs = tuple(tf.constant(array) for array in inputs)
     target = tf.constant(target)
     count = int(target.shape[0])
@@ -151,6 +152,8 @@ def evaluate_greedy(model, table, inputs, targets, *, max_length, lengths):
 
 def accuracy_figure(metrics, *, length_label, title):
     """Returns a figure: exact match by input length, token accuracy by output position."""
+    plt = _plots.pyplot()
+
     by_length = metrics["exact_match_by_length"]
     by_position = metrics["token_accuracy_by_position"]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))

@@ -1,10 +1,18 @@
 """Figures every recipe can draw: training curves and a confusion matrix (matplotlib, no screen)."""
 
-import matplotlib
 
-matplotlib.use("Agg")  # files only; works on machines without a display
+def pyplot():
+    """Returns `matplotlib.pyplot` drawing to files only (works without a display).
 
-import matplotlib.pyplot as plt  # noqa: E402
+    Imported on first use, not with this module: the command line imports the recipes to
+    build its `--help`, and matplotlib takes most of a second to import.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def training_curves(history, title="Training"):
@@ -18,7 +26,7 @@ def training_curves(history, title="Training"):
         | {key[4:] for row in history for key in row if key.startswith("val_")}
     )
     names = [name for name in names if name not in ("learning_rate",)] or ["loss"]
-    figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.4), squeeze=False)
+    figure, axes = pyplot().subplots(1, len(names), figsize=(4.5 * len(names), 3.4), squeeze=False)
     epochs = [row["epoch"] for row in history]
     for axis, name in zip(axes[0], names):
         for key, label in ((name, "train"), (f"val_{name}", "validation")):
@@ -39,7 +47,7 @@ def confusion_matrix(y_true, y_pred, labels, title="Confusion matrix"):
     from sklearn.metrics import ConfusionMatrixDisplay
 
     size = max(3.5, 0.6 * len(labels) + 2)
-    figure, axis = plt.subplots(figsize=(size, size))
+    figure, axis = pyplot().subplots(figsize=(size, size))
     ConfusionMatrixDisplay.from_predictions(
         y_true, y_pred, labels=list(range(len(labels))), display_labels=[str(x) for x in labels],
         ax=axis, colorbar=False, cmap="Blues",

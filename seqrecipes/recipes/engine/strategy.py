@@ -34,10 +34,11 @@ import pathlib
 import shutil
 import tempfile
 
-import tensorflow as tf
-
 from seqrecipes import _validation
 from seqrecipes.errors import SeqrecipesError
+
+# TensorFlow is imported inside the functions that use it: the command line imports this
+# module (for STRATEGIES) to build its parser, and `--help` must not start TensorFlow.
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
 WORKER_RUN_DIR_VARIABLE = "SEQRECIPES_WORKER_RUN_DIR"
@@ -104,6 +105,8 @@ def make_strategy(name, *, devices=None):
     >>> make_strategy("mirrored", devices=["/cpu:0"]).num_replicas_in_sync
     1
     """
+    import tensorflow as tf
+
     name = _validation.check_choice("strategy", name, STRATEGIES)
     if name == "default":
         return tf.distribute.get_strategy()
@@ -126,6 +129,8 @@ def is_chief(strategy):
 
 def shard_by_data(dataset):
     """`dataset` with tf.data auto-sharding by DATA (a no-op for anything not a Dataset)."""
+    import tensorflow as tf
+
     if not isinstance(dataset, tf.data.Dataset):
         return dataset
     options = tf.data.Options()
@@ -155,6 +160,8 @@ def prepare_model(model, train_data):
     metrics' sum-aggregated variables at the end of the epoch: the same on every worker.)
     No-op for any other strategy.
     """
+    import tensorflow as tf
+
     strategy = tf.distribute.get_strategy()
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return
@@ -171,6 +178,8 @@ def prepare_model(model, train_data):
 
 
 def _with_vector_logs(step):
+    import tensorflow as tf
+
     def vector_logs(data):
         return tf.nest.map_structure(
             lambda value: tf.reshape(value, [1]) if value.shape.rank == 0 else value, step(data)
@@ -227,6 +236,8 @@ def describe_current():
     """How the run in progress is distributed, for its config.json: `--strategy` ("default"
     outside `distributed`), TensorFlow's strategy class, the replicas (all workers' devices
     together) and the number of workers."""
+    import tensorflow as tf
+
     strategy = tf.distribute.get_strategy()
     resolver = getattr(strategy, "cluster_resolver", None)
     workers = 1

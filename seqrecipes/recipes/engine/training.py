@@ -26,21 +26,19 @@ the weights of the last good epoch are kept.
 Batches run `STEPS_PER_EXECUTION` at a time inside one call of Keras's compiled train function
 (Keras's `steps_per_execution`), which saves each batch the Python and dispatch cost of a call;
 callbacks then see every block of batches rather than every batch.
+
+Keras and TensorFlow are imported by the functions that train, not by this module: the command
+line imports the recipes, and so this module, to build its `--help`.
 """
 
 import contextlib
 import dataclasses
 import json
-import math
 import os
 import pathlib
 import shutil
 import warnings
 
-import keras
-import tensorflow as tf
-
-from seqrecipes._seeding import epoch_variable, release_epoch, reseed  # noqa: F401
 from seqrecipes.errors import RunDirectoryError, SeqrecipesError
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import strategy as _strategy
@@ -146,94 +144,6 @@ def prepare_run_dir(run_dir, config, *, overwrite=False, resumable=RESUMABLE_DIF
     return state_dir
 
 
-def _replace_atomically(path, write):
-    temporary = path.with_name(f".tmp-{path.name}")  # keeps the suffix Keras checks
-    write(temporary)
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
-class _EpochCommit(keras.callbacks.Callback):
-    """Re-seeds each epoch, stops on NaN, tracks the best epoch and commits the state."""
-
-    def __init__(self, state_dir, state, *, seed, monitor, mode, patience):
-        super().__init__()
-        self.state_dir, self.state = state_dir, state
-        self.seed, self.monitor, self.mode, self.patience = seed, monitor, mode, patience
-        self.diverged = None
-        self._epoch = self._first_batch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-        epoch_variable().assign(epoch)
-        reseed(self.model, self.seed, epoch)
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self._first_batch = batch
-
-    def on_train_batch_end(self, batch, logs=None):
-        # `batch` is the last of the block of batches just run (one block: one call of the
-        # train function); the loss logged is the epoch's running mean, so a non-finite
-        # batch anywhere in the block shows here.
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            steps = self.params.get("steps")  # the epoch's last block may be short
-            last = batch if steps is None else min(batch, steps - 1)
-            self.diverged = (self._epoch + 1, (self._first_batch + 1, last + 1), float(loss))
-            self.model.stop_training = True
-
-    def _improved(self, value):
-        best = self.state["best_value"]
-        if best is None:
-            return True
-        return value < best if self.mode == "min" else value > best
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = {key: float(value) for key, value in (logs or {}).items()}
-        if self.diverged is None:
-            bad = [key for key, value in logs.items() if not math.isfinite(value)]
-            if bad:
-                self.diverged = (epoch + 1, None, logs[bad[0]])
-        if self.diverged is not None:
-            return
-        if self.monitor not in logs:
-            raise SeqrecipesError(
-                f"The early-stopping figure {self.monitor!r} is not among this epoch's logs "
-                f"({sorted(logs)}); it needs validation data."
-            )
-        state = self.state
-        state["history"].append({"epoch": epoch + 1, **logs})
-        value = logs[self.monitor]
-        if self._improved(value):
-            state["best_value"], state["best_epoch"], state["wait"] = value, epoch + 1, 0
-            best_file = f"best-{epoch + 1:04d}.weights.h5"
-            _replace_atomically(self.state_dir / best_file, self.model.save_weights)
-            state["best_weights"] = best_file
-        elif any(row[self.monitor] != state["history"][0][self.monitor]
-                 for row in state["history"]):
-            state["wait"] += 1
-        # else: the figure has not moved at all since the first epoch (an entity F1 that is
-        # still exactly 0 because nothing is predicted yet, on a small data set): the model
-        # is still warming up, so patience does not run out before it has learnt anything.
-        # `epochs` still bounds the run.
-        last_file = f"epoch-{epoch + 1:04d}.weights.h5"
-        _replace_atomically(self.state_dir / last_file, self.model.save_weights)
-        state["epochs_done"], state["last_weights"] = epoch + 1, last_file
-        state["stopped_early"] = state["wait"] >= self.patience
-        # The commit point: everything above is on disk before the state names it.
-        _replace_atomically(
-            self.state_dir / STATE_FILE,
-            lambda path: path.write_text(json.dumps(state, indent=1)),
-        )
-        keep = {STATE_FILE, state["best_weights"], last_file}
-        for path in self.state_dir.iterdir():
-            if path.name not in keep and path.name.endswith(".weights.h5"):
-                path.unlink()
-        if state["stopped_early"]:
-            self.model.stop_training = True
-
-
 @contextlib.contextmanager
 def run_batches(model, steps_per_execution=STEPS_PER_EXECUTION):
     """Within it, `model.fit` / `evaluate` run `steps_per_execution` batches per call of the
@@ -242,6 +152,8 @@ def run_batches(model, steps_per_execution=STEPS_PER_EXECUTION):
     One batch per call under a multi-worker strategy: Keras's loop over several batches is not
     tested there (`tests/test_distribute.py` trains two workers with one).
     """
+    import tensorflow as tf
+
     if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
         steps_per_execution = 1
     before = model.steps_per_execution
@@ -299,6 +211,9 @@ def fit_resumable(
     Raises:
         TrainingDivergedError: the loss became NaN or infinite (the last good weights are kept).
     """
+    from seqrecipes._seeding import release_epoch
+    from seqrecipes.recipes.engine import callbacks as _callbacks
+
     state_dir = pathlib.Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     state_path = state_dir / STATE_FILE
@@ -319,8 +234,9 @@ def fit_resumable(
     train_data = _strategy.shard_by_data(train_data)
     validation_data = _strategy.shard_by_data(validation_data)
     _strategy.prepare_model(model, train_data)
-    commit = _EpochCommit(
-        state_dir, state, seed=seed, monitor=monitor, mode=mode, patience=patience
+    commit = _callbacks.EpochCommit(
+        state_dir, state, state_file=STATE_FILE, seed=seed, monitor=monitor, mode=mode,
+        patience=patience,
     )
     if not state["stopped_early"] and state["epochs_done"] < epochs:
         try:

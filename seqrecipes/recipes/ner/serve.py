@@ -7,10 +7,7 @@ names and per-token confidences (`seqrecipes.recipes.ner.tagger`).
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError, RunDirectoryError
 from seqrecipes.recipes.ner import documents as _ner_context
-from seqrecipes.recipes.ner import data as _ner_data
 from seqrecipes.recipes.engine.artifacts import export_saved_model, load_run
-from seqrecipes.recipes.ner.entities import entity_metrics, entity_spans, summary_line, token_offsets
-from seqrecipes.recipes.ner.tagger import tag_sentences
 
 RECIPE = "ner"
 DEFAULT_RUN_DIR = "runs/ner"  # where `train` writes when no --run-dir is given
@@ -45,6 +42,10 @@ def evaluate(run_dir, data=None, *, token_column=None, tag_column=None, scheme=N
     Raises:
         DataError: a malformed file, or a tag the model was not trained on (with file:line).
     """
+    from seqrecipes.recipes.ner import data as _ner_data
+    from seqrecipes.recipes.ner.entities import entity_metrics, summary_line
+    from seqrecipes.recipes.ner.tagger import tag_sentences
+
     _validation.check_positive_int("batch_size", batch_size)
     _validation.check_choice("scheme", scheme, (None, *_ner_data.SCHEMES))
     _validation.check_choice("invalid", invalid, (None, *_ner_data.INVALID))
@@ -78,6 +79,8 @@ def evaluate(run_dir, data=None, *, token_column=None, tag_column=None, scheme=N
 
 def prepare_sentences(sentences, tokenized):
     """(tokens, text, offsets) per input: raw strings split on whitespace, or token lists."""
+    from seqrecipes.recipes.ner.entities import token_offsets
+
     prepared = []
     for index, sentence in enumerate(sentences):
         if tokenized or not isinstance(sentence, str):
@@ -117,6 +120,9 @@ def predict(run_dir, sentences, *, tokenized=False, batch_size=64):
         `seqrecipes.recipes.ner.entities.entity_spans`: type, text, tokens, token and character
         offsets, and the smallest token confidence of the span).
     """
+    from seqrecipes.recipes.ner.entities import entity_spans
+    from seqrecipes.recipes.ner.tagger import tag_sentences
+
     _validation.check_positive_int("batch_size", batch_size)
     _validation.check_bool("tokenized", tokenized)
     if isinstance(sentences, str):

@@ -16,24 +16,15 @@ per-token confidences (see `_string_tagger`), so `evaluate`, `predict` and `expo
 the run directory.
 """
 
-import time
-
-import keras
-
 from seqrecipes import _validation
-from seqrecipes.datasets import tagging_dataset
-from seqrecipes.models import build_ner_tagger, wiring
-from seqrecipes.models.token_features import CHAR_FEATURES
+from seqrecipes.models import wiring
+from seqrecipes.models.options import CHAR_FEATURES
 from seqrecipes.recipes.engine import flags as _cli
 from seqrecipes.recipes.ner import documents as _ner_context
-from seqrecipes.recipes.ner import data as _ner_data
 from seqrecipes.recipes.engine import plots as _plots
 from seqrecipes.recipes.engine import training as _training
 from seqrecipes.recipes.engine.artifacts import write_run
-from seqrecipes.recipes.bilm import load_features
-from seqrecipes.recipes.ner.entities import EntityF1, entity_metrics, summary_line
 from seqrecipes.recipes.ner.serve import DEFAULT_RUN_DIR, RECIPE
-from seqrecipes.recipes.ner.tagger import build_string_tagger, tag_sentences
 
 SCHEMES = _ner_data.SCHEMES
 PLOTTED = ("epoch", "loss", "val_entity_f1")  # the curves of training_curves.png
@@ -75,6 +66,8 @@ def _check_settings(settings):
 
 
 def _optimizer(settings, steps_per_epoch):
+    import keras
+
     rate = settings["learning_rate"]
     if settings["learning_rate_decay"]:
         # rate / (1 + decay * epoch), continuously per step (Ma & Hovy 2016 decay by epoch).
@@ -85,6 +78,10 @@ def _optimizer(settings, steps_per_epoch):
 
 
 def _build_model(settings, vocabularies, steps_per_epoch, bilm_features=None):
+    import keras
+
+    from seqrecipes.models import build_ner_tagger
+
     keras.utils.set_random_seed(settings["seed"])  # the same seed gives the same weights
     chars = vocabularies.chars
     model = build_ner_tagger(
@@ -114,17 +111,6 @@ def _build_model(settings, vocabularies, steps_per_epoch, bilm_features=None):
     else:  # the word mask keeps padding out of the loss
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
     return model
-
-
-class _EpochTimer(keras.callbacks.Callback):
-    """Logs each epoch's seconds, dev evaluation included (pass it after `EntityF1`)."""
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
 def _predictions_file(data, predicted, confidences):
@@ -216,6 +202,15 @@ def run(
         A dict: `run_dir`, `metrics` (as in `metrics.json`), `history` and `best_epoch`.
     """
     settings = _training.plain_paths(locals())  # paths kept in config.json as strings
+    import keras  # here, after locals(): `--help` imports this module without TensorFlow
+
+    from seqrecipes.datasets import tagging_dataset
+    from seqrecipes.recipes.bilm import load_features
+    from seqrecipes.recipes.engine.callbacks import EpochTimer
+    from seqrecipes.recipes.ner import data as _ner_data
+    from seqrecipes.recipes.ner.entities import EntityF1, entity_metrics, summary_line
+    from seqrecipes.recipes.ner.tagger import build_string_tagger, tag_sentences
+
     settings["units"] = list(_validation.check_positive_ints("units", units))
     bilm = settings["bilm"]
     _check_settings(settings)
@@ -262,7 +257,7 @@ def run(
     result = _training.fit_resumable(
         model, train_ds, validation_data=None, epochs=epochs, state_dir=state_dir,
         config=config, seed=seed, monitor="val_entity_f1", mode="max", patience=patience,
-        callbacks=[entity_f1, _EpochTimer()], verbose=verbose,
+        callbacks=[entity_f1, EpochTimer()], verbose=verbose,  # timed with the dev F1
     )
 
     serving = build_string_tagger(

@@ -17,9 +17,7 @@ import argparse
 
 from seqrecipes import _validation
 from seqrecipes.models import wiring
-from seqrecipes.models.bag import build_bag_classifier
-from seqrecipes.models.conv import build_conv_classifier
-from seqrecipes.models.recurrent import POOLINGS, build_sequence_classifier
+from seqrecipes.models.options import POOLINGS
 
 MODELS = wiring.CELLS + ("cnn", "fasttext")
 _RECURRENT = (
@@ -113,6 +111,11 @@ def resolve_model_settings(model, given, *, defaults=None):
 
 def build_classifier(settings, vocabulary_size, num_classes):
     """Builds the classifier `settings` (from `resolve_model_settings`) describes."""
+    # Keras is imported here, not at the top: the command line reads this module's tables.
+    from seqrecipes.models import (
+        build_bag_classifier, build_conv_classifier, build_sequence_classifier,
+    )
+
     model = settings["model"]
     if model == "fasttext":
         return build_bag_classifier(

@@ -21,25 +21,15 @@ is compared with the majority label and with the best threshold on |x_t - x_(t-1
 import dataclasses
 import pathlib
 
-import keras
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # files only
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from seqrecipes import _validation  # noqa: E402
-from seqrecipes.datasets import load_series, sample_path  # noqa: E402
-from seqrecipes.datasets.series import (  # noqa: E402
-    chronological_split, shuffled_batches, sliding_windows,
-)
-from seqrecipes.models import build_sequence_regressor, wiring  # noqa: E402
-from seqrecipes.recipes.engine import artifacts as _artifacts  # noqa
-from seqrecipes.recipes.engine import flags as _cli  # noqa
-from seqrecipes.recipes.timeseries import frame_labelling as _frame_labelling  # noqa
-from seqrecipes.recipes.engine import plots as _plots  # noqa
-from seqrecipes.recipes.engine import training as _training  # noqa
+from seqrecipes import _validation
+from seqrecipes.models import wiring
+from seqrecipes.recipes.engine import artifacts as _artifacts
+from seqrecipes.recipes.engine import flags as _cli
+from seqrecipes.recipes.timeseries import frame_labelling as _frame_labelling
+from seqrecipes.recipes.engine import plots as _plots
+from seqrecipes.recipes.engine import training as _training
 
 RECIPE = "timeseries"
 FORMATS = ("auto", "csv", "tsv")  # `load_series`'s: auto reads the dialect from the name
@@ -75,6 +65,8 @@ def window_features(inputs, mean, std):
 
 
 def _regression_data(values, window, horizon, validation_fraction, test_fraction):
+    from seqrecipes.datasets.series import chronological_split, sliding_windows
+
     inputs, targets, at = sliding_windows(values, window=window, horizon=horizon)
     train_end, validation_end = chronological_split(
         len(values), validation_fraction=validation_fraction, test_fraction=test_fraction
@@ -94,6 +86,11 @@ def _regression_data(values, window, horizon, validation_fraction, test_fraction
 
 
 def _regression(values, config, state_dir, train_flags):
+    import keras
+
+    from seqrecipes.datasets.series import shuffled_batches
+    from seqrecipes.models import build_sequence_regressor
+
     window, horizon = config["window"], config["horizon"]
     inputs, targets, at, parts, train_end = _regression_data(
         values, window, horizon, config["validation_fraction"], config["test_fraction"]
@@ -136,6 +133,8 @@ def _regression(values, config, state_dir, train_flags):
 
 
 def _prediction_figure(index, truth, predicted, baseline, horizon, column):
+    plt = _plots.pyplot()
+
     figure, axis = plt.subplots(figsize=(9, 3.4))
     axis.plot(index, truth, color="black", linewidth=1.2, label="truth")
     axis.plot(index, baseline, color="tab:gray", linewidth=0.9, linestyle="--",
@@ -199,6 +198,8 @@ def run(
     Returns:
         A `TimeseriesResult`.
     """
+    from seqrecipes.datasets import load_series, sample_path
+
     _validation.check_choice("task", task, TASKS)
     _validation.check_string("column", column)
     _validation.check_choice("format", format, FORMATS)

@@ -6,17 +6,10 @@ step. Two baselines frame its accuracy: the majority label of the training frame
 threshold on |x_t - x_(t-1)| that labels the training frames best.
 """
 
-import keras
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # files only
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from seqrecipes.datasets.series import regime_sequences, shuffled_batches  # noqa: E402
-from seqrecipes.models import build_sequence_tagger  # noqa: E402
-from seqrecipes.recipes.engine import training as _training  # noqa: E402
+from seqrecipes.recipes.engine import plots as _plots
+from seqrecipes.recipes.engine import training as _training
 
 LABEL_NAMES = ("calm", "volatile")
 
@@ -35,6 +28,11 @@ def _threshold_baseline(values, labels, train_values, train_labels):
 
 def train(config, state_dir, train_flags):
     """Generates the regime sequences, trains the tagger, scores it beside both baselines."""
+    import keras
+
+    from seqrecipes.datasets.series import regime_sequences, shuffled_batches
+    from seqrecipes.models import build_sequence_tagger
+
     sizes = (config["train_sequences"], config["validation_sequences"],
              config["test_sequences"])
     values, labels = regime_sequences(sum(sizes), length=config["sequence_steps"],
@@ -83,6 +81,8 @@ def train(config, state_dir, train_flags):
 
 
 def _labelling_figure(values, labels, probability):
+    plt = _plots.pyplot()
+
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 4), sharex=True)
     steps = np.arange(len(values))
     for axis in (top, bottom):
