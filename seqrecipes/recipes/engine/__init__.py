@@ -1,5 +1,5 @@
-"""What every recipe shares: resumable training (`training`, its Keras callbacks in
-`callbacks`), run directories written atomically
-(`artifacts`), tf.distribute strategies (`strategy`), the flags every subcommand spells the same
-way (`flags`), figures (`plots`), text-classification splits and metrics (`classification`) and
+"""What every recipe shares: resumable training (`training`; its Keras callbacks, the progress
+bar among them, in `callbacks`), run directories written atomically (`artifacts`),
+tf.distribute strategies (`strategy`), the flags every subcommand spells the same way
+(`flags`), figures (`plots`), text-classification splits and metrics (`classification`) and
 greedy decoding for the generating recipes (`decoding`)."""

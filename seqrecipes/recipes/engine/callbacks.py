@@ -1,7 +1,11 @@
 """The Keras callbacks of the resumable training loop (`training.fit_resumable`).
 
-`EpochCommit` commits the training state at the end of every epoch and `EpochTimer` logs each
-epoch's seconds.
+`EpochCommit` commits the training state at the end of every epoch, `EpochTimer` logs each
+epoch's seconds, and `ProgressBar` is Keras's progress bar made honest for blocks of batches:
+`training.run_batches` runs 16 batches per call of the compiled train function, and Keras's
+own bar then counts the last batch index of each block against the epoch's total
+(``128/118 ... -1s``) and, since `keras.utils.Progbar` redraws with ANSI codes and
+carriage returns whenever it runs on a POSIX system, writes those into log files too.
 
 Kept apart from `training` because defining them imports Keras, and `training` is imported by
 every recipe module that the command line reads for `--help`.
@@ -10,6 +14,7 @@ every recipe module that the command line reads for `--help`.
 import json
 import math
 import os
+import sys
 import time
 
 import keras
@@ -121,3 +126,85 @@ class EpochTimer(keras.callbacks.Callback):
         if logs is not None:
             logs["epoch_seconds"] = time.perf_counter() - self._start
 
+
+def is_terminal(stream=None):
+    """True when `stream` (default: standard output) is an interactive terminal."""
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+class ProgressBar(keras.callbacks.ProgbarLogger):
+    """Keras's `ProgbarLogger`, counting the batches really run against the real total.
+
+    * Count: the batches trained so far this epoch are read from the optimizer's step
+      counter, not from the index Keras passes, which is the last index of a block of
+      `steps_per_execution` batches and overshoots the epoch's end (``128/118``).
+    * Total: the epoch's number of batches where the data knows it; for a stream whose size
+      is unknown, "Unknown" during the first epoch and then the number the last epoch had.
+      A total the count outgrows grows with it, so the bar never reads past its end and its
+      time estimate is never negative.
+    * Output: on a terminal the bar redraws in place, as Keras's does. Anywhere else (a log
+      file, a pipe) it writes one plain line per epoch, with no ANSI codes and no carriage
+      returns: Keras's one-line-per-epoch format (`verbose=2`).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._known_total = None
+        self._first_step = None
+        self._terminal = False
+
+    def set_params(self, params):
+        super().set_params(params)
+        self._known_total = params.get("steps")
+        self._terminal = is_terminal()
+
+    def _maybe_init_progbar(self):
+        if self.progbar is None:
+            verbose = self.verbose if self._terminal else 2
+            self.progbar = keras.utils.Progbar(
+                target=self.target, verbose=verbose, unit_name="step", stateless_metrics=set()
+            )
+
+    def _steps_taken(self):
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is None or getattr(optimizer, "iterations", None) is None:
+            return None
+        return int(keras.ops.convert_to_numpy(optimizer.iterations))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._first_step = self._steps_taken()
+        super().on_epoch_begin(epoch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        steps = self._steps_taken()
+        if steps is not None and self._first_step is not None:
+            batch = steps - self._first_step - 1  # the last batch really run, from 0
+        self._update_progbar(batch, logs)
+
+    def _update_progbar(self, batch, logs=None):
+        self._maybe_init_progbar()
+        self.seen = batch + 1
+        if self.target is not None and self.seen > self.target:
+            # A block's last index past the known end (evaluation, prediction): the data
+            # ran out inside the block. Past an estimate (a stream's previous epoch): the
+            # estimate grows.
+            if self._known_total is not None:
+                self.seen = self.target
+            else:
+                self.target = self.progbar.target = self.seen
+        if self.progbar.verbose == 1:
+            self.progbar.update(self.seen, list((logs or {}).items()), finalize=False)
+
+    def _finalize_progbar(self, logs):
+        self._maybe_init_progbar()
+        if self._known_total is None and self.seen:
+            # A stream: this epoch's real total is now known, and is the next one's estimate.
+            self.target = self.progbar.target = self.seen
+        elif self.target is None:
+            self.target = self.progbar.target = self.seen
+        self.progbar.update(self.seen, list((logs or {}).items()), finalize=True)

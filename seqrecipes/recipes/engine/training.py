@@ -25,7 +25,8 @@ the weights of the last good epoch are kept.
 
 Batches run `STEPS_PER_EXECUTION` at a time inside one call of Keras's compiled train function
 (Keras's `steps_per_execution`), which saves each batch the Python and dispatch cost of a call;
-callbacks then see every block of batches rather than every batch.
+callbacks then see every block of batches rather than every batch, and the progress bar
+(`callbacks.ProgressBar`) counts the batches really run.
 
 Keras and TensorFlow are imported by the functions that train, not by this module: the command
 line imports the recipes, and so this module, to build its `--help`.
@@ -238,6 +239,8 @@ def fit_resumable(
         state_dir, state, state_file=STATE_FILE, seed=seed, monitor=monitor, mode=mode,
         patience=patience,
     )
+    # Keras adds its own bar only when no `ProgbarLogger` is given: this one replaces it.
+    progress = [_callbacks.ProgressBar()] if verbose else []
     if not state["stopped_early"] and state["epochs_done"] < epochs:
         try:
             with warnings.catch_warnings(), run_batches(model, steps_per_execution):
@@ -250,7 +253,7 @@ def fit_resumable(
                     validation_data=validation_data,
                     epochs=epochs,
                     initial_epoch=state["epochs_done"],
-                    callbacks=[*callbacks, commit],
+                    callbacks=[*callbacks, commit, *progress],
                     class_weight=class_weight,
                     verbose=verbose,
                     shuffle=False,  # the pipeline shuffles, per epoch, from (seed, epoch)
