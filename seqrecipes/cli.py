@@ -6,12 +6,19 @@ declares its flags (kebab-case, one-to-one with its `run()` keyword arguments) a
 ``seqrecipes: error: <message>`` on stderr and exit status 2, the message's argument names
 spelled as the command's flags (`errors.for_command_line`). Anything else is a bug and
 propagates with its traceback.
+
+Building the parser imports no TensorFlow (the recipe modules import it inside the functions
+that train or predict), so `--help` answers at once; TensorFlow's start-up lines are kept off
+the terminal (`seqrecipes._tf_logs`) unless `--verbose 2` or `SEQRECIPES_TF_LOGS=1` asks for
+them. With no arguments at all, the command prints its help and exits with status 0.
 """
 
 import argparse
+import contextlib
 import importlib
 import sys
 
+from seqrecipes import _tf_logs
 from seqrecipes.errors import SeqrecipesError, for_command_line
 
 # Subcommand modules, in the order `seqrecipes --help` lists them.
@@ -51,6 +58,9 @@ def build_parser():
     parser = ArgumentParser(
         prog="seqrecipes",
         description="Recurrent and convolutional sequence models for Keras 3, wired right.",
+        epilog="TensorFlow's start-up log lines (oneDNN, CUDA probing) are hidden; "
+        f"{_tf_logs.ENVIRONMENT_VARIABLE}=1 or --verbose 2 shows them. "
+        "`seqrecipes RECIPE --help` lists a recipe's commands and flags.",
     )
     parser.add_argument("--version", action="version", version=f"seqrecipes {__version__}")
     subparsers = parser.add_subparsers(dest="recipe", metavar="RECIPE", required=True)
@@ -72,14 +82,26 @@ def _invoked_actions(parser, args):
 
 
 def main(argv=None):
-    """Runs the command line `argv` (default: `sys.argv[1:]`) and returns the exit status."""
+    """Runs the command line `argv` (default: `sys.argv[1:]`) and returns the exit status.
+
+    No arguments at all print the help (exit status 0).
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = args = None
     try:
         parser = build_parser()
+        if not argv:
+            parser.print_help()
+            return 0
         args = parser.parse_args(argv)
         from seqrecipes.recipes.engine import strategy as _strategy
 
-        status = _strategy.run_handler(args)  # args.func(args), under --strategy
+        if getattr(args, "verbose", None) == 2 or _tf_logs.requested():
+            quiet = contextlib.nullcontext()
+        else:
+            quiet = _tf_logs.quiet_tensorflow_startup()
+        with quiet:
+            status = _strategy.run_handler(args)  # args.func(args), under --strategy
     except SystemExit as exit_:  # --help and --version
         return exit_.code if isinstance(exit_.code, int) else 0
     except SeqrecipesError as error:
