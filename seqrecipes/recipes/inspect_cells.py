@@ -18,6 +18,7 @@ reported as absent, never as zero.
 import dataclasses
 import pathlib
 import string
+import typing
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import flags as _cli
 from seqrecipes.recipes.engine import plots as _plots
 from seqrecipes.recipes.engine import training as _training
+
+if typing.TYPE_CHECKING:  # pandas is imported where a table is made, not by `--help`
+    import pandas
 
 RECIPE = "inspect-cells"
 PUNCTUATION = frozenset(string.punctuation)

@@ -2,24 +2,17 @@
 
 Words may be lower-cased for the word vocabulary; characters are always read from the original
 tokens, so case still reaches the model through the character features.
+
+The readers and vocabularies (TensorFlow, seqeval) are imported by the functions that use
+them: the command line reads `SCHEMES` and `INVALID` from here to build its parser.
 """
 
 import dataclasses
 
 import numpy as np
 
-from seqrecipes.datasets import (
-    build_char_lookup,
-    build_tag_lookup,
-    build_token_lookup,
-    encode_characters,
-    encode_tags,
-    encode_tokens,
-    load_conll,
-    sample_path,
-)
+from seqrecipes.datasets import sample_path  # seqrecipes.datasets._samples: no TensorFlow
 from seqrecipes.errors import DataError, NotIOBTagError
-from seqrecipes.recipes.ner.entities import check_known_tags
 
 SAMPLES = {"train": "ner_en.conll", "dev": "ner_en.dev.conll", "test": "ner_en.test.conll"}
 
@@ -30,6 +23,8 @@ INVALID = ("error", "repair")  # what becomes of an I-X that starts an entity (`
 
 def read(path, *, token_column, tag_column, scheme, delimiter=None, invalid="error"):
     """Reads one CoNLL file with the recipe's column settings."""
+    from seqrecipes.datasets import load_conll
+
     try:
         return load_conll(path, token_column=token_column, tag_column=tag_column,
                           scheme=scheme, delimiter=delimiter, invalid=invalid)
@@ -112,6 +107,8 @@ class Vocabularies:
 
     def features(self, sentences):
         """The model inputs of `sentences` as ragged ids (what `tagging_dataset` takes)."""
+        from seqrecipes.datasets import encode_characters, encode_tokens
+
         features = {"token_ids": encode_tokens(words(sentences, self.lowercase), self.tokens)}
         if self.chars is not None:
             features["char_ids"] = encode_characters(
@@ -123,12 +120,16 @@ class Vocabularies:
 
     def targets(self, tags):
         """Model tag indices 0..K-1 (ragged): the tag lookup's ids 1..K minus one."""
+        from seqrecipes.datasets import encode_tags
+
         return encode_tags(tags, self.tags) - 1
 
 
 def build_vocabularies(tokens, tags, *, path, lowercase, min_frequency, char_features,
                        max_chars):
     """Builds the word, character and tag lookups from the training token and tag lists."""
+    from seqrecipes.datasets import build_char_lookup, build_tag_lookup, build_token_lookup
+
     tag_lookup = build_tag_lookup(tags)
     tag_vocabulary = [str(tag) for tag in tag_lookup.get_vocabulary()[1:]]
     if len(tag_vocabulary) < 2:
@@ -148,5 +149,7 @@ def build_vocabularies(tokens, tags, *, path, lowercase, min_frequency, char_fea
 
 def check_evaluation_tags(data, tag_vocabulary, role):
     """Checks that `data` (or None) uses only tags the model knows."""
+    from seqrecipes.recipes.ner.entities import check_known_tags
+
     if data is not None:
         check_known_tags(data, tag_vocabulary, role=role)

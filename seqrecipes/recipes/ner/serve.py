@@ -7,6 +7,7 @@ names and per-token confidences (`seqrecipes.recipes.ner.tagger`).
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError, RunDirectoryError
 from seqrecipes.recipes.ner import documents as _ner_context
+from seqrecipes.recipes.ner import data as _ner_data
 from seqrecipes.recipes.engine.artifacts import export_saved_model, load_run
 
 RECIPE = "ner"
@@ -42,7 +43,6 @@ def evaluate(run_dir, data=None, *, token_column=None, tag_column=None, scheme=N
     Raises:
         DataError: a malformed file, or a tag the model was not trained on (with file:line).
     """
-    from seqrecipes.recipes.ner import data as _ner_data
     from seqrecipes.recipes.ner.entities import entity_metrics, summary_line
     from seqrecipes.recipes.ner.tagger import tag_sentences
 

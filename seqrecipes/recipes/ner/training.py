@@ -20,6 +20,7 @@ from seqrecipes import _validation
 from seqrecipes.models import wiring
 from seqrecipes.models.options import CHAR_FEATURES
 from seqrecipes.recipes.engine import flags as _cli
+from seqrecipes.recipes.ner import data as _ner_data
 from seqrecipes.recipes.ner import documents as _ner_context
 from seqrecipes.recipes.engine import plots as _plots
 from seqrecipes.recipes.engine import training as _training
@@ -207,7 +208,6 @@ def run(
     from seqrecipes.datasets import tagging_dataset
     from seqrecipes.recipes.bilm import load_features
     from seqrecipes.recipes.engine.callbacks import EpochTimer
-    from seqrecipes.recipes.ner import data as _ner_data
     from seqrecipes.recipes.ner.entities import EntityF1, entity_metrics, summary_line
     from seqrecipes.recipes.ner.tagger import build_string_tagger, tag_sentences
 
