@@ -7,6 +7,7 @@ every name. The command line's `--help` and its start-up stay free of TensorFlow
 """
 
 import importlib
+import importlib.util
 
 
 def attach(package, submodules):
@@ -32,7 +33,11 @@ def attach(package, submodules):
     def __getattr__(name):
         module_name = exports.get(name)
         if module_name is None:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+            # A submodule read as an attribute (`datasets.streaming`), as the eager package
+            # import once made possible: import it now.
+            if importlib.util.find_spec(f"{package}.{name}") is None:
+                raise AttributeError(f"module {package!r} has no attribute {name!r}")
+            return importlib.import_module(f"{package}.{name}")
         value = getattr(importlib.import_module(module_name), name)
         namespace[name] = value  # the next read is an ordinary attribute
         return value

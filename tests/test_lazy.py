@@ -58,3 +58,16 @@ def test_importing_the_packages_imports_no_tensorflow():
                             env={**os.environ, "PYTHONPATH": root}, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_submodule_not_yet_imported_is_an_attribute_of_its_package():
+    # A fresh process: in this one an earlier test may have imported the submodule already.
+    code = (
+        "import seqrecipes.datasets as datasets, seqrecipes.models as models\n"
+        "print(datasets.streaming.BOUNDARY_SAMPLE > 0, models.embedding.Embedding.__name__)\n"
+    )
+    root = os.path.dirname(os.path.dirname(seqrecipes.__file__))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": root}, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "Embedding"]
