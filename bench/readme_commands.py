@@ -98,9 +98,9 @@ WHERE = {
         "bench",
     'seqrecipes inspect-cells runs/char-lm':
         "bench",
-    'seqrecipes inspect-cells runs/char-lm --text input.txt --max-chars 3000':
+    'seqrecipes inspect-cells runs/char-lm --text input.txt --max-chars 3000 --run-dir runs/cells-input':
         "bench",
-    'seqrecipes inspect-cells runs/char-lm --unit gru_2/h:117':
+    'seqrecipes inspect-cells runs/char-lm --unit gru_2/h:117 --run-dir runs/cells-unit':
         "bench",
     'seqrecipes timeseries train':
         "bench",
