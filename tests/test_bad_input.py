@@ -16,7 +16,7 @@ import tensorflow as tf
 from seqrecipes.recipes import _model_flags, sentiment
 from seqrecipes.recipes._entities import entity_metrics
 
-SENTIMENT_TINY = ["--embedding-dim", "8", "--verbose", "0", "--seed", "3"]
+SENTIMENT_TINY = ["--model", "fasttext", "--embedding-dim", "8", "--verbose", "0", "--seed", "3"]
 NER_TINY = ["--char-features", "none", "--embedding-dim", "4", "--units", "4", "--verbose",
             "0", "--batch-size", "8"]
 MB = 1_000_000

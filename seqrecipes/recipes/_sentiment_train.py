@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from seqrecipes import datasets
+from seqrecipes.models.nbsvm import log_count_ratios
 from seqrecipes.recipes import _artifacts, _classification, _model_flags, _plots, _training
 from seqrecipes.recipes import _sentiment_text as text
 
@@ -97,8 +98,12 @@ def train(config, run_dir):
 
     # 3. Model, seeded; trained with early stopping on the validation loss, resumable.
     num_classes = len(splits.classes)
+    ratios = None
+    if config["model"] == "nbsvm":  # its naive-Bayes ratios: one pass over the training data
+        ratios = log_count_ratios(train_data, vectorizer.vocabulary_size(), num_classes)
     keras.utils.set_random_seed(config["seed"])
-    core = _model_flags.build_classifier(config, vectorizer.vocabulary_size(), num_classes)
+    core = _model_flags.build_classifier(config, vectorizer.vocabulary_size(), num_classes,
+                                         log_count_ratios=ratios)
     _compile(core, config, num_classes)
     fit_started = time.perf_counter()
     result = _training.fit_resumable(
