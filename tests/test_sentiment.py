@@ -360,9 +360,18 @@ def test_a_recurrent_model_trains_and_predicts(tmp_path, small_file):
     assert_fast_path_matches_pipeline(sentiment.load(tmp_path / "r"), TEXTS)
 
 
+def test_the_korean_default_is_nbsvm_on_syllable_ngrams_and_takes_raw_text(tmp_path):
+    result = sentiment.train(language="ko", run_dir=tmp_path / "r", epochs=1, verbose=0)
+    config = result["config"]
+    assert (config["tokenizer"], config["model"], config["ngrams"]) == ("syllables", "nbsvm", 4)
+    assert config["input"] == "raw text"
+    rows = sentiment.predict(tmp_path / "r", ["정말 재밌어요 ㅋㅋ", "최악"])
+    assert [row["text"] for row in rows] == ["정말 재밌어요 ㅋㅋ", "최악"]
+
+
 def test_korean_in_model_tokenizer_takes_raw_text(tmp_path):
     result = sentiment.train(language="ko", tokenizer="syllables", run_dir=tmp_path / "r",
-                             embedding_dim=8, filters=4, epochs=1, verbose=0)
+                             model="cnn", embedding_dim=8, filters=4, epochs=1, verbose=0)
     assert result["config"]["input"] == "raw text"
     assert result["config"]["kernel_sizes"] == [2, 3, 4, 5]  # the Korean default
     assert result["config"]["ngrams"] == 1
@@ -373,8 +382,9 @@ def test_korean_in_model_tokenizer_takes_raw_text(tmp_path):
 def test_korean_morphemes_are_applied_by_predict_and_documented_for_the_export(tmp_path):
     pytest.importorskip("kiwipiepy")
     run_dir = tmp_path / "r"
-    result = sentiment.train(language="ko", run_dir=run_dir, embedding_dim=8, filters=4,
-                             kernel_sizes=[2], epochs=1, verbose=0)
+    result = sentiment.train(language="ko", tokenizer="morpheme_tags", model="cnn",
+                             run_dir=run_dir, embedding_dim=8, filters=4, kernel_sizes=[2],
+                             epochs=1, verbose=0)
     assert result["config"]["tokenizer"] == "morpheme_tags"
     assert "kiwipiepy" in result["config"]["input"]
     texts = ["정말 재밌어요 ㅋㅋ", "시간 낭비였다"]
