@@ -35,7 +35,7 @@ PAD_ID = 0
 OOV_ID = 1
 STANDARDIZE = (
     None, "lower", "strip_punctuation", "lower_and_strip_punctuation", "lower_and_split_scripts",
-    "lower_strip_html_and_punctuation", "lower_strip_html_keep_marks",
+    "lower_strip_html_and_punctuation",
 )
 # Keras's "strip_punctuation" pattern (`TextVectorization`), for the standardisations below.
 _PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
@@ -72,23 +72,7 @@ def lower_strip_html_and_punctuation(inputs):
     return tf.strings.regex_replace(inputs, _PUNCTUATION, "")
 
 
-@keras.saving.register_keras_serializable(package="seqrecipes")
-def lower_strip_html_keep_marks(inputs):
-    """`lower_strip_html_and_punctuation`, but "!" and "?" become tokens of their own.
-
-    Exclamation and question marks carry sentiment ("great!!" / "great?"): each mark is a
-    token ("great ! !"), and the rest of the punctuation is stripped as Keras does. A TF graph
-    function registered with Keras (`safe_mode=True` loads it).
-    """
-    inputs = tf.strings.lower(inputs)
-    inputs = tf.strings.regex_replace(inputs, _HTML_TAG, " ")
-    inputs = tf.strings.regex_replace(inputs, _PUNCTUATION_BUT_MARKS, "")
-    return tf.strings.regex_replace(inputs, r"([!?])", r" \1 ")
-
-
-_PUNCTUATION_BUT_MARKS = r'["#$%&()\*\+,-\./:;<=>@\[\\\]^_`{|}~\']'
 _STANDARDIZE_FUNCTIONS = {
-    "lower_strip_html_keep_marks": lower_strip_html_keep_marks,
     "lower_and_split_scripts": lower_and_split_scripts,
     "lower_strip_html_and_punctuation": lower_strip_html_and_punctuation,
 }
