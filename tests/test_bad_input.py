@@ -328,7 +328,10 @@ SENTIMENT_FLAGS = [
     (["--model", "cnn", "--kernel-sizes", "0"], "`kernel_sizes` must be a positive integer"),
     (["--model", "cnn", "--filters", "-8"], "`filters` must be a positive integer"),
     (["--model", "fasttext", "--units", "4"], "does not use `units`"),
-    (["--embedding-dim", "0"], "`embedding_dim` must be a positive integer"),
+    (["--model", "fasttext", "--embedding-dim", "0"],
+     "`embedding_dim` must be a positive integer"),
+    (["--embedding-dim", "8"], "`model='nbsvm'` does not use `embedding_dim`"),  # the default
+    (["--model", "nbsvm", "--dropout", "1.5"], "`dropout` must be a number in [0, 1)"),
     (["--learning-rate", "abc"], "argument --learning-rate: invalid float value: 'abc'"),
     (["--learning-rate", "-0.1"], "`learning_rate` must be a positive finite number"),
     (["--learning-rate", "inf"], "`learning_rate` must be a positive finite number"),
