@@ -154,7 +154,8 @@ def fasttext(language, train, test):
         train_path.write_text("".join(lines), encoding="utf-8")
         test_path.write_text("".join(_fasttext_lines(language, *test)), encoding="utf-8")
         model = fasttext_library.train_supervised(
-            str(train_path), wordNgrams=2, epoch=10, lr=0.5, verbose=0, seed=0, thread=1,  # one thread: the same model every run
+            # One thread: the same model every run.
+            str(train_path), wordNgrams=2, epoch=10, lr=0.5, verbose=0, seed=0, thread=1,
         )
         _, precision_at_1, _ = model.test(str(test_path))
         # `model.predict` and `model.test_label` are broken under NumPy 2 (a copy error; NaN
@@ -222,7 +223,8 @@ def main(argv=None):
                         help="training sizes (0: the full training file)")
     parser.add_argument("--seed", type=int, default=0, help="the subsets' seed")
     parser.add_argument("--recipe-config", type=json.loads, default={},
-                        help='JSON keyword arguments for sentiment.train, e.g. \'{"model": "cnn"}\'')
+                        help="JSON keyword arguments for sentiment.train, "
+                        'e.g. \'{"model": "cnn"}\'')
     parser.add_argument("--data-dir", type=pathlib.Path, default=SHARED)
     parser.add_argument("--results-dir", type=pathlib.Path, default=REPO / "bench" / "results")
     args = parser.parse_args(argv)

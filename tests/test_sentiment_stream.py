@@ -17,7 +17,8 @@ from seqrecipes.datasets import sample_path
 from seqrecipes.errors import DataError, DataFileNotFoundError
 from seqrecipes.recipes import _artifacts, sentiment
 
-TINY = ["--model", "fasttext", "--embedding-dim", "8", "--verbose", "0", "--seed", "5", "--epochs", "2"]
+TINY = ["--model", "fasttext", "--embedding-dim", "8", "--verbose", "0", "--seed", "5",
+        "--epochs", "2"]
 
 
 

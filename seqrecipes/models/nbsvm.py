@@ -11,8 +11,9 @@ starts near naive Bayes shrunk by `offset`, and every step moves the n-grams nai
 trusts most the furthest (Adam's step on w is about the learning rate whatever the gradient's
 scale, so the weight of id i moves by about learning_rate * |r_i|). On IMDB a small offset
 did best (seed 1234, 10% held out: offset 0.04 -> 0.9180, 0.02 -> 0.9186, 0.01 -> 0.9198,
-0.005 -> 0.9204, 0 -> 0.9198; bench/peers.py and the README give the seeds' spread). The model takes padded, length-bucketed batches of ids like
-every other classifier here, and padding, repeats and order never change its answer.
+0.005 -> 0.9204, 0 -> 0.9198; the README gives the seeds' spread). The model takes padded,
+length-bucketed batches of ids like every other classifier here, and padding, repeats and
+order never change its answer.
 
 `log_count_ratios` computes r from the training batches; the builder writes it into the model
 (a non-trainable table saved in the `.keras` file with the rest).
