@@ -24,6 +24,7 @@ from seqrecipes.errors import (  # noqa: E402
 from seqrecipes.models import (  # noqa: E402
     build_bag_classifier,
     build_conv_classifier,
+    build_nbsvm_classifier,
     build_recurrent_encoder,
     build_sequence_classifier,
     build_sequence_regressor,

@@ -1,6 +1,7 @@
 """Model builders (wired by `seqrecipes.models.wiring`) and tools to look inside them."""
 
 from seqrecipes.models.bag import build_bag_classifier
+from seqrecipes.models.nbsvm import build_nbsvm_classifier, log_count_ratios
 from seqrecipes.models.conv import build_conv_classifier
 from seqrecipes.models.recurrent import (
     build_recurrent_encoder,
