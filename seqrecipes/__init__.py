@@ -30,6 +30,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(__name__, {
     "models": [
         "build_bag_classifier",
         "build_conv_classifier",
+        "build_nbsvm_classifier",
         "build_recurrent_encoder",
         "build_sequence_classifier",
         "build_sequence_regressor",

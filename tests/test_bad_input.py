@@ -18,7 +18,7 @@ from seqrecipes.recipes import sentiment, timeseries
 from seqrecipes.recipes.sentiment import model as _model_flags
 from seqrecipes.recipes.ner.entities import entity_metrics
 
-SENTIMENT_TINY = ["--embedding-dim", "8", "--verbose", "0", "--seed", "3"]
+SENTIMENT_TINY = ["--model", "fasttext", "--embedding-dim", "8", "--verbose", "0", "--seed", "3"]
 NER_TINY = ["--char-features", "none", "--embedding-dim", "4", "--units", "4", "--verbose",
             "0", "--batch-size", "8"]
 MB = 1_000_000
@@ -331,7 +331,10 @@ SENTIMENT_FLAGS = [
     (["--model", "cnn", "--kernel-sizes", "0"], "`--kernel-sizes` must be a positive integer"),
     (["--model", "cnn", "--filters", "-8"], "`--filters` must be a positive integer"),
     (["--model", "fasttext", "--units", "4"], "--model fasttext does not use `--units`"),
-    (["--embedding-dim", "0"], "`--embedding-dim` must be a positive integer"),
+    (["--model", "fasttext", "--embedding-dim", "0"],
+     "`--embedding-dim` must be a positive integer"),
+    (["--embedding-dim", "8"], "does not use `--embedding-dim`"),  # the default: nbsvm
+    (["--model", "nbsvm", "--dropout", "1.5"], "`--dropout` must be a number in [0, 1)"),
     (["--learning-rate", "abc"], "argument --learning-rate: invalid float value: 'abc'"),
     (["--learning-rate", "-0.1"], "`--learning-rate` must be a positive finite number"),
     (["--learning-rate", "inf"], "`--learning-rate` must be a positive finite number"),

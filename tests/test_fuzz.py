@@ -156,7 +156,8 @@ def test_a_conll_file_reads_back_exactly(tmp_path, data, kinds, tabs, windows):
 def run_dir(tmp_path_factory):
     """A fastText bag trained one epoch on the embedded English sample."""
     run_dir = tmp_path_factory.mktemp("fuzz") / "run"
-    sentiment.train(run_dir=run_dir, embedding_dim=8, epochs=1, verbose=0, seed=3)
+    sentiment.train(run_dir=run_dir, model="fasttext", embedding_dim=8, epochs=1, verbose=0,
+                    seed=3)
     return run_dir
 
 

@@ -15,8 +15,10 @@
 stopping on the validation loss (`_training.fit_resumable`: the same command resumes an
 interrupted run and reaches the same result), evaluates on the test split and writes the run
 directory (`_artifacts.write_run`). The default model is the one that measured best on real
-data for each language (README, "Quality"): English a fastText bag of words and word pairs,
-Korean a CNN over kiwipiepy morphemes.
+data for each language against scikit-learn and fastText peers (README, "Quality";
+bench/peers.py): NBSVM, a linear model on a text's distinct n-grams scaled by naive-Bayes
+ratios (`models.nbsvm`), over word 1-3-grams for English and syllable 1-4-grams for Korean
+(inside the model: nothing to install, raw text in).
 """
 
 import json
@@ -34,14 +36,20 @@ DEFAULT_RUN_DIR = "runs/sentiment"
 EMPTY = ("drop", "keep", "error")
 FORMATS = ("auto", "csv", "tsv")  # `load_table`'s: auto reads the dialect from the name
 LANGUAGE_DEFAULTS = {  # the recipe's defaults per --language; measured in bench/
-    "en": {"tokenizer": "words", "model": "fasttext"},
-    "ko": {"tokenizer": "morpheme_tags", "model": "cnn"},
+    "en": {"tokenizer": "words", "model": "nbsvm"},
+    "ko": {"tokenizer": "syllables", "model": "nbsvm"},
 }
 # Model settings that differ from the family's defaults (`_model_flags.DEFAULTS`) per language.
 MODEL_DEFAULTS = {("ko", "cnn"): {"kernel_sizes": (2, 3, 4, 5)}}  # Korean morphemes are short
 # Vocabulary per model family: a bag needs word pairs and room for them; sequence models see
 # word order themselves and do well on the 30k most frequent words.
-VOCABULARY_DEFAULTS = {"fasttext": {"ngrams": 2, "max_tokens": 200_000}}
+VOCABULARY_DEFAULTS = {
+    "fasttext": {"ngrams": 2, "max_tokens": 200_000},
+    # NBSVM: words, pairs and triples; IMDB's 22,500 training reviews keep 840k seen twice.
+    "nbsvm": {"ngrams": 3, "max_tokens": 2_000_000},
+    # ... and on Korean syllables, character 1-4-grams (NSMC: 689k seen twice).
+    ("nbsvm", "syllables"): {"ngrams": 4},
+}
 SEQUENCE_VOCABULARY = {"ngrams": 1, "max_tokens": 30_000}
 MODEL_ARGUMENTS = _model_flags.ALL_SETTINGS
 STREAM_VOCABULARY_SAMPLE = 100_000  # texts a stream's vocabulary is adapted on by default
@@ -125,7 +133,8 @@ def _resolve(given):
             _validation.check_fraction(name, value)
             _validation.check_conflict(value <= 0, f"`{name}` must be greater than 0. "
                                                    f"Received: {name}={value!r}.")
-    vocabulary = {**SEQUENCE_VOCABULARY, **VOCABULARY_DEFAULTS.get(model, {})}
+    vocabulary = {**SEQUENCE_VOCABULARY, **VOCABULARY_DEFAULTS.get(model, {}),
+                  **VOCABULARY_DEFAULTS.get((model, tokenizer), {})}
     for name in ("max_tokens", "ngrams"):
         vocabulary[name] = _validation.check_positive_int(
             name, given[name] if given[name] is not None else vocabulary[name]
@@ -238,24 +247,24 @@ def train(
         format: str. "auto" (the dialect from the file's name, else from its header), "csv"
             or "tsv", for every file of the run.
         language: str. "en" or "ko". Chooses the tokeniser and the default model.
-        tokenizer: str or None. en: "words". ko: "morpheme_tags" (default, kiwipiepy),
-            "morphemes", "syllables" or "scripts" (the last two inside the model).
+        tokenizer: str or None. en: "words". ko: "syllables" (default), "scripts" (both
+            inside the model), "morpheme_tags" or "morphemes" (kiwipiepy, before the model).
         empty: str. Empty documents: "drop" (default; the summary reports how many),
             "keep" or "error".
         validation_split: float or None. Share of the training texts held out (stratified)
             for early stopping when there is no `validation` file. Defaults to 0.1 then.
         test_split: float or None. Share of `data` held out for testing when there is no
             `test` file. Defaults to 0.2 then.
-        model: str or None. "lstm", "gru", "simple_rnn", "cnn" or "fasttext"; None: the
-            language's default (en: "fasttext", ko: "cnn").
+        model: str or None. "lstm", "gru", "simple_rnn", "cnn", "fasttext" or "nbsvm"; None:
+            the language's default ("nbsvm" for both).
         embedding_dim, units, bidirectional, merge_mode, pooling, kernel_sizes, filters,
             dropout, recurrent_dropout, head_dropout: the model's settings (see
             `recipes._model_flags`); None takes the model's default.
         max_tokens: int or None. Vocabulary size, padding and OOV included. None: 200,000
-            for fasttext (words and pairs), 30,000 otherwise.
+            for fasttext (words and pairs), 2,000,000 for nbsvm (1-3-grams), 30,000 otherwise.
         min_frequency: int. Keep tokens seen at least this often in training. Defaults to 2.
-        ngrams: int or None. Also count n-grams up to this length. None: 2 for fasttext,
-            1 (words only) otherwise.
+        ngrams: int or None. Also count n-grams up to this length. None: 3 for nbsvm (4 on
+            syllables), 2 for fasttext, 1 (words only) otherwise.
         vocabulary_sample: int or None. Adapt the vocabulary on this many training texts,
             drawn uniformly with `seed`. None: all of them in memory, 100,000 with `stream`.
         vocabulary_file: path or None. Take the vocabulary from this file instead (one token

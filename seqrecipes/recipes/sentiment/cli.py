@@ -48,8 +48,8 @@ def add_parser(subparsers):
                       "its header")
     data.add_argument("--language", default="en", help=f"one of {', '.join(text.LANGUAGES)}")
     data.add_argument("--tokenizer", default=unset,
-                      help="en: words; ko: morpheme_tags (default, needs kiwipiepy), "
-                      "morphemes, syllables, scripts")
+                      help="en: words; ko: syllables (default), scripts, morpheme_tags, "
+                      "morphemes (the last two need kiwipiepy)")
     data.add_argument("--empty", default="drop",
                       help="empty documents: drop (counted in the summary), keep or error")
     data.add_argument("--validation-split", type=float, default=unset,
@@ -62,12 +62,13 @@ def add_parser(subparsers):
                       "(default: 0.2)")
     vocabulary = train.add_argument_group("vocabulary")
     vocabulary.add_argument("--max-tokens", type=int, default=unset,
-                            help="vocabulary size (default: 200000 for fasttext, else 30000)")
+                            help="vocabulary size (default: 2000000 for nbsvm, 200000 for "
+                            "fasttext, else 30000)")
     vocabulary.add_argument("--min-frequency", type=int, default=2,
                             help="keep tokens seen at least this often in training")
     vocabulary.add_argument("--ngrams", type=int, default=unset,
-                            help="also count n-grams up to this length (default: 2 for "
-                            "fasttext, else 1)")
+                            help="also count n-grams up to this length (default: 3 for "
+                            "nbsvm, 4 on syllables, 2 for fasttext, else 1)")
     vocabulary.add_argument("--vocabulary-sample", type=int, default=unset, metavar="N",
                             help="adapt the vocabulary on N training texts drawn at random "
                             "(default: all; 100000 with --stream)")

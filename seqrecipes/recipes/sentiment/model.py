@@ -11,6 +11,8 @@ names it, never silently ignored (`--kernel-sizes` with `--model lstm`).
     simple_rnn                                pooling, dropout, recurrent_dropout, head_dropout
     cnn         build_conv_classifier         embedding_dim, kernel_sizes, filters, dropout
     fasttext    build_bag_classifier          embedding_dim, dropout
+    nbsvm       build_nbsvm_classifier        dropout (and the naive-Bayes ratios of the
+                                              training data: `build_classifier`'s argument)
 """
 
 import argparse
@@ -19,7 +21,7 @@ from seqrecipes import _validation
 from seqrecipes.models import wiring
 from seqrecipes.models.options import POOLINGS
 
-MODELS = wiring.CELLS + ("cnn", "fasttext")
+MODELS = wiring.CELLS + ("cnn", "fasttext", "nbsvm")
 _RECURRENT = (
     "embedding_dim", "units", "bidirectional", "merge_mode", "pooling", "dropout",
     "recurrent_dropout", "head_dropout",
@@ -29,6 +31,7 @@ SETTINGS = {
     **{cell: _RECURRENT for cell in wiring.CELLS},
     "cnn": ("embedding_dim", "kernel_sizes", "filters", "dropout"),
     "fasttext": ("embedding_dim", "dropout"),
+    "nbsvm": ("dropout",),
 }
 ALL_SETTINGS = tuple(dict.fromkeys(name for names in SETTINGS.values() for name in names))
 _RECURRENT_DEFAULTS = {
@@ -45,6 +48,7 @@ DEFAULTS = {
     **{cell: _RECURRENT_DEFAULTS for cell in wiring.CELLS},
     "cnn": {"embedding_dim": 128, "kernel_sizes": (3, 4, 5), "filters": 128, "dropout": 0.5},
     "fasttext": {"embedding_dim": 64, "dropout": 0.0},
+    "nbsvm": {"dropout": 0.0},
 }
 
 
@@ -109,14 +113,24 @@ def resolve_model_settings(model, given, *, defaults=None):
     return resolved
 
 
-def build_classifier(settings, vocabulary_size, num_classes):
-    """Builds the classifier `settings` (from `resolve_model_settings`) describes."""
+def build_classifier(settings, vocabulary_size, num_classes, *, log_count_ratios=None):
+    """Builds the classifier `settings` (from `resolve_model_settings`) describes.
+
+    `log_count_ratios` (nbsvm only): the naive-Bayes ratios of the training data
+    (`models.nbsvm.log_count_ratios`).
+    """
     # Keras is imported here, not at the top: the command line reads this module's tables.
     from seqrecipes.models import (
-        build_bag_classifier, build_conv_classifier, build_sequence_classifier,
+        build_bag_classifier, build_conv_classifier, build_nbsvm_classifier,
+        build_sequence_classifier,
     )
 
     model = settings["model"]
+    if model == "nbsvm":
+        return build_nbsvm_classifier(
+            vocabulary_size, num_classes, log_count_ratios=log_count_ratios,
+            dropout=settings["dropout"],
+        )
     if model == "fasttext":
         return build_bag_classifier(
             vocabulary_size, num_classes, embedding_dim=settings["embedding_dim"],
@@ -142,6 +156,9 @@ def describe_model(settings):
     model = settings["model"]
     if model == "fasttext":
         return f"fastText bag (mean of embeddings {settings['embedding_dim']})"
+    if model == "nbsvm":
+        dropout = f", dropout {settings['dropout']:g}" if settings["dropout"] else ""
+        return f"NBSVM (naive-Bayes-scaled weights of the distinct n-grams{dropout})"
     if model == "cnn":
         sizes = "/".join(str(size) for size in settings["kernel_sizes"])
         return (f"CNN, kernels {sizes} x {settings['filters']} filters -> max pooling, "
@@ -201,7 +218,7 @@ def add_model_flags(parser, *, models=MODELS, model_default="see the recipe", no
         nargs="+")
     add("--filters", "feature maps per kernel size", type=int)
     add("--dropout", "recurrent: dropout on each layer's inputs; cnn, fasttext: dropout "
-        "before the head", type=float)
+        "before the head; nbsvm: share of a text's n-grams dropped", type=float)
     add("--recurrent-dropout", "dropout on the recurrent state (disables the fast kernels)",
         type=float)
     add("--head-dropout", "dropout before the head", type=float)

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from seqrecipes import datasets
+from seqrecipes.models.nbsvm import log_count_ratios
 from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.recipes.sentiment import baseline as _baseline
 from seqrecipes.recipes.engine import artifacts as _artifacts
@@ -105,7 +106,7 @@ def _fit_baseline(config, splits, class_weight):
         splits.train, {"validation": splits.validation, "test": splits.test}, splits.classes,
         language=config["language"], class_weight=class_weight, seed=config["seed"],
     )
-    return report, _baseline.to_bytes(pipeline)
+    return report, _baseline.to_bytes(pipeline, config["language"])
 
 
 def train(config, run_dir):
@@ -160,8 +161,12 @@ def train(config, run_dir):
 
     # 3. Model, seeded; trained with early stopping on the validation loss, resumable.
     num_classes = len(splits.classes)
+    ratios = None
+    if config["model"] == "nbsvm":  # its naive-Bayes ratios: one pass over the training data
+        ratios = log_count_ratios(train_data, vectorizer.vocabulary_size(), num_classes)
     keras.utils.set_random_seed(config["seed"])
-    core = _model_flags.build_classifier(config, vectorizer.vocabulary_size(), num_classes)
+    core = _model_flags.build_classifier(config, vectorizer.vocabulary_size(), num_classes,
+                                         log_count_ratios=ratios)
     _compile(core, config, num_classes)
     callbacks, monitor = [], f"val_{config['monitor']}"
     if config["monitor"] == "macro_f1":

@@ -2,6 +2,7 @@
 weights and early stopping on macro F1 for imbalanced classes."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from seqrecipes.recipes import sentiment
 from seqrecipes.recipes.sentiment import baseline
 from seqrecipes.recipes.sentiment import data as text
 
-TINY = dict(embedding_dim=4, epochs=2, patience=2, verbose=0, seed=3)
+TINY = dict(epochs=2, patience=2, verbose=0, seed=3)  # the default model of each language
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +23,17 @@ def english_run(tmp_path_factory):
     return sentiment.train(run_dir=tmp_path_factory.mktemp("run") / "en", **TINY)
 
 
+ENGLISH = dict(  # lower case, <br /> as a space; words keep apostrophes, "!" and "?" count
+    preprocessor=lambda text: re.sub(r"<br\s*/?>", " ", text, flags=re.IGNORECASE).lower(),
+    token_pattern=r"(?u)\b\w[\w']*\b|[!?]",
+)
+
+
 def _fit_in_the_test(texts, labels, analyzer, ngram_range):
     """The baseline written out here with scikit-learn, independently of the package."""
+    words = ENGLISH if analyzer == "word" else {}
     vectorizer = TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, min_df=2,
-                                 sublinear_tf=True, dtype=np.float32)
+                                 sublinear_tf=True, dtype=np.float32, **words)
     classifier = LogisticRegression(C=4.0, solver="liblinear", max_iter=1000, random_state=3)
     classifier.fit(vectorizer.fit_transform(texts), labels)
     return lambda new: classifier.predict(vectorizer.transform(new))
@@ -38,7 +46,7 @@ def _fit_in_the_test(texts, labels, analyzer, ngram_range):
 def test_stored_baseline_equals_a_scikit_learn_fit_done_here(
         tmp_path, english_run, language, analyzer, ngram_range):
     result = english_run if language == "en" else sentiment.train(
-        run_dir=tmp_path / "ko", language="ko", tokenizer="syllables", **TINY)
+        run_dir=tmp_path / "ko", language="ko", **TINY)
     stored = json.loads((result["run_dir"] / "metrics.json").read_text())["baseline"]
     splits = text.read_splits(result["config"])  # the run's own split, from its config
     predict = _fit_in_the_test(list(splits.train[0]), splits.train[1], analyzer, ngram_range)
@@ -134,7 +142,7 @@ def test_balanced_class_weight_is_n_over_k_times_count(tmp_path, monkeypatch):
     # The baseline is weighted like the model it is compared with.
     assert "class weights" in result["metrics"]["baseline"]["model"]
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True,
-                                 dtype=np.float32)
+                                 dtype=np.float32, **ENGLISH)
     classifier = LogisticRegression(C=4.0, solver="lbfgs", max_iter=1000, random_state=3,
                                     class_weight=expected)  # three classes: multinomial
     classifier.fit(vectorizer.fit_transform(list(splits.train[0])), splits.train[1])

@@ -19,7 +19,7 @@ from seqrecipes.recipes.sentiment import model as _model_flags
 from seqrecipes.recipes.sentiment import serve as _sentiment_serve
 from seqrecipes.recipes.sentiment import training as _sentiment_train
 
-TINY = ["--embedding-dim", "8", "--verbose", "0", "--seed", "5"]
+TINY = ["--model", "fasttext", "--embedding-dim", "8", "--verbose", "0", "--seed", "5"]
 # Three epochs with patience 3: nothing stops early, so an interrupted run has epochs left.
 BASE = [*TINY, "--epochs", "3", "--patience", "3"]
 
@@ -319,18 +319,39 @@ def test_string_labels_and_three_classes_use_softmax(tmp_path):
         (dict(model="simple_rnn", units=[4], pooling="mean"), "SimpleRNN 4 -> mean pooling"),
         (dict(model="cnn", kernel_sizes=[3, 4], filters=4), "CNN, kernels 3/4 x 4 filters"),
         (dict(model="fasttext", dropout=0.2), "fastText bag"),
+        (dict(model="nbsvm", dropout=0.2), "NBSVM (naive-Bayes-scaled weights"),
     ],
 )
 def test_every_model_family_from_flags(flags, described):
+    model = flags.pop("model")
+    if "embedding_dim" in _model_flags.SETTINGS[model]:
+        flags["embedding_dim"] = 8
     settings = _model_flags.resolve_model_settings(
-        flags.pop("model"), {**dict.fromkeys(_model_flags.ALL_SETTINGS), **flags,
-                             "embedding_dim": 8}
+        model, {**dict.fromkeys(_model_flags.ALL_SETTINGS), **flags}
     )
     assert _model_flags.describe_model(settings).startswith(described)
     model = _model_flags.build_classifier(settings, vocabulary_size=20, num_classes=2)
     empty = tf.zeros((1, 1), "int32")  # an empty text: one padding step, all masked
     assert np.isfinite(model(empty).numpy()).all()
     assert model.output_shape == (None, 1)
+
+
+def test_the_english_default_is_nbsvm_on_word_trigrams_and_it_exports(tmp_path):
+    run_dir = tmp_path / "r"
+    result = sentiment.train(run_dir=run_dir, epochs=2, verbose=0, seed=5)
+    config = result["config"]
+    assert (config["model"], config["ngrams"], config["max_tokens"]) == ("nbsvm", 3, 2_000_000)
+    assert "NBSVM" in result["summary"] and "embedding_dim" not in config
+    model = _artifacts.load_run(run_dir).model
+    ratios = model.get_layer("nbsvm_classifier").get_layer("log_count_ratios").get_weights()[0]
+    assert ratios.shape[1] == 1 and (ratios > 0).any() and (ratios < 0).any()  # from the data
+    texts = ["A brilliant, moving film.", "Boring and a waste of money.", ""]
+    expected = [row["probabilities"]["1"] for row in sentiment.predict(run_dir, texts)]
+    sentiment.export(run_dir, tmp_path / "exported")
+    served = tf.saved_model.load(str(tmp_path / "exported"))
+    np.testing.assert_allclose(served.serve(tf.constant(texts)).numpy()[:, 0], expected,
+                               atol=1e-5)
+    assert_fast_path_matches_pipeline(sentiment.load(run_dir), TEXTS)
 
 
 def test_a_recurrent_model_trains_and_predicts(tmp_path, small_file):
@@ -342,9 +363,18 @@ def test_a_recurrent_model_trains_and_predicts(tmp_path, small_file):
     assert_fast_path_matches_pipeline(sentiment.load(tmp_path / "r"), TEXTS)
 
 
+def test_the_korean_default_is_nbsvm_on_syllable_ngrams_and_takes_raw_text(tmp_path):
+    result = sentiment.train(language="ko", run_dir=tmp_path / "r", epochs=1, verbose=0)
+    config = result["config"]
+    assert (config["tokenizer"], config["model"], config["ngrams"]) == ("syllables", "nbsvm", 4)
+    assert config["input"] == "raw text"
+    rows = sentiment.predict(tmp_path / "r", ["정말 재밌어요 ㅋㅋ", "최악"])
+    assert [row["text"] for row in rows] == ["정말 재밌어요 ㅋㅋ", "최악"]
+
+
 def test_korean_in_model_tokenizer_takes_raw_text(tmp_path):
     result = sentiment.train(language="ko", tokenizer="syllables", run_dir=tmp_path / "r",
-                             embedding_dim=8, filters=4, epochs=1, verbose=0)
+                             model="cnn", embedding_dim=8, filters=4, epochs=1, verbose=0)
     assert result["config"]["input"] == "raw text"
     assert result["config"]["kernel_sizes"] == [2, 3, 4, 5]  # the Korean default
     assert result["config"]["ngrams"] == 1
@@ -355,8 +385,9 @@ def test_korean_in_model_tokenizer_takes_raw_text(tmp_path):
 def test_korean_morphemes_are_applied_by_predict_and_documented_for_the_export(tmp_path):
     pytest.importorskip("kiwipiepy")
     run_dir = tmp_path / "r"
-    result = sentiment.train(language="ko", run_dir=run_dir, embedding_dim=8, filters=4,
-                             kernel_sizes=[2], epochs=1, verbose=0)
+    result = sentiment.train(language="ko", tokenizer="morpheme_tags", model="cnn",
+                             run_dir=run_dir, embedding_dim=8, filters=4, kernel_sizes=[2],
+                             epochs=1, verbose=0)
     assert result["config"]["tokenizer"] == "morpheme_tags"
     assert "kiwipiepy" in result["config"]["input"]
     texts = ["정말 재밌어요 ㅋㅋ", "시간 낭비였다"]

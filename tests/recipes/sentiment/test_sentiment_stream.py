@@ -18,7 +18,8 @@ from seqrecipes.errors import DataError, DataFileNotFoundError
 from seqrecipes.recipes import sentiment
 from seqrecipes.recipes.engine import artifacts as _artifacts
 
-TINY = ["--embedding-dim", "8", "--verbose", "0", "--seed", "5", "--epochs", "2"]
+TINY = ["--model", "fasttext", "--embedding-dim", "8", "--verbose", "0", "--seed", "5",
+        "--epochs", "2"]
 
 
 
@@ -107,7 +108,7 @@ def test_a_vocabulary_file_is_the_run_vocabulary(shards, tmp_path):
         stream=True, data=[folder / "train-0.csv", folder / "train-1.csv"],
         validation=folder / "valid.csv", test=folder / "test.csv",
         vocabulary_file=tmp_path / "vocabulary.txt", run_dir=tmp_path / "run", epochs=1,
-        embedding_dim=4, verbose=0,
+        model="fasttext", embedding_dim=4, verbose=0,
     )
     run = _artifacts.load_run(tmp_path / "run")
     assert run.model.get_layer("text_vectorizer").get_vocabulary() == ["", "[UNK]", *tokens]
@@ -120,7 +121,8 @@ def test_a_validation_file_and_a_vocabulary_sample_in_memory(shards, tmp_path):
     train.to_csv(tmp_path / "train.csv", index=False)
     result = sentiment.train(
         data=tmp_path / "train.csv", validation=folder / "valid.csv", test=folder / "test.csv",
-        vocabulary_sample=50, run_dir=tmp_path / "run", epochs=1, embedding_dim=4, verbose=0,
+        vocabulary_sample=50, run_dir=tmp_path / "run", epochs=1, model="fasttext",
+        embedding_dim=4, verbose=0,
     )
     sizes = result["metrics"]["sizes"]
     assert (sizes["train"], sizes["validation"], sizes["vocabulary_adapted_on"]) == (
@@ -201,3 +203,17 @@ def test_bad_vocabulary_files_are_reported_by_line(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(DataError, match=message):
         datasets.text_vectorizer_from_file(path)
+
+
+def test_nbsvm_takes_its_ratios_from_one_pass_over_the_stream(shards, tmp_path):
+    folder, _, _ = shards
+    result = sentiment.train(
+        stream=True, data=str(folder / "train-*.csv*"), validation=folder / "valid.csv",
+        test=folder / "test.csv", model="nbsvm", min_frequency=1, run_dir=tmp_path / "run",
+        epochs=1, verbose=0,
+    )
+    assert result["config"]["model"] == "nbsvm" and result["config"]["ngrams"] == 3
+    model = _artifacts.load_run(tmp_path / "run").model
+    ratios = model.get_layer("nbsvm_classifier").get_layer("log_count_ratios").get_weights()[0]
+    assert (ratios > 0).any() and (ratios < 0).any()
+    assert len(sentiment.predict(tmp_path / "run", ["A wonderful film", ""])) == 2
