@@ -17,6 +17,8 @@ each n-gram gets its attribution, then gives 1/n of it to each of the n words it
 Rows of a bag model also list the n-grams (`ngrams`).
 """
 
+import collections
+
 import numpy as np
 import tensorflow as tf
 
@@ -90,7 +92,11 @@ def explain(loaded, texts, *, target=None, baseline="padding", steps=attribution
         )
     probabilities = loaded.probabilities(texts) if texts else np.zeros((0, len(classes)))
     vectorizer, core = loaded._parts()
-    layer = core.get_layer("embedding")
+    # NBSVM (`models.nbsvm`) has no embedding: its features are each distinct n-gram's
+    # naive-Bayes ratio r, and a zero ratio is the n-gram absent, so the baseline is zeros
+    # (every n-gram absent: the bias alone) whatever `baseline` says for embedding models.
+    nbsvm = any(layer.name == "log_count_ratios" for layer in core.layers)
+    layer = core.get_layer("log_count_ratios" if nbsvm else "embedding")
     widths = _widths(vectorizer)
     config = loaded.config
     model_texts = text.pretokenize(texts, config["language"], config["tokenizer"])
@@ -103,11 +109,13 @@ def explain(loaded, texts, *, target=None, baseline="padding", steps=attribution
         if not tokens:  # an empty text: nothing to attribute, F(x) = F(baseline)
             ids = tf.zeros((1, 1), ids.dtype)
         result = attribution.integrated_gradients(
-            core, ids, layer, _target(explained, len(classes)), baseline=baseline,
-            baseline_inputs=tf.zeros_like(ids), steps=steps, max_steps=max_steps,
-            tolerance=tolerance,
+            core, ids, layer, _target(explained, len(classes)),
+            baseline="zeros" if nbsvm else baseline, baseline_inputs=tf.zeros_like(ids),
+            steps=steps, max_steps=max_steps, tolerance=tolerance,
         )
         values = result["attributions"][: len(tokens)]
+        if nbsvm:  # positions of the sorted distinct ids -> the text's own positions
+            values = _per_occurrence(np.asarray(ids)[0][: len(tokens)], values)
         explanation = {
             "text": raw,
             "label": classes[predicted],
@@ -134,13 +142,29 @@ def explain(loaded, texts, *, target=None, baseline="padding", steps=attribution
         explanation.update({
             "completeness_error": round(result["completeness_error"], 6),
             "steps": result["steps"],
-            "baseline": baseline if isinstance(baseline, str) else "given",
+            "baseline": ("absent n-grams" if nbsvm else
+                         baseline if isinstance(baseline, str) else "given"),
             "heading": (f"predicted {classes[predicted]} (p = {row[predicted]:.3f})"
                         + ("" if explained == predicted else
                            f" (explaining {classes[explained]})")),
         })
         rows.append(explanation)
     return rows
+
+
+def _per_occurrence(ids, sorted_values):
+    """NBSVM's attributions, one per sorted distinct id, spread over the id's occurrences.
+
+    `DistinctIds` sorts a text's ids and keeps the first of each run, so the attribution of
+    id x stands at the first position of x in the sorted row; each occurrence of x in the
+    text gets an equal share of it (the shares sum to it, so completeness holds).
+    """
+    order = np.sort(ids, kind="stable")
+    first = {}
+    for position, value in enumerate(order):
+        first.setdefault(int(value), position)
+    counts = collections.Counter(int(value) for value in ids)
+    return np.array([sorted_values[first[int(value)]] / counts[int(value)] for value in ids])
 
 
 def training_sample(loaded, size, *, seed=0):

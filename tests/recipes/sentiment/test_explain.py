@@ -19,9 +19,10 @@ SCRIPT = "<script>alert('x')</script> a dull film"
 
 @pytest.fixture(scope="module")
 def bag_run(tmp_path_factory):
-    """The English default (fastText bag of words and word pairs), trained on the sample."""
+    """A fastText bag of words and word pairs, trained on the sample."""
     run_dir = tmp_path_factory.mktemp("explain") / "bag"
-    status, _, err = run_main("sentiment", "train", "--run-dir", run_dir, *TINY)
+    status, _, err = run_main("sentiment", "train", "--run-dir", run_dir, "--model", "fasttext",
+                              *TINY)
     assert status == 0, err
     return run_dir
 
@@ -135,3 +136,21 @@ def test_explain_refuses_a_run_of_another_recipe_and_bad_options(bag_run, tmp_pa
     assert status == 2 and "`--baseline`" in err
     status, _, err = run_main("sentiment", "explain", bag_run, "text", "--target", "maybe")
     assert status == 2 and "`--target`" in err
+
+
+def test_the_default_nbsvm_model_is_explained_completely(tmp_path):
+    """NBSVM: each distinct n-gram's share, from its naive-Bayes ratio (absent = 0), spread
+    over the n-gram's occurrences; words get their n-grams folded onto them."""
+    run_dir = tmp_path / "nbsvm"
+    status, _, err = run_main("sentiment", "train", "--run-dir", run_dir, "--epochs", "2",
+                              "--verbose", "0", "--baseline", "none")
+    assert status == 0, err
+    status, out, err = run_main("sentiment", "explain", run_dir, "a dull dull film", "Dull.")
+    assert status == 0, err
+    rows = rows_of(out)
+    for row in rows:
+        check_complete(row)
+        assert row["baseline"] == "absent n-grams"
+    assert [token["token"] for token in rows[0]["tokens"]] == ["a", "dull", "dull", "film"]
+    dull = [gram["attribution"] for gram in rows[0]["ngrams"] if gram["token"] == "dull"]
+    assert len(dull) == 2 and dull[0] == dull[1] != 0  # one id, an equal share per occurrence
