@@ -28,7 +28,7 @@ EPOCHS = 3
 # Batches of one text make an epoch of the embedded sample (290 texts) last about half a
 # second, long enough for the kill to land inside epoch 2.
 FLAGS = ["--epochs", str(EPOCHS), "--patience", str(EPOCHS), "--batch-size", "1",
-         "--embedding-dim", "8", "--verbose", "0", "--seed", "5"]
+         "--model", "fasttext", "--embedding-dim", "8", "--verbose", "0", "--seed", "5"]
 TIMEOUT = 120  # seconds any one process may take before the test fails instead of hanging
 
 

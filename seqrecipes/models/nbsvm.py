@@ -226,3 +226,13 @@ def build_nbsvm_classifier(
     if log_count_ratios is not None:
         ratio_table.set_weights([log_count_ratios])
     return model
+
+
+def _register():
+    from seqrecipes.models.params import register_formula  # params does not import this module
+
+    # The bias, one per logit; the weights and ratios are the two Embedding layers before it.
+    register_formula(NaiveBayesSum, lambda layer, d: f"{layer.bias.shape[0]}")
+
+
+_register()

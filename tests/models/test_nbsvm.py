@@ -111,3 +111,12 @@ def test_bad_vocabulary_size(vocabulary_size):
         build_nbsvm_classifier(vocabulary_size)
     with pytest.raises(InvalidArgumentError, match="`vocabulary_size`"):
         log_count_ratios([], vocabulary_size)
+
+
+def test_parameter_table_has_a_formula_for_every_layer():
+    from seqrecipes.models import parameter_table
+
+    model = build_nbsvm_classifier(50, 3)
+    table = parameter_table(model)
+    assert table["count"].sum() == model.count_params() == 50 * 3 * 2 + 3
+    assert "no formula" not in set(table["formula"])

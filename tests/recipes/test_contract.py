@@ -121,7 +121,7 @@ def runs(tmp_path_factory):
     made = {name: folder / name for name in ("sentiment", "ner", "seq2seq")}
     for argv in (
         ["sentiment", "train", "--run-dir", made["sentiment"], "--epochs", "1",
-         "--embedding-dim", "8"],
+         "--baseline", "none"],
         ["ner", "train", "--train", conll, "--run-dir", made["ner"], "--epochs", "1",
          "--char-features", "none", "--embedding-dim", "4", "--units", "4",
          "--batch-size", "8"],

@@ -131,7 +131,8 @@ def test_a_file_that_is_not_a_model(capsys, tmp_path):
 
 # Each recipe trained for one epoch on its embedded sample, as small as its flags allow.
 RECIPE_RUNS = {
-    "sentiment": ["sentiment", "train", "--embedding-dim", "4", "--max-tokens", "200",
+    "sentiment": ["sentiment", "train", "--model", "fasttext", "--embedding-dim", "4",
+                  "--max-tokens", "200",
                   "--epochs", "1", "--verbose", "0"],
     "ner": ["ner", "train", "--embedding-dim", "4", "--units", "2", "--char-embedding-dim", "2",
             "--char-filters", "2", "--batch-size", "64", "--epochs", "1", "--verbose", "0"],

@@ -94,7 +94,7 @@ def test_a_recipe_bar_never_overshoots(tmp_path, capsys, request, on_terminal):
     if on_terminal:
         request.getfixturevalue("terminal")
     status, out, err = run_main(
-        "sentiment", "train", "--run-dir", tmp_path / "run", "--embedding-dim", "4",
+        "sentiment", "train", "--run-dir", tmp_path / "run", "--baseline", "none",
         "--epochs", "2", "--batch-size", "4", "--seed", "3", "--verbose", "1",
     )
     assert status == 0, err

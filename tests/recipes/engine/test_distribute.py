@@ -20,7 +20,7 @@ from seqrecipes.recipes.engine import strategy as _strategy
 from seqrecipes.recipes.engine import training as _training
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
-TINY = ["--embedding-dim", "4", "--max-tokens", "50", "--verbose", "0", "--seed", "3",
+TINY = ["--model", "fasttext", "--embedding-dim", "4", "--max-tokens", "50", "--verbose", "0", "--seed", "3",
         "--epochs", "1"]
 WORKERS_TIMEOUT_S = 120  # each worker takes ~15 s on an idle 2-core machine
 
