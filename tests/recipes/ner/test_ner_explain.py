@@ -79,7 +79,7 @@ def test_bad_requests_and_a_run_of_another_recipe_are_refused(learned_run, tmp_p
     assert status == 2 and "`--tag`" in err
     sentiment_run = tmp_path / "sentiment"
     assert main(["sentiment", "train", "--run-dir", str(sentiment_run), "--epochs", "1",
-                 "--embedding-dim", "4", "--verbose", "0", "--baseline", "none"]) == 0
+                 "--verbose", "0", "--baseline", "none"]) == 0
     status, _, err = run_main("ner", "explain", sentiment_run, "they saw Paris")
     assert status == 2 and "not a NER run" in err
 
