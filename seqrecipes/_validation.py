@@ -25,6 +25,17 @@ def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def check_num_classes(num_classes):
+    """Returns `num_classes` if it is an integer >= 2: a classifier's number of classes."""
+    check_positive_int("num_classes", num_classes)
+    check_conflict(
+        num_classes < 2,
+        "`num_classes` must be at least 2 (use 2 for a binary task: one sigmoid unit). "
+        f"Received: num_classes={num_classes!r}.",
+    )
+    return num_classes
+
+
 def check_positive_int(name, value, *, allow_none=False):
     """Returns `value` if it is an integer >= 1 (or `None` when allowed)."""
     if value is None and allow_none:

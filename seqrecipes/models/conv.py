@@ -56,12 +56,7 @@ def build_conv_classifier(
     (None, 5)
     """
     _validation.check_positive_int("vocabulary_size", vocabulary_size)
-    _validation.check_positive_int("num_classes", num_classes)
-    _validation.check_conflict(
-        num_classes < 2,
-        "`num_classes` must be at least 2 (use 2 for a binary task: one sigmoid unit). "
-        f"Received: num_classes={num_classes!r}.",
-    )
+    _validation.check_num_classes(num_classes)
     _validation.check_positive_int("embedding_dim", embedding_dim)
     _validation.check_positive_int("filters", filters)
     sizes = _validation.check_positive_ints("kernel_size", kernel_size)

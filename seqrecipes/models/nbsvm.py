@@ -185,12 +185,7 @@ def build_nbsvm_classifier(
     (None, 4)
     """
     _validation.check_positive_int("vocabulary_size", vocabulary_size)
-    _validation.check_positive_int("num_classes", num_classes)
-    _validation.check_conflict(
-        num_classes < 2,
-        "`num_classes` must be at least 2 (use 2 for a binary task: one sigmoid unit). "
-        f"Received: num_classes={num_classes!r}.",
-    )
+    _validation.check_num_classes(num_classes)
     _validation.check_fraction("dropout", dropout)
     if isinstance(offset, bool) or not isinstance(offset, (int, float)):
         _validation.check_conflict(True, "`offset` must be a number. "

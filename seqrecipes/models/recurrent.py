@@ -206,12 +206,7 @@ def build_sequence_classifier(
     >>> model.output_shape
     (None, 3)
     """
-    _validation.check_positive_int("num_classes", num_classes)
-    _validation.check_conflict(
-        num_classes < 2,
-        "`num_classes` must be at least 2 (use 2 for a binary task: one sigmoid unit). "
-        f"Received: num_classes={num_classes!r}.",
-    )
+    _validation.check_num_classes(num_classes)
     binary = num_classes == 2
     head = keras.layers.Dense(
         1 if binary else num_classes, activation="sigmoid" if binary else "softmax", name="head"
