@@ -51,6 +51,17 @@ def probabilities(outputs, num_classes):
     return outputs.reshape(len(outputs), num_classes)
 
 
+def macro_f1(label_ids, class_probabilities):
+    """The unweighted mean of every class's F1 (a class never predicted nor present: 0)."""
+    from sklearn.metrics import f1_score
+
+    class_probabilities = np.asarray(class_probabilities)
+    return float(f1_score(
+        np.asarray(label_ids), np.argmax(class_probabilities, axis=1),
+        labels=list(range(class_probabilities.shape[1])), average="macro", zero_division=0,
+    ))
+
+
 def classification_metrics(label_ids, class_probabilities, classes):
     """Accuracy, macro F1, scikit-learn's report and the confusion matrix.
 
@@ -60,9 +71,7 @@ def classification_metrics(label_ids, class_probabilities, classes):
         name), `report_text` and `confusion_matrix` (rows: true class, columns: predicted,
         in the order of `classes`).
     """
-    from sklearn.metrics import (
-        accuracy_score, classification_report, confusion_matrix, f1_score,
-    )
+    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
 
     label_ids = np.asarray(label_ids)
     predicted = np.argmax(class_probabilities, axis=1)
@@ -71,9 +80,7 @@ def classification_metrics(label_ids, class_probabilities, classes):
     options = dict(labels=ids, target_names=names, digits=4, zero_division=0)
     return {
         "accuracy": float(accuracy_score(label_ids, predicted)),
-        "macro_f1": float(
-            f1_score(label_ids, predicted, labels=ids, average="macro", zero_division=0)
-        ),
+        "macro_f1": macro_f1(label_ids, class_probabilities),
         "num_texts": int(len(label_ids)),
         "classes": list(classes),
         "report": classification_report(label_ids, predicted, output_dict=True, **options),

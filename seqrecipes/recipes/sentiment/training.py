@@ -74,23 +74,25 @@ def _class_weights(config, splits):
     return {index: float(given.get(name, 1.0)) for index, name in enumerate(names)}
 
 
+def _probabilities(model, ids, num_classes, batch_size):
+    """(texts, K) class probabilities through the bucketed pipeline, in the texts' order."""
+    outputs = datasets.predict_in_order(model, ids, batch_size=max(batch_size, 64))
+    return _classification.probabilities(outputs, num_classes)
+
+
 class _MacroF1(keras.callbacks.Callback):
     """Adds `val_macro_f1` to every epoch's logs, so early stopping can watch it."""
 
     def __init__(self, ids, label_ids, num_classes, batch_size):
         super().__init__()
-        self.ids, self.label_ids = ids, np.asarray(label_ids)
+        self.ids, self.label_ids = ids, label_ids
         self.num_classes, self.batch_size = num_classes, batch_size
 
     def on_epoch_end(self, epoch, logs=None):
-        from sklearn.metrics import f1_score
-
-        outputs = datasets.predict_in_order(self.model, self.ids, batch_size=self.batch_size)
-        predicted = _classification.probabilities(outputs, self.num_classes).argmax(axis=1)
-        logs["val_macro_f1"] = float(f1_score(
-            self.label_ids, predicted, labels=list(range(self.num_classes)), average="macro",
-            zero_division=0,
-        ))
+        logs["val_macro_f1"] = _classification.macro_f1(
+            self.label_ids,
+            _probabilities(self.model, self.ids, self.num_classes, self.batch_size),
+        )
 
 
 def _fit_baseline(config, splits, class_weight):
@@ -171,7 +173,7 @@ def train(config, run_dir):
     callbacks, monitor = [], f"val_{config['monitor']}"
     if config["monitor"] == "macro_f1":
         callbacks.append(_MacroF1(validation_ids, splits.validation[1], num_classes,
-                                  max(batch_size, 64)))
+                                  batch_size))
     class_weight = _class_weights(config, splits)
     fit_started = time.perf_counter()
     result = _training.fit_resumable(
@@ -183,15 +185,12 @@ def train(config, run_dir):
     fit_seconds = time.perf_counter() - fit_started
 
     # 4. Test figures, through the same bucketed pipeline (padding cannot change them).
-    outputs = datasets.predict_in_order(core, test_ids, batch_size=max(batch_size, 64))
-    probabilities = _classification.probabilities(outputs, num_classes)
+    probabilities = _probabilities(core, test_ids, num_classes, batch_size)
     test_metrics = _classification.classification_metrics(
         splits.test[1], probabilities, splits.classes
     )
     validation_metrics = _classification.classification_metrics(
-        splits.validation[1],
-        _classification.probabilities(datasets.predict_in_order(
-            core, validation_ids, batch_size=max(batch_size, 64)), num_classes),
+        splits.validation[1], _probabilities(core, validation_ids, num_classes, batch_size),
         splits.classes,
     )
     best = next(row for row in result.history if row["epoch"] == result.best_epoch)
