@@ -175,7 +175,7 @@ def test_export_refuses_a_folder_it_would_overwrite(runs, tmp_path, recipe):
     assert status == 0, err
     assert (target / "saved_model.pb").is_file()
     status, _, err = run_main(recipe, "export", runs[recipe], target)
-    assert status == 2 and "already holds a SavedModel" in err and "--overwrite" in err
+    assert status == 2 and "already holds an export" in err and "--overwrite" in err
     status, _, err = run_main(recipe, "export", runs[recipe], target, "--overwrite")
     assert status == 0, err
     tf.saved_model.load(str(target))

@@ -304,51 +304,55 @@ def load_run(run_dir, *, compile=False, verify_checksums=False):
 
 
 SAVED_MODEL_FILE = "saved_model.pb"
+# What marks a folder as an export of ours, besides a SavedModel: the description every
+# portable export (ONNX, LiteRT) writes beside its graph.
+EXPORT_DESCRIPTION_FILE = "seqrecipes.json"
 
 
-def export_saved_model(model, export_dir, *, overwrite=False, describe=None):
-    """Writes `model.export()` (a TensorFlow SavedModel) to `export_dir` atomically.
+def write_export(export_dir, fill, *, overwrite=False):
+    """Writes an export folder atomically: `fill(staging)` writes its content.
 
-    Every recipe's `export` goes through here, so they all refuse the same things: a new or
-    empty directory is written; one that holds a SavedModel is replaced only with
-    `overwrite=True`; one that holds anything else is never replaced. The SavedModel is
-    written into a hidden staging directory beside the target and renamed into place.
+    Every recipe's export goes through here, whatever the format, so they all refuse the same
+    things: a new or empty directory is written; one that holds an export of ours (a SavedModel,
+    or `seqrecipes.json`) is replaced only with `overwrite=True`; one that holds anything else
+    is never replaced. The content is written into a hidden staging directory beside the target
+    and renamed into place.
 
     Args:
-        model: a Keras model.
-        export_dir: str or path-like. The SavedModel directory.
-        overwrite: bool. Replace a SavedModel already in `export_dir`.
-        describe: a function of the staging directory that writes files beside the
-            SavedModel (e.g. ``assets.extra/seqrecipes.json``), or None.
+        export_dir: str or path-like. The export directory.
+        fill: a function of the staging directory (a `pathlib.Path`, existing and empty) that
+            writes the export into it.
+        overwrite: bool. Replace an export already in `export_dir`.
 
     Returns:
-        The `pathlib.Path` of the SavedModel directory (absolute).
+        The `pathlib.Path` of the export directory (absolute).
 
     Raises:
-        RunDirectoryError: `export_dir` is a file, holds a SavedModel (without `overwrite`)
-            or holds something else.
+        RunDirectoryError: `export_dir` is a file, holds an export (without `overwrite`) or
+            holds something else.
     """
     export_dir = pathlib.Path(export_dir).resolve()
     if export_dir.exists() and not export_dir.is_dir():
         raise RunDirectoryError(
             f"`export_dir`: {str(export_dir)!r} is a file. Choose a new directory.")
     if export_dir.exists() and any(export_dir.iterdir()):
-        if not (export_dir / SAVED_MODEL_FILE).is_file():
+        ours = ((export_dir / SAVED_MODEL_FILE).is_file()
+                or (export_dir / EXPORT_DESCRIPTION_FILE).is_file())
+        if not ours:
             raise RunDirectoryError(
-                f"`export_dir`: {str(export_dir)!r} is not empty and holds no SavedModel, so "
-                "it is never replaced. Choose a new or empty directory."
+                f"`export_dir`: {str(export_dir)!r} is not empty and holds no export of "
+                "seqrecipes, so it is never replaced. Choose a new or empty directory."
             )
         if not overwrite:
             raise RunDirectoryError(
-                f"`export_dir`: {str(export_dir)!r} already holds a SavedModel. Choose a new "
+                f"`export_dir`: {str(export_dir)!r} already holds an export. Choose a new "
                 "directory, or pass overwrite=True to replace it."
             )
     export_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = export_dir.parent / f".{export_dir.name}.staging-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
     try:
-        model.export(str(staging), format="tf_saved_model", verbose=False)
-        if describe is not None:
-            describe(staging)
+        fill(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -360,3 +364,30 @@ def export_saved_model(model, export_dir, *, overwrite=False, describe=None):
     else:
         os.rename(staging, export_dir)
     return export_dir
+
+
+def export_saved_model(model, export_dir, *, overwrite=False, describe=None):
+    """Writes `model.export()` (a TensorFlow SavedModel) to `export_dir` (`write_export`).
+
+    Args:
+        model: a Keras model.
+        export_dir: str or path-like. The SavedModel directory.
+        overwrite: bool. Replace an export already in `export_dir`.
+        describe: a function of the staging directory that writes files beside the
+            SavedModel (e.g. ``assets.extra/seqrecipes.json``), or None.
+
+    Returns:
+        The `pathlib.Path` of the SavedModel directory (absolute).
+
+    Raises:
+        RunDirectoryError: as `write_export`.
+    """
+
+    def fill(staging):
+        # model.export wants to create its directory itself.
+        staging.rmdir()
+        model.export(str(staging), format="tf_saved_model", verbose=False)
+        if describe is not None:
+            describe(staging)
+
+    return write_export(export_dir, fill, overwrite=overwrite)
