@@ -180,7 +180,9 @@ def test_patience_waits_until_the_figure_first_moves(tmp_path):
 def test_a_setting_the_recipe_depends_on_cannot_change_on_resumption(tmp_path):
     state_dir = _training.prepare_run_dir(tmp_path / "run", {"epochs": 18, "units": 8})
     state_dir.mkdir(parents=True, exist_ok=True)
-    state = {"config": {"epochs": 18, "units": 8}}
+    state = {"config": {"epochs": 18, "units": 8}, "history": [], "epochs_done": 0,
+             "best_value": None, "best_epoch": None, "best_weights": None,
+             "last_weights": None, "wait": 0, "stopped_early": False}
     (state_dir / _training.STATE_FILE).write_text(json.dumps(state))
     # By default the number of epochs may change when an interrupted run resumes...
     assert _training.prepare_run_dir(tmp_path / "run", {"epochs": 10, "units": 8}) == state_dir
