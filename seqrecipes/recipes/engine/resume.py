@@ -82,13 +82,14 @@ def check(state_dir, config, *, resumable):
     run_dir = state_dir.parent
     state = read_state(state_dir)
     started = state["config"]
-    changes = [
-        f"`{key}`: {started.get(key)!r} then, {config.get(key)!r} now"
-        for key in sorted(set(started) | set(config))
-        if key not in resumable and started.get(key) != config.get(key)
-    ]
-    if "inputs" in state:
-        changes += _fingerprint.differences(state["inputs"], _fingerprint.fingerprint(config))
+    changed = [key for key in sorted(set(started) | set(config))
+               if key not in resumable and started.get(key) != config.get(key)]
+    changes = [f"`{key}`: {started.get(key)!r} then, {config.get(key)!r} now"
+               for key in changed]
+    if "inputs" in state:  # the files of a changed setting are not named a second time
+        then, now = ({key: files for key, files in fingerprint.items() if key not in changed}
+                     for fingerprint in (state["inputs"], _fingerprint.fingerprint(config)))
+        changes += _fingerprint.differences(then, now)
     if changes:
         raise RunDirectoryError(
             f"{str(run_dir)!r} holds an interrupted run started on other data or settings, so "

@@ -47,8 +47,8 @@ from seqrecipes.recipes.engine import strategy as _strategy
 
 STATE_FILE = _resume.STATE_FILE
 # Settings that may change between an interrupted run and its resumption without changing
-# what is computed.
-RESUMABLE_DIFFERENCES = frozenset({"epochs", "verbose", "overwrite"})
+# what is computed (`run_dir`: an interrupted run moved elsewhere, or named another way).
+RESUMABLE_DIFFERENCES = frozenset({"epochs", "verbose", "overwrite", "run_dir"})
 # Batches per call of the compiled train function. A call costs about 1 ms of Python and
 # dispatch on a 2-core CPU, a large share of a short step (a CNN step over 20 tokens takes
 # about 8 ms). Measured on 20k NSMC reviews with the sentiment recipe's Korean CNN, one epoch:
