@@ -4,7 +4,8 @@
 whole training state at the end of every epoch into ``RUN/.training/``: the weights *with the
 optimizer's state*, the history so far, the best figure, its epoch and weights, and the
 patience counter. Run the same command again and training continues from the last finished
-epoch and reaches the same result as an uninterrupted run.
+epoch and reaches the same result as an uninterrupted run; a command whose settings or input
+files differ (by content) is refused before any work, saying what changed (`resume`).
 
 Why not `keras.callbacks.BackupAndRestore` + `EarlyStopping`: BackupAndRestore writes the
 weights and then the epoch number as two separate files (a kill between them resumes the wrong
