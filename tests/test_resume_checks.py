@@ -119,7 +119,7 @@ def test_data_edited_at_the_same_size_is_refused_and_resumes_once_put_back(work)
     swap_labels(work / "data.csv")
     err = refused(TRAIN, "--data", "'data.csv'", "content changed (same size", "--overwrite",
                   "another `--run-dir`")
-    assert "Run the command as it was to resume it" in err
+    assert "To resume it, run it with the settings and files it started with" in err
     (work / "data.csv").write_bytes(original)  # put back (a new modification time)
     resumes()
 

@@ -31,6 +31,12 @@ def _ways_out(state_dir):
             "afresh, or choose another `run_dir` to keep it as it is.")
 
 
+def _is_file_record(record):
+    """Whether `record` has the shape of a `fingerprint.file_record`."""
+    return (isinstance(record, dict) and isinstance(record.get("sha256"), str)
+            and isinstance(record.get("bytes"), int))
+
+
 def read_state(state_dir):
     """The training state in `state_dir`, checked for shape; `RunDirectoryError` if damaged."""
     state_dir = pathlib.Path(state_dir)
@@ -59,10 +65,10 @@ def read_state(state_dir):
     if state["epochs_done"] > 0 and state["last_weights"] is None:
         raise damaged(f"epochs_done={state['epochs_done']} but no weights are named")
     inputs, checksums = state.get("inputs", {}), state.get("checksums", {})
-    records = [record for files in (inputs.values() if isinstance(inputs, dict) else [None])
-               for record in (files.values() if isinstance(files, dict) else [None])]
-    if not all(isinstance(record, dict) and isinstance(record.get("sha256"), str)
-               and isinstance(record.get("bytes"), int) for record in records):
+    if not (isinstance(inputs, dict) and all(
+        isinstance(files, dict) and all(_is_file_record(record) for record in files.values())
+        for files in inputs.values()
+    )):
         raise damaged(f"inputs={inputs!r}")
     if not (isinstance(checksums, dict)
             and all(isinstance(digest, str) for digest in checksums.values())):
@@ -93,8 +99,8 @@ def check(state_dir, config, *, resumable):
     if changes:
         raise RunDirectoryError(
             f"{str(run_dir)!r} holds an interrupted run started on other data or settings, so "
-            f"it cannot resume with these: {'; '.join(changes)}. Run the command as it was to "
-            f"resume it. {_ways_out(state_dir)}"
+            f"it cannot resume with these: {'; '.join(changes)}. To resume it, run it with the "
+            f"settings and files it started with. {_ways_out(state_dir)}"
         )
     checksums = state.get("checksums", {})
     for name in dict.fromkeys((state["last_weights"], state["best_weights"])):
