@@ -48,8 +48,9 @@ def add_parser(subparsers):
                       "its header")
     data.add_argument("--language", default="en", help=f"one of {', '.join(text.LANGUAGES)}")
     data.add_argument("--tokenizer", default=unset,
-                      help="en: words; ko: syllables (default), scripts, morpheme_tags, "
-                      "morphemes (the last two need kiwipiepy)")
+                      help="en: words; ko: syllables_and_morphemes (default; syllables "
+                      "without kiwipiepy), syllables, scripts, morpheme_tags, morphemes (the "
+                      "first and the last two need kiwipiepy)")
     data.add_argument("--empty", default="drop",
                       help="empty documents: drop (counted in the summary), keep or error")
     data.add_argument("--validation-split", type=float, default=unset,
@@ -68,7 +69,7 @@ def add_parser(subparsers):
                             help="keep tokens seen at least this often in training")
     vocabulary.add_argument("--ngrams", type=int, default=unset,
                             help="also count n-grams up to this length (default: 3 for "
-                            "nbsvm, 4 on syllables, 2 for fasttext, else 1)")
+                            "nbsvm, 4 on Korean syllables, 2 for fasttext, else 1)")
     vocabulary.add_argument("--vocabulary-sample", type=int, default=unset, metavar="N",
                             help="adapt the vocabulary on N training texts drawn at random "
                             "(default: all; 100000 with --stream)")

@@ -3,8 +3,9 @@
 English words are lower-cased, HTML line breaks (IMDB's ``<br />``) and punctuation removed,
 all inside the model's `TextVectorization`, so the saved model takes raw text. Korean has the
 tokenisers of `seqrecipes.datasets.korean`: "syllables" and "scripts" live inside the model
-too; "morphemes" and "morpheme_tags" (kiwipiepy) run in Python before the model, at training
-and prediction time alike (`pretokenize`), and the run records which one it used.
+too; "morphemes", "morpheme_tags" and "syllables_and_morphemes" (kiwipiepy) run in Python
+before the model, at training and prediction time alike (`pretokenize`), and the run records
+which one it used.
 """
 
 import dataclasses
@@ -23,6 +24,11 @@ VECTORIZER_OPTIONS = {
     **{("ko", name): options for name, options in korean.KOREAN_VECTORIZER_OPTIONS.items()},
 }
 IN_MODEL = {("en", "words"), ("ko", "syllables"), ("ko", "scripts")}
+
+
+def tokenizer_installed(language, tokenizer):
+    """True when `tokenizer` can run here (the in-model ones always; kiwipiepy's if installed)."""
+    return (language, tokenizer) in IN_MODEL or korean.kiwipiepy_installed()
 
 
 def check_tokenizer_installed(language, tokenizer):
@@ -57,6 +63,10 @@ def describe_input(language, tokenizer):
     """What the saved and exported model take as input, in words."""
     if (language, tokenizer) in IN_MODEL:
         return "raw text"
+    if tokenizer == "syllables_and_morphemes":
+        return ("each text's characters (a space as \u2581) then its kiwipiepy form/TAG "
+                "morphemes, joined by spaces: seqrecipes.datasets.pretokenize_korean(texts, "
+                "'syllables_and_morphemes')")
     tags = "form/TAG" if tokenizer == "morpheme_tags" else "form"
     return (f"kiwipiepy morphemes ({tags} tokens joined by spaces): "
             f"seqrecipes.datasets.pretokenize_korean(texts, {tokenizer!r})")

@@ -281,6 +281,8 @@ def _summary(run_dir, run_path, config, metrics, splits, result, seconds):
         f"test {sizes['test']:,} ({splits.held_out})",
         f"  {'tokens':<10} {config['language']} {config['tokenizer']}{grams}, vocabulary "
         f"{sizes['vocabulary']:,} ({_vocabulary_source(config, sizes)}); input: {config['input']}",
+        *([f"  {'':<10} note: {config['tokenizer_note']}"] if config.get("tokenizer_note")
+          else []),
         f"  {'model':<10} {_model_flags.describe_model(config)}; "
         f"{metrics['parameters']:,} parameters",
         f"  {'training':<10} {metrics['epochs_trained']} epochs{resumed}, best {result.best_epoch}"

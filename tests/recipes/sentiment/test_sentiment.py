@@ -12,6 +12,7 @@ from cli_runner import run_main
 import tensorflow as tf
 
 from seqrecipes.datasets import pretokenize_korean, sample_path
+from seqrecipes.errors import MissingDependencyError
 from seqrecipes.recipes import sentiment
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import training as _training
@@ -363,13 +364,49 @@ def test_a_recurrent_model_trains_and_predicts(tmp_path, small_file):
     assert_fast_path_matches_pipeline(sentiment.load(tmp_path / "r"), TEXTS)
 
 
-def test_the_korean_default_is_nbsvm_on_syllable_ngrams_and_takes_raw_text(tmp_path):
+def test_the_korean_default_is_nbsvm_on_characters_and_morphemes(tmp_path):
+    pytest.importorskip("kiwipiepy")
+    result = sentiment.train(language="ko", run_dir=tmp_path / "r", epochs=1, verbose=0)
+    config = result["config"]
+    assert (config["tokenizer"], config["model"], config["ngrams"]) == (
+        "syllables_and_morphemes", "nbsvm", 4)
+    assert config["tokenizer_note"] is None and "note:" not in result["summary"]
+    assert "kiwipiepy form/TAG" in config["input"]
+    vectorizer, _ = sentiment.load(tmp_path / "r")._parts()
+    vocabulary = set(vectorizer.get_vocabulary())
+    # Both views: characters (a space as \u2581, n-grams across it) and morphemes with tags.
+    assert {"재", "\u2581", "영화/nng"} <= vocabulary, sorted(vocabulary)[:50]
+    assert any(" " in token and "\u2581" in token for token in vocabulary)
+    texts = ["정말 재밌어요 ㅋㅋ", "최악"]
+    rows = sentiment.predict(tmp_path / "r", texts)
+    assert [row["text"] for row in rows] == texts
+    model_rows = sentiment.load(tmp_path / "r").run.model.predict(
+        tf.constant(pretokenize_korean(texts, "syllables_and_morphemes")), verbose=0)
+    np.testing.assert_allclose(model_rows[:, 0], [row["probabilities"]["1"] for row in rows],
+                               atol=1e-5)
+
+
+def test_without_kiwipiepy_the_korean_default_is_syllables_and_the_run_says_so(
+        tmp_path, monkeypatch):
+    from seqrecipes.datasets import korean
+
+    def not_installed():
+        raise ImportError("no kiwipiepy here")
+
+    monkeypatch.setattr(korean, "import_kiwipiepy", not_installed)
     result = sentiment.train(language="ko", run_dir=tmp_path / "r", epochs=1, verbose=0)
     config = result["config"]
     assert (config["tokenizer"], config["model"], config["ngrams"]) == ("syllables", "nbsvm", 4)
     assert config["input"] == "raw text"
+    assert 'pip install "seqrecipes[korean]"' in config["tokenizer_note"]
+    assert "note: kiwipiepy is not installed, so syllables instead of the default " \
+           "syllables_and_morphemes" in result["summary"]
     rows = sentiment.predict(tmp_path / "r", ["정말 재밌어요 ㅋㅋ", "최악"])
     assert [row["text"] for row in rows] == ["정말 재밌어요 ㅋㅋ", "최악"]
+    # Asked for by name, a kiwipiepy tokenizer is refused with the command, not replaced.
+    with pytest.raises(MissingDependencyError, match="seqrecipes\\[korean\\]"):
+        sentiment.train(language="ko", tokenizer="syllables_and_morphemes",
+                        run_dir=tmp_path / "r2", epochs=1, verbose=0)
 
 
 def test_korean_in_model_tokenizer_takes_raw_text(tmp_path):
