@@ -8,6 +8,7 @@ import keras
 
 from seqrecipes.errors import RunDirectoryError
 from seqrecipes.recipes.engine import artifacts as _artifacts
+from seqrecipes.recipes.engine import folders as _folders
 from seqrecipes.recipes.engine import plots as _plots
 
 
@@ -53,7 +54,7 @@ def test_crash_while_writing_keeps_the_previous_run(tmp_path, monkeypatch):
     def crash(*args, **kwargs):
         raise Boom
 
-    monkeypatch.setattr(_artifacts, "_fsync_tree", crash)
+    monkeypatch.setattr(_folders, "fsync_tree", crash)
     with pytest.raises(Boom):
         write(run_dir, metrics={"accuracy": 0.9})
     assert _artifacts.load_run(run_dir).metrics == {"accuracy": 0.5}
@@ -81,10 +82,10 @@ def test_crash_between_the_two_renames_is_recovered(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         real_rename(source, target)
 
-    monkeypatch.setattr(_artifacts.os, "rename", rename)
+    monkeypatch.setattr(_folders.os, "rename", rename)
     with pytest.raises(KeyboardInterrupt):
         write(run_dir, metrics={"accuracy": 0.9})
-    monkeypatch.setattr(_artifacts.os, "rename", real_rename)
+    monkeypatch.setattr(_folders.os, "rename", real_rename)
     assert not run_dir.exists()
     assert _artifacts.load_run(run_dir).metrics == {"accuracy": 0.5}
 
