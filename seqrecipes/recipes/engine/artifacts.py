@@ -10,11 +10,13 @@ A finished run directory holds::
     *.png                  figures (training curves, confusion matrix, ...)
     run.json               the manifest, written last: format version, versions, files + sizes
 
-Writes are atomic at the level of the whole directory: everything is written into a hidden
-staging directory beside the run, the manifest last, and only then swapped in with two renames.
-A crash at any point leaves either the previous complete run or the new one; if it falls
-between the two renames, `load_run` finds the previous run under its hidden name and puts it
-back. A directory without a valid manifest is never loaded as a run.
+Writes are atomic at the level of the whole directory (`folders.write_folder`, which every
+export uses too): everything is written into a hidden staging directory beside the run, the
+manifest last, and only then swapped in with two renames. A crash at any point leaves either
+the previous complete run or the new one; if it falls between the two renames, `load_run`
+finds the previous run under its hidden name and puts it back. A directory without a valid
+manifest is never loaded as a run, and a run directory that holds files the manifest does
+not list is never replaced (they would be lost).
 
 While training, the resumable state lives in ``RUN/.training/`` (see `recipes/_training.py`);
 a previous complete run in ``RUN`` stays loadable until the new one replaces it.
@@ -100,6 +102,12 @@ def write_run(run_dir, *, model, config, metrics, history=None, figures=None, fi
 
     Returns:
         The `pathlib.Path` of the run directory.
+
+    Raises:
+        RunDirectoryError: `run_dir` holds files that seqrecipes did not write (named), or is
+            not a run directory.
+        OutputError: the file system refused the write (full, read-only, ...); the previous
+            run is kept.
     """
 
     def fill(staging):

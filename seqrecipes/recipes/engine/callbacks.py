@@ -73,9 +73,14 @@ class EpochCommit(keras.callbacks.Callback):
         """Refuses a commit that the disk has no room for, before HDF5 writes a byte.
 
         h5py crashes the process (segmentation fault, exit 139) when the disk fills while
-        Keras writes a `.weights.h5`: HDF5's writes fail with ENOSPC, and `File.close`
-        then dies in `_close_open_objects` (5 of 8 `train --overwrite` on a nearly full
-        3-6 MB tmpfs, Keras 3.15, h5py 3.x). A commit writes at most two weights files.
+        Keras writes a `.weights.h5`: HDF5's writes fail with ENOSPC, and closing the file
+        (`File.close` -> `_close_open_objects`, or h5py's clean-up after the OSError) then
+        dies inside HDF5. Measured with Keras 3.15, h5py 3.14, HDF5 1.14.6: 5 of 8
+        `sentiment train --overwrite` runs on a nearly full 6 MB tmpfs, and 6 of 6 bare
+        `model.save_weights` of 2.4 MB into a 1 MB tmpfs. No Python code can catch that, so
+        the commit does not start a write the disk cannot hold; a disk filled by another
+        process between this check and the write can still hit it. A commit writes at most
+        two weights files.
         """
         existing = [path.stat().st_size for path in self.state_dir.glob("*.weights.h5")]
         weights = max([_weights_file_bytes(self.model), *existing])

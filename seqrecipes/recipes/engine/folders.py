@@ -23,6 +23,7 @@ that name the path (`os_errors.explained`); the staging copy is removed and the 
 folder stays as it was.
 """
 
+import glob
 import os
 import pathlib
 import shutil
@@ -48,15 +49,8 @@ def sibling(target, kind):
 
 
 def _siblings(target, kinds):
-    for kind in kinds:
-        yield from sorted(target.parent.glob(f".{glob_escape(target.name)}.{kind}-*"))
-
-
-def glob_escape(name):
-    """`name` with glob's special characters escaped (a run named ``a[1]`` is a name)."""
-    import glob
-
-    return glob.escape(name)
+    for kind in kinds:  # escaped: a run named "a[1]" is a name, not a pattern
+        yield from sorted(target.parent.glob(f".{glob.escape(target.name)}.{kind}-*"))
 
 
 def check_name(target, *, flag, kind):
