@@ -144,19 +144,30 @@ def _article(noun):
 def recover(target, *, complete):
     """Puts back a complete previous folder if a crash fell between the two renames.
 
+    Nothing is done while another process holds the folder's lock: that write is alive,
+    and its second rename is about to put the new folder in place.
+
     Args:
         target: pathlib.Path (absolute).
         complete: a function of a folder: True when it holds a whole folder of this kind.
     """
     if target.exists() or target.is_symlink():
         return
-    for candidate in _siblings(target, _ASIDE):
-        if complete(candidate):
-            os.rename(candidate, target)
-            _fsync_directory(target.parent)
-            print(f"seqrecipes: restored the complete {target} that an interrupted write had "
-                  "moved aside", file=sys.stderr)
-            return
+    candidates = [path for path in _siblings(target, _ASIDE) if complete(path)]
+    if not candidates:
+        return
+    try:
+        with _lock.held(target):
+            if target.exists():
+                return
+            os.rename(candidates[0], target)
+    except _lock.FolderLockedError:
+        return  # a live write is between its two renames: its new folder lands next
+    except OSError:
+        return  # a read-only place: the run is read as it is (a writer says why it cannot)
+    _fsync_directory(target.parent)
+    print(f"seqrecipes: restored the complete {target} that an interrupted write had moved "
+          "aside", file=sys.stderr)
 
 
 def remove_leftovers(target, *, complete):

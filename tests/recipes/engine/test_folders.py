@@ -244,3 +244,25 @@ def test_a_read_only_parent_is_explained(tmp_path):
             write(parent / "out")
     finally:
         parent.chmod(0o700)
+
+
+def test_no_recovery_while_a_live_write_holds_the_lock(tmp_path):
+    import subprocess
+    import sys
+
+    write(tmp_path / "out", {"a.txt": "old"})
+    os.rename(tmp_path / "out", tmp_path / ".out.previous-0badf00d")  # a write mid-swap
+    code = ("from seqrecipes.recipes.engine import lock; import sys, time; "
+            f"lock.acquire({str((tmp_path / 'out').resolve())!r}); print('held', flush=True); "
+            "sys.stdin.read()")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        _folders.recover((tmp_path / "out").resolve(), complete=complete)
+        assert not (tmp_path / "out").exists()  # the writer's own rename comes next
+    finally:
+        holder.communicate(b"", timeout=60)
+    _folders.recover((tmp_path / "out").resolve(), complete=complete)  # the writer died
+    assert (tmp_path / "out" / "a.txt").read_text() == "old"
