@@ -20,6 +20,7 @@ import pytest
 
 from seqrecipes import cli
 from seqrecipes.recipes.engine import artifacts as _artifacts
+from seqrecipes.recipes.engine import folders as _folders
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
 
@@ -115,7 +116,7 @@ def rewrite_and_die(run_dir, point):
     die = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)  # noqa: E731
     _artifacts.package_versions = lambda: {"seqrecipes": "test"}  # no TensorFlow in the child
     if point == "staged":  # everything of the new run is written, nothing swapped yet
-        _artifacts._fsync_tree = die
+        _folders.fsync_tree = die
     else:  # "between renames": the old run moved aside, the new one not yet in place
         rename, calls = os.rename, []
 
@@ -125,7 +126,7 @@ def rewrite_and_die(run_dir, point):
                 die()
             rename(source, target)
 
-        _artifacts.os.rename = rename_then_die
+        _folders.os.rename = rename_then_die
     _artifacts.write_run(run_dir, model=_StandInModel(), config={"recipe": "test"},
                          metrics={"accuracy": 0.9})
 

@@ -149,6 +149,7 @@ def _check(settings):
     _validation.check_non_negative_int("verbose", settings["verbose"])
 
 
+@_training.releases_locks
 def run(
     *,
     data=None,

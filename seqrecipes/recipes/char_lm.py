@@ -142,6 +142,7 @@ def _read_corpus(data, validation_fraction, sequence_length, mode, batch_size):
     return str(path), train_text, validation_text
 
 
+@_training.releases_locks
 def run(
     *,
     data=None,

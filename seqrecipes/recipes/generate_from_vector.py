@@ -35,6 +35,7 @@ class VectorDecoderResult:
     examples: list  # (target, prediction) of the first test examples
 
 
+@_training.releases_locks
 def run(
     *,
     max_digits=6,

@@ -219,6 +219,7 @@ def _clipping_figure(norms, sweep, steps, spectral_radius, clip_norm):
     return figure
 
 
+@_training.releases_locks
 def run(
     *,
     steps=100,

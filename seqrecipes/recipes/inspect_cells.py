@@ -220,6 +220,7 @@ class InspectResult:
     unit_names: list
 
 
+@_training.releases_locks
 def run(
     model_run,
     *,

@@ -62,6 +62,7 @@ def _arrays(table, pairs, target_length):
     return (table.encode(sources), decoder_input), decoder_target
 
 
+@_training.releases_locks
 def run(
     *,
     task="reverse",

@@ -10,11 +10,13 @@ A finished run directory holds::
     *.png                  figures (training curves, confusion matrix, ...)
     run.json               the manifest, written last: format version, versions, files + sizes
 
-Writes are atomic at the level of the whole directory: everything is written into a hidden
-staging directory beside the run, the manifest last, and only then swapped in with two renames.
-A crash at any point leaves either the previous complete run or the new one; if it falls
-between the two renames, `load_run` finds the previous run under its hidden name and puts it
-back. A directory without a valid manifest is never loaded as a run.
+Writes are atomic at the level of the whole directory (`folders.write_folder`, which every
+export uses too): everything is written into a hidden staging directory beside the run, the
+manifest last, and only then swapped in with two renames. A crash at any point leaves either
+the previous complete run or the new one; if it falls between the two renames, `load_run`
+finds the previous run under its hidden name and puts it back. A directory without a valid
+manifest is never loaded as a run, and a run directory that holds files the manifest does
+not list is never replaced (they would be lost).
 
 While training, the resumable state lives in ``RUN/.training/`` (see `recipes/_training.py`);
 a previous complete run in ``RUN`` stays loadable until the new one replaces it.
@@ -22,16 +24,13 @@ a previous complete run in ``RUN`` stays loadable until the new one replaces it.
 
 import dataclasses
 import json
-import os
 import pathlib
 import platform
-import shutil
-import sys
-import uuid
 import zipfile
 
 from seqrecipes.errors import RunDirectoryError
 from seqrecipes.recipes.engine import fingerprint as _fingerprint
+from seqrecipes.recipes.engine import folders as _folders
 
 MANIFEST = "run.json"
 MODEL_FILE = "model.keras"
@@ -77,17 +76,6 @@ class Run:
         return pandas.read_csv(path) if path.exists() else pandas.DataFrame()
 
 
-def _hidden_sibling(run_dir, kind):
-    return run_dir.parent / f".{run_dir.name}.{kind}-{uuid.uuid4().hex[:8]}"
-
-
-def _fsync_tree(directory):
-    for path in directory.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-
-
 def _write_json(path, data):
     path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
@@ -110,87 +98,96 @@ def write_run(run_dir, *, model, config, metrics, history=None, figures=None, fi
 
     Returns:
         The `pathlib.Path` of the run directory.
+
+    Raises:
+        RunDirectoryError: `run_dir` holds files that seqrecipes did not write (named), or is
+            not a run directory.
+        OutputError: the file system refused the write (full, read-only, ...); the previous
+            run is kept.
     """
+
+    def fill(staging):
+        _fill_run(staging, model=model, config=config, metrics=metrics, history=history,
+                  figures=figures, files=files)
+
+    return _folders.write_folder(
+        run_dir, fill, overwrite=True, owned=run_files, complete=is_complete_run,
+        kind="run directory", flag="run_dir",
+    )
+
+
+def _fill_run(staging, *, model, config, metrics, history, figures, files):
     import pandas
 
-    run_dir = pathlib.Path(run_dir).resolve()
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    # A write killed before its rename (kill -9) leaves its staging folder behind; nothing can
-    # use a half-written copy, and one process writes a run, so the leftovers go.
-    for leftover in run_dir.parent.glob(f".{run_dir.name}.staging-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    staging = _hidden_sibling(run_dir, "staging")
-    staging.mkdir()
-    try:
-        model.save(staging / MODEL_FILE)
-        from seqrecipes.recipes.engine.strategy import describe_current
+    model.save(staging / MODEL_FILE)
+    from seqrecipes.recipes.engine.strategy import describe_current
 
-        _write_json(staging / "config.json", {
-            **config, "distribution": describe_current(),
-            "versions": package_versions(),
-        })
-        _write_json(staging / "metrics.json", metrics)
-        if history is not None:
-            pandas.DataFrame(history).to_csv(staging / "history.csv", index=False)
-        for name, figure in (figures or {}).items():
-            import matplotlib.pyplot as plt
+    _write_json(staging / "config.json", {
+        **config, "distribution": describe_current(),
+        "versions": package_versions(),
+    })
+    _write_json(staging / "metrics.json", metrics)
+    if history is not None:
+        pandas.DataFrame(history).to_csv(staging / "history.csv", index=False)
+    for name, figure in (figures or {}).items():
+        import matplotlib.pyplot as plt
 
+        try:
             figure.savefig(staging / name, dpi=120, bbox_inches="tight")
+        finally:
             plt.close(figure)
-        for name, content in (files or {}).items():
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                target.write_bytes(content)
-            elif isinstance(content, str):
-                target.write_text(content)
-            else:
-                _write_json(target, content)
-        manifest = {
-            "format": RUN_FORMAT,
-            "versions": package_versions(),
-            "recipe": config.get("recipe"),
-            "files": {
-                str(path.relative_to(staging)): {"bytes": path.stat().st_size,
-                                                 "sha256": _sha256(path)}
-                for path in sorted(staging.rglob("*"))
-                if path.is_file()
-            },
-        }
-        _write_json(staging / MANIFEST, manifest)
-        _fsync_tree(staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _swap_in(staging, run_dir)
-    return run_dir
+    for name, content in (files or {}).items():
+        target = staging / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        elif isinstance(content, str):
+            target.write_text(content)
+        else:
+            _write_json(target, content)
+    manifest = {
+        "format": RUN_FORMAT,
+        "versions": package_versions(),
+        "recipe": config.get("recipe"),
+        "files": {
+            str(path.relative_to(staging)): {"bytes": path.stat().st_size,
+                                             "sha256": _sha256(path)}
+            for path in sorted(staging.rglob("*"))
+            if path.is_file()
+        },
+    }
+    _write_json(staging / MANIFEST, manifest)
 
 
-def _swap_in(staging, run_dir):
-    previous = None
-    if run_dir.exists():
-        previous = _hidden_sibling(run_dir, "previous")
-        os.rename(run_dir, previous)
-    os.rename(staging, run_dir)
-    if previous is not None:
-        # The training state of the run that just finished is not carried over.
-        shutil.rmtree(previous, ignore_errors=True)
+def is_complete_run(folder):
+    """True when `folder` holds a run's manifest (it is whole: the manifest is written last)."""
+    return (pathlib.Path(folder) / MANIFEST).is_file()
+
+
+def run_files(folder):
+    """The files of `folder` that seqrecipes wrote as a run directory (`folders.check_target`):
+    what its manifest lists, the manifest, and the training state; None if it has neither."""
+    folder = pathlib.Path(folder)
+    owned = set()
+    state = folder / TRAINING_STATE_DIR
+    if state.is_dir():
+        owned |= {f"{TRAINING_STATE_DIR}/{path.relative_to(state).as_posix()}"
+                  for path in state.rglob("*")}
+    if (folder / MANIFEST).is_file():
+        owned.add(MANIFEST)
+        try:
+            listed = json.loads((folder / MANIFEST).read_text()).get("files", {})
+            owned |= {pathlib.PurePath(name).as_posix() for name in listed}
+        except (OSError, ValueError, AttributeError, TypeError):
+            pass  # a damaged manifest vouches for itself only
+    elif not state.is_dir():
+        return None
+    return owned
 
 
 def _recover_interrupted_swap(run_dir):
     """Puts back a complete previous run if a crash fell between the two renames."""
-    if run_dir.exists():
-        return
-    candidates = sorted(run_dir.parent.glob(f".{run_dir.name}.previous-*"))
-    for candidate in candidates:
-        if (candidate / MANIFEST).is_file():
-            os.rename(candidate, run_dir)
-            print(
-                f"seqrecipes: restored the complete run {run_dir} that an interrupted write "
-                "had moved aside",
-                file=sys.stderr,
-            )
-            return
+    _folders.recover(run_dir, complete=is_complete_run)
 
 
 def read_manifest(run_dir):
@@ -372,16 +369,57 @@ SAVED_MODEL_FILE = "saved_model.pb"
 # What marks a folder as an export of ours, besides a SavedModel: the description every
 # portable export (ONNX, LiteRT) writes beside its graph.
 EXPORT_DESCRIPTION_FILE = "seqrecipes.json"
+# The manifest of an export: every file the export wrote (names, sizes, SHA-256). With it,
+# `overwrite=True` replaces what is ours and refuses a folder where anything else was put.
+EXPORT_MANIFEST = "seqrecipes-export.json"
+EXPORT_FORMAT = 1
+# An export written before the manifest (seqrecipes 0.x): a SavedModel, recognised by its
+# layout; anything beside these is not ours.
+_SAVED_MODEL_TOP = {SAVED_MODEL_FILE, "fingerprint.pb", "keras_metadata.pb",
+                    EXPORT_DESCRIPTION_FILE}
+
+
+def is_complete_export(folder):
+    """True when `folder` holds a whole export of ours (its manifest, or a SavedModel)."""
+    folder = pathlib.Path(folder)
+    return (folder / EXPORT_MANIFEST).is_file() or (folder / SAVED_MODEL_FILE).is_file()
+
+
+def export_files(folder):
+    """The files of `folder` that seqrecipes wrote as an export (`folders.check_target`), or
+    None when it holds no export of ours."""
+    folder = pathlib.Path(folder)
+    manifest = folder / EXPORT_MANIFEST
+    if manifest.is_file():
+        try:
+            listed = json.loads(manifest.read_text()).get("files", {})
+            return {EXPORT_MANIFEST, *(pathlib.PurePath(name).as_posix() for name in listed)}
+        except (OSError, ValueError, AttributeError, TypeError):
+            return {EXPORT_MANIFEST}  # a damaged manifest vouches for itself only
+    if not (folder / SAVED_MODEL_FILE).is_file():
+        return None
+    owned = set()
+    for path in folder.rglob("*"):
+        name = path.relative_to(folder).as_posix()
+        top = name.split("/")[0]
+        if (name in _SAVED_MODEL_TOP or top == "assets"
+                or name == f"assets.extra/{EXPORT_DESCRIPTION_FILE}"
+                or (top == "variables" and path.name.startswith("variables."))):
+            owned.add(name)
+    return owned
 
 
 def write_export(export_dir, fill, *, overwrite=False):
     """Writes an export folder atomically: `fill(staging)` writes its content.
 
     Every recipe's export goes through here, whatever the format, so they all refuse the same
-    things: a new or empty directory is written; one that holds an export of ours (a SavedModel,
-    or `seqrecipes.json`) is replaced only with `overwrite=True`; one that holds anything else
-    is never replaced. The content is written into a hidden staging directory beside the target
-    and renamed into place.
+    things (`folders.write_folder`): a new or empty directory is written; one that holds an
+    export of ours is replaced only with `overwrite=True`, and only if it holds nothing else
+    (a folder with any file seqrecipes did not write is never replaced, and the message names
+    those files). What is ours is listed in the export's manifest, `seqrecipes-export.json`,
+    written beside the content; a SavedModel exported before the manifest existed is
+    recognised by its layout. The content is written into a hidden staging directory beside
+    the target and renamed into place.
 
     Args:
         export_dir: str or path-like. The export directory.
@@ -395,40 +433,27 @@ def write_export(export_dir, fill, *, overwrite=False):
     Raises:
         RunDirectoryError: `export_dir` is a file, holds an export (without `overwrite`) or
             holds something else.
+        OutputError: the file system refused the write (full, read-only, ...); the previous
+            export is kept.
     """
-    export_dir = pathlib.Path(export_dir).resolve()
-    if export_dir.exists() and not export_dir.is_dir():
-        raise RunDirectoryError(
-            f"`export_dir`: {str(export_dir)!r} is a file. Choose a new directory.")
-    if export_dir.exists() and any(export_dir.iterdir()):
-        ours = ((export_dir / SAVED_MODEL_FILE).is_file()
-                or (export_dir / EXPORT_DESCRIPTION_FILE).is_file())
-        if not ours:
-            raise RunDirectoryError(
-                f"`export_dir`: {str(export_dir)!r} is not empty and holds no export of "
-                "seqrecipes, so it is never replaced. Choose a new or empty directory."
-            )
-        if not overwrite:
-            raise RunDirectoryError(
-                f"`export_dir`: {str(export_dir)!r} already holds an export. Choose a new "
-                "directory, or pass overwrite=True to replace it."
-            )
-    export_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = export_dir.parent / f".{export_dir.name}.staging-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    try:
+
+    def fill_and_list(staging):
         fill(staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if export_dir.exists():
-        old = export_dir.parent / f".{export_dir.name}.old-{uuid.uuid4().hex[:8]}"
-        os.rename(export_dir, old)
-        os.rename(staging, export_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(staging, export_dir)
-    return export_dir
+        _write_json(staging / EXPORT_MANIFEST, {
+            "format": EXPORT_FORMAT,
+            "versions": package_versions(),
+            "files": {
+                path.relative_to(staging).as_posix(): {"bytes": path.stat().st_size,
+                                                       "sha256": _sha256(path)}
+                for path in sorted(staging.rglob("*"))
+                if path.is_file()
+            },
+        })
+
+    return _folders.write_folder(
+        export_dir, fill_and_list, overwrite=overwrite, owned=export_files,
+        complete=is_complete_export, kind="export", flag="export_dir",
+    )
 
 
 def export_saved_model(model, export_dir, *, overwrite=False, describe=None):

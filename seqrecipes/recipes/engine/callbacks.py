@@ -22,6 +22,7 @@ import keras
 from seqrecipes._seeding import epoch_variable, reseed
 from seqrecipes.errors import SeqrecipesError
 from seqrecipes.recipes.engine import fingerprint as _fingerprint
+from seqrecipes.recipes.engine import os_errors as _os_errors
 
 
 def _replace_atomically(path, write):
@@ -30,6 +31,29 @@ def _replace_atomically(path, write):
     with open(temporary, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(temporary, path)
+
+
+# Room kept free beyond the weights files of a commit: the state file and file-system slack.
+_COMMIT_MARGIN_BYTES = 1 << 20
+# HDF5's headers per variable in a `.weights.h5` file, rounded up: measured 1.05 to 1.2 KiB
+# on LSTM models of 20 to 38 variables (data 0.2 to 16 MB; Keras 3.15, h5py 3).
+_HDF5_BYTES_PER_VARIABLE = 4096
+
+
+def _weights_file_bytes(model):
+    """An upper estimate of the bytes of `model.save_weights` (model and optimizer
+    variables): their data plus HDF5's headers, at most `_HDF5_BYTES_PER_VARIABLE` each."""
+    import numpy as np
+
+    variables = list(model.weights)
+    if model.optimizer is not None:
+        variables += list(model.optimizer.variables)
+    return sum(
+        math.prod(variable.shape)
+        * np.dtype(keras.backend.standardize_dtype(variable.dtype)).itemsize
+        + _HDF5_BYTES_PER_VARIABLE
+        for variable in variables
+    )
 
 
 class EpochCommit(keras.callbacks.Callback):
@@ -45,6 +69,31 @@ class EpochCommit(keras.callbacks.Callback):
         self.seed, self.monitor, self.mode, self.patience = seed, monitor, mode, patience
         self.diverged = None
         self._epoch = self._first_batch = 0
+
+    def _check_room(self):
+        """Refuses a commit that the disk has no room for, before HDF5 writes a byte.
+
+        h5py crashes the process (segmentation fault, exit 139) when the disk fills while
+        Keras writes a `.weights.h5`: HDF5's writes fail with ENOSPC, and closing the file
+        (`File.close` -> `_close_open_objects`, or h5py's clean-up after the OSError) then
+        dies inside HDF5. Measured with Keras 3.15, h5py 3.14, HDF5 1.14.6: 5 of 8
+        `sentiment train --overwrite` runs on a nearly full 6 MB tmpfs, and 6 of 6 bare
+        `model.save_weights` of 2.4 MB into a 1 MB tmpfs. No Python code can catch that, so
+        the commit does not start a write the disk cannot hold; a disk filled by another
+        process between this check and the write can still hit it. A commit writes at most
+        two weights files.
+        """
+        existing = [path.stat().st_size for path in self.state_dir.glob("*.weights.h5")]
+        weights = max([_weights_file_bytes(self.model), *existing])
+        _os_errors.check_free_space(
+            self.state_dir, 2 * weights + _COMMIT_MARGIN_BYTES, path=self.state_dir.parent,
+            what="the training state", flag="run_dir",
+        )
+
+    def _replace(self, name, write):
+        with _os_errors.explained(self.state_dir.parent, what="the training state",
+                                  flag="run_dir"):
+            _replace_atomically(self.state_dir / name, write)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -84,6 +133,7 @@ class EpochCommit(keras.callbacks.Callback):
                 f"The early-stopping figure {self.monitor!r} is not among this epoch's logs "
                 f"({sorted(logs)}); it needs validation data."
             )
+        self._check_room()
         state = self.state
         # SHA-256 of the weights files the state names, checked before a run resumes
         # (`resume.check`): a truncated or zeroed file is named, not loaded. Measured on 192 MB
@@ -95,7 +145,7 @@ class EpochCommit(keras.callbacks.Callback):
         if self._improved(value):
             state["best_value"], state["best_epoch"], state["wait"] = value, epoch + 1, 0
             best_file = f"best-{epoch + 1:04d}.weights.h5"
-            _replace_atomically(self.state_dir / best_file, self.model.save_weights)
+            self._replace(best_file, self.model.save_weights)
             state["best_weights"] = best_file
             checksums[best_file] = _fingerprint.sha256(self.state_dir / best_file)
         elif any(row[self.monitor] != state["history"][0][self.monitor]
@@ -106,17 +156,14 @@ class EpochCommit(keras.callbacks.Callback):
         # is still warming up, so patience does not run out before it has learnt anything.
         # `epochs` still bounds the run.
         last_file = f"epoch-{epoch + 1:04d}.weights.h5"
-        _replace_atomically(self.state_dir / last_file, self.model.save_weights)
+        self._replace(last_file, self.model.save_weights)
         checksums[last_file] = _fingerprint.sha256(self.state_dir / last_file)
         state["epochs_done"], state["last_weights"] = epoch + 1, last_file
         state["checksums"] = {name: digest for name, digest in checksums.items()
                               if name in (state["best_weights"], last_file)}
         state["stopped_early"] = state["wait"] >= self.patience
         # The commit point: everything above is on disk before the state names it.
-        _replace_atomically(
-            self.state_dir / self.state_file,
-            lambda path: path.write_text(json.dumps(state, indent=1)),
-        )
+        self._replace(self.state_file, lambda path: path.write_text(json.dumps(state, indent=1)))
         keep = {self.state_file, state["best_weights"], last_file}
         for path in self.state_dir.iterdir():
             if path.name not in keep and path.name.endswith(".weights.h5"):

@@ -19,6 +19,8 @@ matplotlib.use("Agg")  # files only; works on machines without a display
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
+from seqrecipes.recipes.engine import os_errors as _os_errors  # noqa: E402
+
 # Fonts with Hangul, tried in order for pictures of Korean text (DejaVu, matplotlib's own, has
 # none); the first one installed is used.
 HANGUL_FONTS = ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR", "Noto Sans KR",
@@ -76,10 +78,9 @@ def html_page(rows, *, title="Explanations"):
     )
 
 
-def write_html(path, rows, *, title="Explanations"):
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(html_page(rows, title=title))
-    return path
+def write_html(path, rows, *, title="Explanations", flag="html"):
+    return _os_errors.write_text_file(path, html_page(rows, title=title), what="the HTML page",
+                                      flag=flag)
 
 
 def _font_for(rows):
@@ -136,10 +137,13 @@ def figure(rows, *, width=11.0, font_size=11):
     return figure
 
 
-def write_png(path, rows, **kwargs):
+def write_png(path, rows, *, flag="png", **kwargs):
     drawn = figure(rows, **kwargs)
-    drawn.savefig(path, dpi=100)
-    plt.close(drawn)
+    try:
+        with _os_errors.explained(path, what="the picture", flag=flag):
+            drawn.savefig(path, dpi=100)
+    finally:
+        plt.close(drawn)
     return path
 
 
@@ -156,7 +160,7 @@ def top_table_text(table):
     return "\n".join(lines)
 
 
-def write_top_png(path, table, *, title="Largest mean attribution"):
+def write_top_png(path, table, *, title="Largest mean attribution", flag="png"):
     """A bar chart per class of the `top_tokens` table."""
     rows = [{"tokens": [{"token": e["token"], "attribution": 0.0} for e in entries]}
             for entries in table.values()]
@@ -173,8 +177,11 @@ def write_top_png(path, table, *, title="Largest mean attribution"):
         axis.set_xlabel("mean attribution")
     drawn.suptitle(title)
     drawn.tight_layout()
-    drawn.savefig(path, dpi=100)
-    plt.close(drawn)
+    try:
+        with _os_errors.explained(path, what="the picture", flag=flag):
+            drawn.savefig(path, dpi=100)
+    finally:
+        plt.close(drawn)
     return path
 
 

@@ -43,8 +43,14 @@ import warnings
 from seqrecipes.errors import RunDirectoryError, SeqrecipesError
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import fingerprint as _fingerprint
+from seqrecipes.recipes.engine import folders as _folders
+from seqrecipes.recipes.engine import lock as _lock
+from seqrecipes.recipes.engine import os_errors as _os_errors
 from seqrecipes.recipes.engine import resume as _resume
 from seqrecipes.recipes.engine import strategy as _strategy
+# Every recipe's `train` is decorated with it: the run directory's lock, taken by
+# `prepare_run_dir`, is released when `train` returns or raises.
+from seqrecipes.recipes.engine.lock import releases_locks  # noqa: F401
 
 STATE_FILE = _resume.STATE_FILE
 # Settings that may change between an interrupted run and its resumption without changing
@@ -105,17 +111,31 @@ def prepare_run_dir(run_dir, config, *, overwrite=False, resumable=RESUMABLE_DIF
             computation depends on one of them (a learning-rate schedule over `epochs`)
             passes a smaller set.
 
+    It takes the run directory's lock (`engine.lock`) for this process; the recipe's
+    `train` releases it when it returns or raises (`lock.releases_locks`).
+
     Raises:
         RunDirectoryError: `run_dir` holds a complete run and `overwrite` is False, is not a
-            run directory, or (without `overwrite`) holds an interrupted run started with
-            other settings or input files, or whose training state is damaged.
+            run directory, holds files seqrecipes did not write (named), or (without
+            `overwrite`) holds an interrupted run started with other settings or input
+            files, or whose training state is damaged.
+        FolderLockedError: another process is training or writing `run_dir` (named).
+        OutputError: `run_dir` cannot be written (its name is too long for the file system,
+            a parent is a file, the file system is read-only, ...).
     """
     config.update(plain_paths(config))
     run_dir = pathlib.Path(run_dir)
     state_dir = run_dir / _artifacts.TRAINING_STATE_DIR
+    _hold(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirectoryError(f"`run_dir` {str(run_dir)!r} is a file, not a directory.")
-    if (state_dir / STATE_FILE).is_file():
+    interrupted = (state_dir / STATE_FILE).is_file()
+    _folders.check_target(
+        run_dir, overwrite=overwrite or interrupted,
+        owned=_artifacts.run_files, complete=_artifacts.is_complete_run,
+        kind="run directory", flag="run_dir",
+    )
+    if interrupted:
         if not overwrite:
             _resume.check(state_dir, config, resumable=resumable)
             return state_dir
@@ -124,22 +144,17 @@ def prepare_run_dir(run_dir, config, *, overwrite=False, resumable=RESUMABLE_DIF
         shutil.rmtree(state_dir)
         print(f"Discarded the training state of an interrupted run in {state_dir} "
               "(overwrite): training starts afresh.")
-    complete = (run_dir / _artifacts.MANIFEST).is_file()
-    if complete and not overwrite:
-        raise RunDirectoryError(
-            f"{str(run_dir)!r} already holds a complete run. Choose another `run_dir`, or pass "
-            "overwrite=True to replace it (it stays loadable until the new run is complete)."
-        )
-    if run_dir.is_dir() and not complete and any(
-        path.name != _artifacts.TRAINING_STATE_DIR for path in run_dir.iterdir()
-    ):
-        raise RunDirectoryError(
-            f"{str(run_dir)!r} exists and is not a seqrecipes run directory; choose an empty "
-            "or new `run_dir`."
-        )
     if state_dir.exists():
         shutil.rmtree(state_dir)  # a state directory without its commit file holds nothing
     return state_dir
+
+
+def _hold(run_dir):
+    """Refuses a run directory name too long for its staging sibling, and takes the run
+    directory's lock (`engine.lock`) for this process: a second `train` on it stops here."""
+    _folders.check_name(run_dir, flag="run_dir", kind="run directory")
+    with _os_errors.explained(run_dir, what="the run directory", flag="run_dir"):
+        _lock.acquire(run_dir)
 
 
 @contextlib.contextmanager

@@ -128,6 +128,7 @@ def _predict_parser(subparsers):
 
     def handler(args):
         from seqrecipes.recipes import ner
+        from seqrecipes.recipes.engine import os_errors as _os_errors
 
         sentences = read_sentences(args)
         results = ner.predict(args.run_dir, sentences, tokenized=args.tokenized,
@@ -136,8 +137,8 @@ def _predict_parser(subparsers):
         if args.output is None:
             sys.stdout.write(lines)
         else:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                handle.write(lines)
+            _os_errors.write_text_file(args.output, lines, what="the predictions",
+                                       flag="output")
         return 0
 
     parser.set_defaults(func=handler)

@@ -122,6 +122,7 @@ def _predictions_file(data, predicted, confidences):
     return "token gold predicted confidence\n\n" + "\n".join(rows)
 
 
+@_training.releases_locks
 def run(
     *,
     train=None,

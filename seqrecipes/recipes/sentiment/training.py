@@ -111,6 +111,7 @@ def _fit_baseline(config, splits, class_weight):
     return report, _baseline.to_bytes(pipeline, config["language"])
 
 
+@_training.releases_locks
 def train(config, run_dir):
     started = time.perf_counter()
     state_dir = _training.prepare_run_dir(run_dir, config, overwrite=config["overwrite"])

@@ -150,6 +150,7 @@ def _prediction_figure(index, truth, predicted, baseline, horizon, column):
     return figure
 
 
+@_training.releases_locks
 def run(
     *,
     task="regression",

@@ -8,6 +8,7 @@ import keras
 
 from seqrecipes.errors import RunDirectoryError
 from seqrecipes.recipes.engine import artifacts as _artifacts
+from seqrecipes.recipes.engine import folders as _folders
 from seqrecipes.recipes.engine import plots as _plots
 
 
@@ -53,7 +54,7 @@ def test_crash_while_writing_keeps_the_previous_run(tmp_path, monkeypatch):
     def crash(*args, **kwargs):
         raise Boom
 
-    monkeypatch.setattr(_artifacts, "_fsync_tree", crash)
+    monkeypatch.setattr(_folders, "fsync_tree", crash)
     with pytest.raises(Boom):
         write(run_dir, metrics={"accuracy": 0.9})
     assert _artifacts.load_run(run_dir).metrics == {"accuracy": 0.5}
@@ -81,10 +82,10 @@ def test_crash_between_the_two_renames_is_recovered(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         real_rename(source, target)
 
-    monkeypatch.setattr(_artifacts.os, "rename", rename)
+    monkeypatch.setattr(_folders.os, "rename", rename)
     with pytest.raises(KeyboardInterrupt):
         write(run_dir, metrics={"accuracy": 0.9})
-    monkeypatch.setattr(_artifacts.os, "rename", real_rename)
+    monkeypatch.setattr(_folders.os, "rename", real_rename)
     assert not run_dir.exists()
     assert _artifacts.load_run(run_dir).metrics == {"accuracy": 0.5}
 
@@ -154,3 +155,61 @@ def test_an_unreadable_model_names_the_versions_that_differ(tmp_path):
     (run_dir / "run.json").write_text(json.dumps(manifest))
     with pytest.raises(RunDirectoryError, match=rf"keras 3.0.0 then, {keras.__version__} now"):
         _artifacts.load_run(run_dir)
+
+
+@pytest.mark.parametrize("foreign", ["NOTES.txt", "other_model/w.bin"])
+def test_a_run_holding_a_file_it_does_not_list_is_never_replaced(tmp_path, foreign):
+    run_dir = write(tmp_path / "run", metrics={"accuracy": 0.5})
+    (run_dir / foreign).parent.mkdir(exist_ok=True)
+    (run_dir / foreign).write_text("mine")
+    with pytest.raises(RunDirectoryError, match=rf"did not write \({foreign}\)"):
+        write(run_dir, metrics={"accuracy": 0.9})
+    assert (run_dir / foreign).read_text() == "mine"
+    assert _artifacts.load_run(run_dir).metrics == {"accuracy": 0.5}
+
+
+def test_a_run_owns_what_its_manifest_lists_and_its_training_state(tmp_path):
+    run_dir = write(tmp_path / "run")
+    (run_dir / ".training").mkdir()
+    (run_dir / ".training" / "state.json").write_text("{}")
+    owned = _artifacts.run_files(run_dir)
+    assert {"run.json", "model.keras", "metrics.json", ".training/state.json"} <= owned
+    (run_dir / "run.json").write_text("[1, 2, 3]")  # damaged: it vouches for itself only
+    assert "model.keras" not in _artifacts.run_files(run_dir)
+    assert _artifacts.run_files(tmp_path) is None  # no manifest, no state: not a run
+
+
+def fake_export(staging):
+    (staging / "saved_model.pb").write_bytes(b"graph")
+    (staging / "variables").mkdir()
+    (staging / "variables" / "variables.index").write_bytes(b"index")
+
+
+def test_write_export_lists_its_files_and_replaces_only_with_overwrite(tmp_path):
+    target = _artifacts.write_export(tmp_path / "served", fake_export)
+    manifest = json.loads((target / _artifacts.EXPORT_MANIFEST).read_text())
+    assert sorted(manifest["files"]) == ["saved_model.pb", "variables/variables.index"]
+    with pytest.raises(RunDirectoryError, match="already holds an export"):
+        _artifacts.write_export(target, fake_export)
+    _artifacts.write_export(target, fake_export, overwrite=True)
+    (target / "variables" / "mine.bin").write_bytes(b"mine")
+    with pytest.raises(RunDirectoryError, match=r"\(variables/mine.bin\)"):
+        _artifacts.write_export(target, fake_export, overwrite=True)
+    assert (target / "variables" / "mine.bin").read_bytes() == b"mine"
+
+
+@pytest.mark.parametrize("extra, ours", [
+    (None, True), ("fingerprint.pb", True), ("assets/vocabulary.txt", True),
+    ("assets.extra/seqrecipes.json", True), ("variables/variables.data-00000-of-00001", True),
+    ("NOTES.txt", False), ("variables/notes.txt", False), ("assets.extra/other.json", False),
+])
+def test_an_export_of_the_previous_version_is_recognised_by_its_layout(tmp_path, extra, ours):
+    folder = tmp_path / "served"
+    folder.mkdir()
+    fake_export(folder)
+    if extra is not None:
+        (folder / extra).parent.mkdir(exist_ok=True)
+        (folder / extra).write_bytes(b"x")
+    owned = _artifacts.export_files(folder)
+    assert "saved_model.pb" in owned and (extra is None or (extra in owned) == ours)
+    assert _artifacts.export_files(tmp_path) is None  # no SavedModel, no manifest
