@@ -59,6 +59,21 @@ def check_non_negative_int(name, value):
     return int(value)
 
 
+MAX_SEED = 2**32 - 1  # NumPy's `np.random.seed` and scikit-learn's `random_state` limit
+
+
+def check_seed(name, value, *, allow_none=False):
+    """Returns `value` if it is a seed every library we seed accepts: an integer from 0 to
+    2**32 - 1. NumPy (`keras.utils.set_random_seed` seeds it) and scikit-learn refuse larger
+    ones with a ValueError deep in training; TensorFlow and Keras take any int64."""
+    if value is None and allow_none:
+        return None
+    if not _is_int(value) or not 0 <= value <= MAX_SEED:
+        _fail(name, value, f"an integer from 0 to {MAX_SEED} (2**32 - 1, the largest seed "
+              "NumPy and scikit-learn take)" + (" or None" if allow_none else ""))
+    return int(value)
+
+
 def check_positive_ints(name, value):
     """Returns a tuple of positive integers from one integer or a non-empty sequence of them.
 

@@ -23,7 +23,7 @@ import keras
 from seqrecipes import _validation
 from seqrecipes.models import wiring
 from seqrecipes.models.embedding import Embedding
-from seqrecipes.models.recurrent import LAYER_CLASSES
+from seqrecipes.models.recurrent import LAYER_CLASSES, check_recurrent_fits
 
 
 def build_language_model(
@@ -93,11 +93,11 @@ def build_language_model(
     ]
     flags = wiring.return_sequences(len(units), "many_to_many")
     for index, (layer_units, flag) in enumerate(zip(units, flags)):
-        layers.append(
-            LAYER_CLASSES[cell](
-                layer_units, return_sequences=flag, stateful=stateful, name=f"{cell}_{index + 1}"
-            )
+        layer = LAYER_CLASSES[cell](
+            layer_units, return_sequences=flag, stateful=stateful, name=f"{cell}_{index + 1}"
         )
+        check_recurrent_fits(layer, cell, layer_units)
+        layers.append(layer)
         if dropout:
             layers.append(keras.layers.Dropout(dropout, name=f"dropout_{index + 1}"))
     layers.append(keras.layers.Dense(vocabulary_size, name="logits"))
