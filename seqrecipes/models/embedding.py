@@ -36,8 +36,8 @@ class Embedding(keras.layers.Embedding):
     def __init__(self, input_dim, output_dim, **kwargs):
         super().__init__(input_dim, output_dim, **kwargs)
         if not self.built:  # the table is allocated when the layer is built: check it first
-            sizes.check_layer_fits(
-                self, None, f"The embedding {self.name!r} of {input_dim:,} rows x "
+            sizes.check_parameters_fit(  # V*d, `params`'s formula for an embedding
+                input_dim * output_dim, f"The embedding {self.name!r} of {input_dim:,} rows x "
                 f"`embedding_dim`={output_dim}",
                 fix="Choose a smaller `embedding_dim` or a smaller vocabulary.",
             )

@@ -10,7 +10,7 @@ API.
 import keras
 
 from seqrecipes import _validation
-from seqrecipes.models import sizes, wiring
+from seqrecipes.models import params, sizes, wiring
 from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.layers import MaskedGlobalAveragePooling1D, MaskedGlobalMaxPooling1D
 from seqrecipes.models.options import POOLINGS
@@ -116,8 +116,9 @@ def recurrent_layer(
 def check_recurrent_fits(layer, cell, units):
     """Refuses an unbuilt recurrent `layer` whose weights cannot fit in memory (`sizes`);
     its input width is not known yet, so 0 stands for it (a lower bound)."""
-    sizes.check_layer_fits(layer, 0, f"{LAYER_CLASSES[cell].__name__}(`units`={units})",
-                           fix="Choose fewer `units`.")
+    count = params.evaluate_formula(params.layer_formula(layer, 0))
+    sizes.check_parameters_fit(count, f"{LAYER_CLASSES[cell].__name__}(`units`={units})",
+                               fix="Choose fewer `units`.")
 
 
 def recurrent_stack(

@@ -5,7 +5,8 @@ Keras allocates a layer's weights when the layer is built; a size no machine hol
 (or the process is killed) after it has taken what memory there was. The two layers whose size
 grows with a setting squared or with a vocabulary, the recurrent layers (`recurrent_layer`,
 `build_language_model`) and the embeddings (`Embedding`), check their count here when they are
-made, from the closed-form formulas of `models.params`, so every builder and every recipe
+made (the closed-form formulas of `models.params`: `recurrent.check_recurrent_fits`; V*d for
+an embedding), so every builder and every recipe
 refuses such a size at once with the figure. The check is per layer and a lower bound (a
 recurrent layer's input width is taken as 0 where it is not known yet): it never refuses a
 model that would fit, and it catches the sizes that are off by orders of magnitude.
@@ -72,12 +73,3 @@ def check_parameters_fit(count, described, *, fix):
         f"optimizer state ({BYTES_PER_PARAMETER} bytes each: the weight, its gradient and "
         f"Adam's two moments); this machine has {_gigabytes(available)} available. {fix}"
     )
-
-
-def check_layer_fits(layer, input_width, described, *, fix):
-    """`check_parameters_fit` for an unbuilt Keras layer, counted by `params.layer_formula`."""
-    from seqrecipes.models import params  # params imports the layers that call this
-
-    formula = params.layer_formula(layer, input_width)
-    if formula is not None:
-        check_parameters_fit(params.evaluate_formula(formula), described, fix=fix)
