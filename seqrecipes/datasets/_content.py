@@ -158,7 +158,9 @@ def decompressed(path, raw):
         _refuse_unreadable(path, kind)
     try:
         return kind.decompress(path, raw)
-    except DECOMPRESSION_ERRORS as error:
+    except DataError:  # a zip that does not hold one file: `_zip_member` says what it holds
+        raise
+    except (*DECOMPRESSION_ERRORS, ValueError) as error:  # bz2.decompress: ValueError
         raise _damaged(path, kind, error) from None
 
 

@@ -103,7 +103,10 @@ def header_names(raw, format):
     """The column names of the header line, as the dialect splits them (before pandas renames
     a repeated name ``text`` to ``text.1``)."""
     delimiter, quoting = DIALECTS[format]
-    return next(csv.reader([_header(raw)], delimiter=delimiter, quoting=quoting), [])
+    try:
+        return next(csv.reader([_header(raw)], delimiter=delimiter, quoting=quoting), [])
+    except csv.Error:  # a header of over 128 KB: pandas reports what is wrong with it
+        return []
 
 
 def check_unique_columns(path, names):
