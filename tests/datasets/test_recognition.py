@@ -268,3 +268,13 @@ def test_a_repeated_header_in_a_series_is_refused(tmp_path):
     path.write_text("day,close\n1,3.5\n2,3.7\nday,close\n3,3.9\n")
     with pytest.raises(DataError, match=f"{path}:4: the header line"):
         load_series(path, "close")
+
+
+def test_a_stream_cut_short_names_the_file_and_the_line_it_reached(tmp_path):
+    path = tmp_path / "shard.csv.gz"
+    rows = "".join(f"review number {i} with words {i * 7919 % 1000},{i % 2}\n"
+                   for i in range(20_000))
+    data = gzip.compress(("text,label\n" + rows).encode("utf-8"))
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match=f"{path}: cannot be decompressed after line"):
+        _read_stream(path)
