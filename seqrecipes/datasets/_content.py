@@ -184,19 +184,20 @@ def encoding(path, head):
     ASCII, "utf-16" / "utf-32" (with a byte-order mark), "utf-16-le" / "utf-16-be" (without).
 
     Raises:
-        DataError: not a text file (a known binary format by its magic, NUL bytes in the first
-            line, or bytes that are neither UTF-8 nor text-like); the message says which.
+        DataError: not a text file (a known binary format by its magic, only NUL bytes, or
+            bytes that are not UTF-8 and hold NUL or control characters); the message says
+            which.
     """
     head = head[:_HEAD]
     for bom, codec in _BOMS:
         if head.startswith(bom):
             return codec
-    codec = _utf16_without_bom(head)
-    if codec:
-        return codec
     for magic, what in _BINARY:
         if head.startswith(magic):
             raise DataError(f"{path}: {what}, not a text file. {_TEXT_NEEDED}")
+    codec = _utf16_without_bom(head)
+    if codec:
+        return codec
     controls = sum(head.count(bytes([byte])) for byte in _CONTROL)
     try:
         head.decode("utf-8")

@@ -22,7 +22,7 @@ def read_frame(path, *, format="auto", min_columns=2):
     """Reads a table with a header into a DataFrame of strings.
 
     Args:
-        path: str or path-like. The file (gzip recognised by its content).
+        path: str or path-like. The file (compression and UTF-16 recognised by content).
         format: str. "csv", "tsv" or "auto" (from the name, else from the header).
         min_columns: int. Fewer columns than this is an error that suggests the other dialect.
 

@@ -160,7 +160,8 @@ def iter_labelled_texts(path, *, text_column=None, label_column=None, class_name
     """Yields `(text, label_id)` for every row of a labelled table, one at a time.
 
     Args:
-        path: str or path. A table with a header (CSV / TSV), gzip recognised by content.
+        path: str or path. A table with a header (CSV / TSV), compression and UTF-16
+            recognised by content.
         text_column, label_column: str or None. Header names; None tries "text", "document",
             "sentence", "review" and "label", "sentiment", as `load_table` does.
         class_names: list or None. The classes in id order (label i is `class_names[i]`);
