@@ -513,9 +513,12 @@ def test_a_flag_that_does_not_apply_is_refused_naming_both(tmp_path, argv, fragm
     files = {"FILE": write(tmp_path / "file.txt", "good\nbad\n"),
              "CONLL": write(tmp_path / "t.conll", CONLL)}
     run_dir = tmp_path / "run"
-    message = refused(*[files.get(arg, arg) for arg in argv], "--run-dir", run_dir)
+    command = [files.get(arg, arg) for arg in argv] + ["--run-dir", run_dir]
+    message = refused(*command)
     for fragment in fragments:
         assert fragment in message
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", message))
+    assert named <= _flags_of(command), named - _flags_of(command)  # every remedy exists
     assert not run_dir.exists()
 
 
