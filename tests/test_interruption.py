@@ -87,7 +87,7 @@ def test_sigkill_mid_epoch_then_the_same_command_resumes_and_matches(tmp_path, c
     out = capsys.readouterr().out
     assert status == 0
     assert f"{EPOCHS} epochs, resumed after epoch {killed_after}" in out
-    resumed = _artifacts.load_run(run_dir, verify_checksums=True)
+    resumed = _artifacts.load_run(run_dir)
     history = resumed.history()
     assert list(history["epoch"]) == list(range(1, EPOCHS + 1))
     # The epochs finished before the kill are kept as they were, not recomputed.
@@ -156,7 +156,7 @@ def test_sigkill_while_writing_a_run_leaves_the_previous_run_loadable(tmp_path, 
         time.sleep(0.01)
     assert os.WIFSIGNALED(result[1]) and os.WTERMSIG(result[1]) == signal.SIGKILL
     assert run_dir.exists() == (point == "staged")
-    run = _artifacts.load_run(run_dir, verify_checksums=True)  # puts a moved-aside run back
+    run = _artifacts.load_run(run_dir)  # puts a moved-aside run back
     assert run.metrics == {"accuracy": 0.5}
     # A later write succeeds next to whatever the killed one left behind.
     write_run(run_dir, 0.7)

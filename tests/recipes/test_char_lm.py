@@ -79,7 +79,10 @@ def test_a_run_of_another_recipe_is_refused(tmp_path, windows_run):
     config = json.loads((other / "config.json").read_text())
     (other / "config.json").write_text(json.dumps({**config, "recipe": "sentiment"}))
     manifest = json.loads((other / "run.json").read_text())
-    manifest["files"]["config.json"]["bytes"] = (other / "config.json").stat().st_size
+    manifest["files"]["config.json"] = {  # forged whole, so that only the recipe differs
+        "bytes": (other / "config.json").stat().st_size,
+        "sha256": _artifacts._sha256(other / "config.json"),
+    }
     (other / "run.json").write_text(json.dumps(manifest))
     with pytest.raises(RunDirectoryError, match="not a char-lm one"):
         char_lm.sample(other)

@@ -76,7 +76,8 @@ def add_training_flags(
     group.add_argument("--run-dir", default=default_run_dir,
                        help="where the run is written; the same command resumes it")
     group.add_argument("--overwrite", action="store_true",
-                       help="replace a complete run already in --run-dir")
+                       help="replace a complete run already in --run-dir; discard the "
+                       "training state of an interrupted one and start afresh")
     group.add_argument("--epochs", type=int, default=epochs, help="maximum number of epochs")
     group.add_argument("--batch-size", type=int, default=batch_size,
                        help="examples per batch: the GLOBAL batch, split evenly across all "

@@ -4,7 +4,8 @@
 whole training state at the end of every epoch into ``RUN/.training/``: the weights *with the
 optimizer's state*, the history so far, the best figure, its epoch and weights, and the
 patience counter. Run the same command again and training continues from the last finished
-epoch and reaches the same result as an uninterrupted run.
+epoch and reaches the same result as an uninterrupted run; a command whose settings or input
+files differ (by content) is refused before any work, saying what changed (`resume`).
 
 Why not `keras.callbacks.BackupAndRestore` + `EarlyStopping`: BackupAndRestore writes the
 weights and then the epoch number as two separate files (a kill between them resumes the wrong
@@ -34,7 +35,6 @@ line imports the recipes, and so this module, to build its `--help`.
 
 import contextlib
 import dataclasses
-import json
 import os
 import pathlib
 import shutil
@@ -42,12 +42,14 @@ import warnings
 
 from seqrecipes.errors import RunDirectoryError, SeqrecipesError
 from seqrecipes.recipes.engine import artifacts as _artifacts
+from seqrecipes.recipes.engine import fingerprint as _fingerprint
+from seqrecipes.recipes.engine import resume as _resume
 from seqrecipes.recipes.engine import strategy as _strategy
 
-STATE_FILE = "state.json"
+STATE_FILE = _resume.STATE_FILE
 # Settings that may change between an interrupted run and its resumption without changing
-# what is computed.
-RESUMABLE_DIFFERENCES = frozenset({"epochs", "verbose", "overwrite"})
+# what is computed (`run_dir`: an interrupted run moved elsewhere, or named another way).
+RESUMABLE_DIFFERENCES = frozenset({"epochs", "verbose", "overwrite", "run_dir"})
 # Batches per call of the compiled train function. A call costs about 1 ms of Python and
 # dispatch on a 2-core CPU, a large share of a short step (a CNN step over 20 tokens takes
 # about 8 ms). Measured on 20k NSMC reviews with the sentiment recipe's Korean CNN, one epoch:
@@ -90,43 +92,38 @@ def prepare_run_dir(run_dir, config, *, overwrite=False, resumable=RESUMABLE_DIF
 
     Call it at the top of a recipe's `train`, before any data is read. Path objects among
     `config`'s values are replaced by their strings (`plain_paths`), in place: the config is
-    written as JSON, and compared with the JSON of an interrupted run.
+    written as JSON, and compared with the JSON of an interrupted run. An interrupted run
+    resumes only with the same settings, the same input files by content and its state whole
+    (`resume.check`); `overwrite=True` discards its state and starts afresh.
 
     Args:
         run_dir: path of the run directory.
         config: dict. The run's settings.
-        overwrite: bool. Replace a complete run.
+        overwrite: bool. Replace a complete run; discard the training state of an
+            interrupted one (resumable or not) and start afresh.
         resumable: the settings an interrupted run may be resumed with changed. A recipe whose
             computation depends on one of them (a learning-rate schedule over `epochs`)
             passes a smaller set.
 
     Raises:
         RunDirectoryError: `run_dir` holds a complete run and `overwrite` is False, is not a
-            run directory, or holds an interrupted run started with different settings.
+            run directory, or (without `overwrite`) holds an interrupted run started with
+            other settings or input files, or whose training state is damaged.
     """
     config.update(plain_paths(config))
     run_dir = pathlib.Path(run_dir)
     state_dir = run_dir / _artifacts.TRAINING_STATE_DIR
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirectoryError(f"`run_dir` {str(run_dir)!r} is a file, not a directory.")
-    if state_dir.is_dir() and (state_dir / STATE_FILE).is_file():
-        started = json.loads((state_dir / STATE_FILE).read_text())["config"]
-        changed = sorted(
-            key
-            for key in set(started) | set(config)
-            if key not in resumable and started.get(key) != config.get(key)
-        )
-        if changed:
-            details = "; ".join(
-                f"`{key}`: {started.get(key)!r} then, {config.get(key)!r} now"
-                for key in changed
-            )
-            raise RunDirectoryError(
-                f"{str(run_dir)!r} holds an interrupted run started with other settings "
-                f"({details}). Run the same command to resume it, choose another `run_dir`, "
-                f"or delete {str(state_dir)!r} to start over."
-            )
-        return state_dir
+    if (state_dir / STATE_FILE).is_file():
+        if not overwrite:
+            _resume.check(state_dir, config, resumable=resumable)
+            return state_dir
+        # overwrite=True is the way out of a run that cannot resume (other data or settings,
+        # a damaged state), and it means the same for one that could: start afresh.
+        shutil.rmtree(state_dir)
+        print(f"Discarded the training state of an interrupted run in {state_dir} "
+              "(overwrite): training starts afresh.")
     complete = (run_dir / _artifacts.MANIFEST).is_file()
     if complete and not overwrite:
         raise RunDirectoryError(
@@ -219,16 +216,22 @@ def fit_resumable(
     state_dir.mkdir(parents=True, exist_ok=True)
     state_path = state_dir / STATE_FILE
     if state_path.is_file():
-        state = json.loads(state_path.read_text())
+        state = _resume.read_state(state_dir)  # `prepare_run_dir` checked it can resume
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
-        model.load_weights(state_dir / state["last_weights"])
+        if state["last_weights"] is not None:
+            _resume.load_weights(model, state_dir, state["last_weights"])
         print(f"Resuming after epoch {state['epochs_done']} from {state_dir}")
     else:
         state = {
             "config": config, "history": [], "epochs_done": 0, "best_value": None,
             "best_epoch": None, "best_weights": None, "last_weights": None, "wait": 0,
             "stopped_early": False,
+            # What the run reads, by content, for `resume.check`: taken here, after the recipe
+            # read its data, and before the first epoch can be committed.
+            "inputs": _fingerprint.fingerprint(config),
+            # SHA-256 of each weights file the state names (`callbacks.EpochCommit`).
+            "checksums": {},
         }
     resumed_from = state["epochs_done"]
     # Under a multi-worker strategy each worker keeps its share of the batches (no-op otherwise).
@@ -268,7 +271,7 @@ def fit_resumable(
             where += f", batch {first}" if first == last else f", batches {first}-{last}"
         kept = state["last_weights"]
         if kept:
-            model.load_weights(state_dir / kept)
+            _resume.load_weights(model, state_dir, kept)
         raise TrainingDivergedError(
             f"The loss became {value} in {where}. Training stopped; "
             + (f"the weights after epoch {state['epochs_done']} are kept in {state_dir}. "
@@ -279,7 +282,7 @@ def fit_resumable(
         )
     if state["best_weights"] is None:
         raise SeqrecipesError("No epoch finished, so there is nothing to keep (epochs=0?).")
-    model.load_weights(state_dir / state["best_weights"])
+    _resume.load_weights(model, state_dir, state["best_weights"])
     return TrainingResult(
         history=state["history"],
         best_epoch=state["best_epoch"],

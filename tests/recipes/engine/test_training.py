@@ -180,7 +180,9 @@ def test_patience_waits_until_the_figure_first_moves(tmp_path):
 def test_a_setting_the_recipe_depends_on_cannot_change_on_resumption(tmp_path):
     state_dir = _training.prepare_run_dir(tmp_path / "run", {"epochs": 18, "units": 8})
     state_dir.mkdir(parents=True, exist_ok=True)
-    state = {"config": {"epochs": 18, "units": 8}}
+    state = {"config": {"epochs": 18, "units": 8}, "history": [], "epochs_done": 0,
+             "best_value": None, "best_epoch": None, "best_weights": None,
+             "last_weights": None, "wait": 0, "stopped_early": False}
     (state_dir / _training.STATE_FILE).write_text(json.dumps(state))
     # By default the number of epochs may change when an interrupted run resumes...
     assert _training.prepare_run_dir(tmp_path / "run", {"epochs": 10, "units": 8}) == state_dir
@@ -202,4 +204,47 @@ def test_path_objects_in_the_config_are_kept_as_strings_and_resume(tmp_path):
     assert saved["config"]["data"] == str(pathlib.Path("shards") / "train.tsv")
     # The same settings, given as a Path again, resume the run instead of being refused.
     _, result = train(tmp_path / "run", config=dict(config))
+    assert result.resumed_from_epoch == 1
+
+
+def test_a_run_with_changed_input_files_does_not_resume_until_they_are_back(tmp_path):
+    data = tmp_path / "data.txt"
+    data.write_text("the data\n")
+    config = {"epochs": 4, "units": 8, "data": str(data)}
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "run", callbacks=[Interrupt(epoch=1, batch=0)], config=dict(config))
+    state_path = tmp_path / "run" / ".training" / "state.json"
+    state = json.loads(state_path.read_text())
+    assert state["inputs"]["data"][str(data)]["bytes"] == 9
+    assert set(state["checksums"]) == {state["last_weights"], state["best_weights"]}
+    data.write_text("THE DATA\n")
+    before = state_path.read_bytes()
+    with pytest.raises(RunDirectoryError, match=r"`data` file .*data.txt.*same size, 9 bytes"):
+        _training.prepare_run_dir(tmp_path / "run", dict(config))
+    assert state_path.read_bytes() == before
+    data.write_text("the data\n")
+    _, result = train(tmp_path / "run", config=dict(config))
+    assert result.resumed_from_epoch == 1
+
+
+def test_overwrite_discards_an_interrupted_state_even_a_damaged_one(tmp_path, capsys):
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "run", callbacks=[Interrupt(epoch=1, batch=0)])
+    state_dir = tmp_path / "run" / ".training"
+    (state_dir / _training.STATE_FILE).write_text("[1, 2")
+    with pytest.raises(RunDirectoryError, match="state.json' is damaged.*overwrite=True"):
+        _training.prepare_run_dir(tmp_path / "run", {"epochs": 4, "units": 8})
+    assert (state_dir / _training.STATE_FILE).read_text() == "[1, 2"
+    assert _training.prepare_run_dir(
+        tmp_path / "run", {"epochs": 4, "units": 8}, overwrite=True) == state_dir
+    assert not state_dir.exists()
+    assert "Discarded the training state" in capsys.readouterr().out
+
+
+def test_an_interrupted_run_moved_elsewhere_resumes_there(tmp_path):
+    config = {"epochs": 4, "units": 8, "run_dir": str(tmp_path / "run")}
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "run", callbacks=[Interrupt(epoch=1, batch=0)], config=dict(config))
+    (tmp_path / "run").rename(tmp_path / "moved")
+    _, result = train(tmp_path / "moved", config={**config, "run_dir": str(tmp_path / "moved")})
     assert result.resumed_from_epoch == 1

@@ -61,7 +61,7 @@ def test_train_writes_a_complete_run_and_a_summary(trained, data_files):
     run_dir, out = trained
     names = {path.name for path in run_dir.iterdir()}
     assert set(_sentiment_train.FILES) | {"run.json"} <= names
-    run = _artifacts.load_run(run_dir, verify_checksums=True)
+    run = _artifacts.load_run(run_dir)
     config, metrics = run.config, run.metrics
     assert config["classes"] == [0, 1] and config["model"] == "fasttext"
     assert config["seed"] == 5 and config["embedding_dim"] == 8 and config["ngrams"] == 2
