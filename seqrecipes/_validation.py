@@ -59,6 +59,21 @@ def check_non_negative_int(name, value):
     return int(value)
 
 
+MAX_SEED = 2**32 - 1  # NumPy's `np.random.seed` and scikit-learn's `random_state` limit
+
+
+def check_seed(name, value, *, allow_none=False):
+    """Returns `value` if it is a seed every library we seed accepts: an integer from 0 to
+    2**32 - 1. NumPy (`keras.utils.set_random_seed` seeds it) and scikit-learn refuse larger
+    ones with a ValueError deep in training; TensorFlow and Keras take any int64."""
+    if value is None and allow_none:
+        return None
+    if not _is_int(value) or not 0 <= value <= MAX_SEED:
+        _fail(name, value, f"an integer from 0 to {MAX_SEED} (2**32 - 1, the largest seed "
+              "NumPy and scikit-learn take)" + (" or None" if allow_none else ""))
+    return int(value)
+
+
 def check_positive_ints(name, value):
     """Returns a tuple of positive integers from one integer or a non-empty sequence of them.
 
@@ -169,6 +184,60 @@ def check_conflict(condition, message):
     """Raises with `message` (which names both arguments and the fix) when `condition` holds."""
     if condition:
         raise InvalidArgumentError(message)
+
+
+def check_settings_used(choice_name, choice, reads, given):
+    """Refuses a setting the chosen option does not read: given, it would be silently ignored.
+
+    The one check behind "a flag that does not apply with another": `--kernel-sizes` with
+    `--model lstm`, `--char-units` with `--char-features cnn`, `--window` with `--task
+    labelling`. A setting counts as given when it is not None, so its argument's default must
+    be None (the real default is filled in after this check): a value equal to the default
+    cannot be told from one left out otherwise.
+
+    Args:
+        choice_name: str. The argument that chooses (e.g. "model").
+        choice: the value it has (e.g. "lstm").
+        reads: dict. Each possible choice -> the names of the settings it reads.
+        given: dict. Setting name -> value, None where it was left out. Names that no choice
+            reads are not checked.
+    """
+    unused = [name for name, value in given.items() if value is not None
+              and name not in reads[choice] and any(name in names for names in reads.values())]
+    if unused:
+        users = {name: [other for other, names in reads.items() if name in names]
+                 for name in unused}
+        raise InvalidArgumentError(
+            f"{choice_name}={choice!r} does not use "
+            + ", ".join(f"`{name}` (used by {', '.join(map(str, users[name]))})"
+                        for name in unused)
+            + ". Received: " + ", ".join(f"{name}={given[name]!r}" for name in unused)
+            + f". Leave {'it' if len(unused) == 1 else 'them'} out or choose another "
+            f"`{choice_name}`."
+        )
+
+
+def check_not_given(given, names, *, reason, fix):
+    """Refuses any of `names` given (not None) in `given` where `reason` makes it meaningless.
+
+    The message names each such argument with its value, why it does not apply and `fix`:
+    ``"A vocabulary file sets the vocabulary, so `min_frequency` does not apply. Received:
+    min_frequency=5. Leave it out, or cut the file."``
+    """
+    names = [name for name in names if given.get(name) is not None]
+    if names:
+        raise InvalidArgumentError(
+            f"{reason}, so " + " and ".join(f"`{name}`" for name in names)
+            + (" does" if len(names) == 1 else " do") + " not apply. Received: "
+            + ", ".join(f"{name}={given[name]!r}" for name in names) + f". {fix}"
+        )
+
+
+def with_defaults(given, defaults):
+    """`given` with each None replaced by its entry in `defaults` (after `check_not_given` /
+    `check_settings_used`, whose arguments default to None so that they can tell)."""
+    return {**given, **{name: value for name, value in defaults.items()
+                        if given.get(name) is None}}
 
 
 def check_strings(name, texts, max_samples=None):

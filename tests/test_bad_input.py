@@ -5,6 +5,7 @@ Two tiny runs are trained once for the module (a sentiment fastText bag and an N
 without character features); everything else fails before any training starts.
 """
 
+import inspect
 import json
 import re
 
@@ -114,14 +115,41 @@ TABLES = [
      ["data.csv: every text has the label 1", "at least two classes"]),
     ("empty documents with --empty error", "data.csv", "text,label\ngood,1\n,0\n  ,1\nbad,0\n",
      ["data.csv: 2 empty documents (column 'text') at lines 3, 4", "--empty drop"]),
+    # Recognised before they are parsed (datasets/_content.py): never "a carriage return".
+    ("random bytes", "data.csv", np.random.default_rng(1).bytes(3000),
+     ["data.csv: not a text file", "export it as CSV"]),
+    ("zstd", "data.csv.zst", b"\x28\xb5\x2f\xfd" + bytes(range(64)),
+     ["data.csv.zst: a zstd-compressed file", "data.csv.zst`) and pass the decompressed file"]),
+    ("an xlsx workbook", "data.xlsx",
+     lambda: _zip({"[Content_Types].xml": "<x/>", "xl/workbook.xml": "<x/>"}),
+     ["data.xlsx: an Excel workbook (.xlsx), not a text file", "Save the sheet as CSV"]),
+    ("a zip of two tables", "data.zip", lambda: _zip({"a.csv": "x", "b.csv": "y"}),
+     ["data.zip: a zip archive of 2 files ('a.csv', 'b.csv')", "NAME`) and pass it"]),
+    ("a column named twice", "data.csv", "text,text,label\ngood,fine,1\nbad,poor,0\n",
+     ["data.csv:1: the header names the column 'text' twice", "Rename or remove one"]),
+    ("files concatenated with their headers", "data.csv",
+     "text,label\ngood,1\nbad,0\ntext,label\nfine,1\npoor,0\n",
+     ["data.csv:4: the header line ('text', 'label') is repeated inside the data",
+      "Remove those lines"]),
 ]
+
+
+def _zip(members):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("name, file_name, content, fragments", TABLES,
                          ids=[case[0] for case in TABLES])
 def test_bad_tables_are_refused_with_file_line_and_fix(tmp_path, name, file_name, content,
                                                        fragments):
-    path = write(tmp_path / file_name, content)
+    path = write(tmp_path / file_name, content() if callable(content) else content)
     message = refused("sentiment", "train", "--data", path, "--run-dir", tmp_path / "run",
                       "--empty", "error", *SENTIMENT_TINY)
     for fragment in fragments:
@@ -173,6 +201,32 @@ def test_windows_line_endings_read_like_unix_ones(sentiment_run, tmp_path):
     texts = write(tmp_path / "texts.txt", b"good film\r\nbad film\r\n")
     out, _ = succeeded("sentiment", "predict", sentiment_run, "--file", texts)
     assert [json.loads(line)["text"] for line in out.splitlines()] == ["good film", "bad film"]
+
+
+def _compressed(data, how):
+    import bz2
+    import gzip
+    import lzma
+
+    return {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress,
+            "zip": lambda raw: _zip({"test.csv": raw}),
+            "utf-16": lambda raw: raw.decode("utf-8").replace("\n", "\r\n").encode("utf-16"),
+            "utf-16-le": lambda raw: raw.decode("utf-8").encode("utf-16-le")}[how](data)
+
+
+@pytest.mark.parametrize("name, how", [
+    ("test.csv.gz", "gzip"), ("test.csv.bz2", "bzip2"), ("test.csv.xz", "xz"),
+    ("test.csv.zip", "zip"), ("test.csv", "utf-16"), ("test.csv", "utf-16-le"),
+])
+def test_compressed_and_utf16_files_evaluate_like_the_plain_file(sentiment_run, tmp_path, name,
+                                                                  how):
+    """The issue's .csv.zip, .csv.xz, .bz2 and UTF-16 with CRLF files: read, not refused."""
+    rows = "text,label\nA moving film.,1\nDull and long.,0\nfine, really,1\n"
+    plain = write(tmp_path / "plain.csv", rows.replace("fine, really", '"fine, really"'))
+    other = write(tmp_path / name, _compressed(plain.read_bytes(), how))
+    figures = [sentiment.evaluate(sentiment_run, path) for path in (plain, other)]
+    assert figures[1]["num_texts"] == 3
+    assert figures[0]["confusion_matrix"] == figures[1]["confusion_matrix"]
 
 
 def test_a_1mb_document_is_evaluated_and_predicted(sentiment_run, tmp_path):
@@ -343,7 +397,7 @@ SENTIMENT_FLAGS = [
     (["--epochs", "0"], "`--epochs` must be a positive integer"),
     (["--batch-size", "-32"], "`--batch-size` must be a positive integer"),
     (["--patience", "-1"], "`--patience` must be a non-negative integer"),
-    (["--seed", "-1"], "`--seed` must be a non-negative integer"),
+    (["--seed", "-1"], "`--seed` must be an integer from 0 to 4294967295"),
     (["--verbose", "5"], "argument --verbose: invalid choice: 5"),
     (["--validation-split", "1.5"], "`--validation-split` must be a number in [0, 1)"),
     (["--test-split", "0"], "`--test-split` must be greater than 0"),
@@ -393,6 +447,157 @@ def test_bad_flags_of_the_other_recipes_exit_2_before_training(tmp_path, argv, m
     run_dir = tmp_path / "run"
     assert message in refused(*argv, "--run-dir", run_dir)
     assert not run_dir.exists()
+
+
+# --- Flags that do not apply with another: refused, never ignored ------------------------------
+# (argv with FILE for an existing file, fragments); every pair found in the train commands.
+CONFLICTS = [
+    (["sentiment", "train", "--vocabulary-file", "FILE", "--min-frequency", "100000"],
+     ["The vocabulary file sets the vocabulary, so `--min-frequency` does not apply",
+      "Received: --min-frequency 100000"]),
+    (["sentiment", "train", "--vocabulary-file", "FILE", "--max-tokens", "100"],
+     ["so `--max-tokens` does not apply"]),
+    (["sentiment", "train", "--vocabulary-file", "FILE", "--max-tokens", "100",
+      "--min-frequency", "3"], ["so `--max-tokens` and `--min-frequency` do not apply"]),
+    (["sentiment", "train", "--vocabulary-file", "FILE", "--vocabulary-sample", "10"],
+     ["a vocabulary file or a sample size", "not both"]),
+    (["sentiment", "train", "--validation", "FILE", "--validation-split", "0.1"],
+     ["`--validation-split` holds part of `--data` out", "Leave one out"]),
+    (["sentiment", "train", "--test", "FILE", "--test-split", "0.1"],
+     ["`--test-split` holds part of `--data` out"]),
+    (["sentiment", "train", "--shuffle-buffer", "10"], ["`--shuffle-buffer` is for a stream"]),
+    (["sentiment", "train", "--model", "nbsvm", "--kernel-sizes", "3"],
+     ["--model nbsvm does not use `--kernel-sizes` (used by cnn)"]),
+    (["sentiment", "train", "--model", "lstm", "--filters", "8"],
+     ["--model lstm does not use `--filters` (used by cnn)"]),
+    (["sentiment", "train", "--model", "cnn", "--pooling", "mean"],
+     ["--model cnn does not use `--pooling` (used by simple_rnn, lstm, gru)"]),
+    (["ner", "train", "--char-features", "none", "--char-units", "5"],
+     ["--char-features none does not use `--char-units` (used by lstm)"]),
+    (["ner", "train", "--char-features", "none", "--char-filters", "5"],
+     ["--char-features none does not use `--char-filters` (used by cnn)"]),
+    (["ner", "train", "--char-features", "none", "--char-embedding-dim", "5", "--max-chars",
+      "9"], ["--char-features none does not use `--max-chars` (used by cnn, lstm), "
+             "`--char-embedding-dim` (used by cnn, lstm)", "Leave them out"]),
+    (["ner", "train", "--char-features", "cnn", "--char-units", "5"],
+     ["--char-features cnn does not use `--char-units` (used by lstm)"]),
+    (["ner", "train", "--char-features", "lstm", "--char-kernel-size", "5"],
+     ["--char-features lstm does not use `--char-kernel-size` (used by cnn)"]),
+    (["ner", "train", "--dev-fraction", "0.2"],
+     ["Without `--train` the embedded sample's own dev file is used, so `--dev-fraction` "
+      "does not apply"]),
+    (["ner", "train", "--train", "CONLL", "--dev", "CONLL", "--dev-fraction", "0.2"],
+     ["is the dev set, so `--dev-fraction` does not apply", "leave out `--dev`"]),
+    (["timeseries", "train", "--task", "labelling", "--data", "FILE"],
+     ["--task labelling does not use `--data` (used by regression)"]),
+    (["timeseries", "train", "--task", "labelling", "--window", "5", "--horizon", "2"],
+     ["--task labelling does not use `--window` (used by regression), `--horizon`"]),
+    (["timeseries", "train", "--task", "labelling", "--column", "close", "--format", "csv"],
+     ["does not use `--column` (used by regression), `--format`"]),
+    (["timeseries", "train", "--task", "labelling", "--validation-fraction", "0.2",
+      "--test-fraction", "0.2"], ["does not use `--validation-fraction`"]),
+    (["timeseries", "train", "--train-sequences", "10"],
+     ["--task regression does not use `--train-sequences` (used by labelling)"]),
+    (["timeseries", "train", "--sequence-steps", "10", "--test-sequences", "5",
+      "--validation-sequences", "5"],
+     ["does not use `--validation-sequences` (used by labelling), `--test-sequences`",
+      "`--sequence-steps`"]),
+    (["seq2seq", "train", "--task", "dates", "--max-digits", "3"], ["`--max-digits`"]),
+    (["bilm", "train", "--data", "FILE", "--text-column", "text"],
+     ["`--text-column` names a column of a CSV/TSV table"]),
+]
+
+
+@pytest.mark.parametrize("argv, fragments", CONFLICTS, ids=[" ".join(c[0]) for c in CONFLICTS])
+def test_a_flag_that_does_not_apply_is_refused_naming_both(tmp_path, argv, fragments):
+    files = {"FILE": write(tmp_path / "file.txt", "good\nbad\n"),
+             "CONLL": write(tmp_path / "t.conll", CONLL)}
+    run_dir = tmp_path / "run"
+    command = [files.get(arg, arg) for arg in argv] + ["--run-dir", run_dir]
+    message = refused(*command)
+    for fragment in fragments:
+        assert fragment in message
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", message))
+    assert named <= _flags_of(command), named - _flags_of(command)  # every remedy exists
+    assert not run_dir.exists()
+
+
+def test_the_vocabulary_file_run_records_no_min_frequency(tmp_path):
+    """Left out, --min-frequency is not written to config.json as if it had been used."""
+    from seqrecipes.recipes.sentiment import _resolve
+
+    given = {name: None for name in inspect.signature(sentiment.train).parameters}
+    given.update(language="en", stream=False, vocabulary_file=str(write(
+        tmp_path / "v.txt", "good\n")), empty="drop", format="auto", monitor="loss",
+        baseline="none", epochs=1, batch_size=2, learning_rate=0.1, patience=1, seed=1,
+        verbose=0, overwrite=False)
+    config = _resolve(given)
+    assert config["min_frequency"] is None and config["max_tokens"] is None
+    given["vocabulary_file"] = None
+    assert _resolve(given)["min_frequency"] == sentiment.MIN_FREQUENCY
+
+
+# --- Seeds and sizes against their real limits, before anything is allocated -----------------
+TRAIN_COMMANDS = [["sentiment", "train"], ["ner", "train"], ["char-lm", "train"],
+                  ["timeseries", "train"], ["seq2seq", "train"], ["bilm", "train"],
+                  ["generate-from-vector", "train"]]
+
+
+@pytest.mark.parametrize("argv", TRAIN_COMMANDS, ids=[argv[0] for argv in TRAIN_COMMANDS])
+def test_a_seed_above_2_to_the_32_is_refused_by_every_recipe(tmp_path, argv):
+    run_dir = tmp_path / "run"
+    message = refused(*argv, "--seed", "4294967296", "--run-dir", run_dir)
+    assert "`--seed` must be an integer from 0 to 4294967295" in message
+    assert "Received: --seed 4294967296" in message
+    assert not run_dir.exists()
+
+
+TOO_LARGE = [
+    (["sentiment", "train", "--model", "lstm", "--units", "1000000"],
+     "LSTM(--units 1000000) needs about 64,000"),
+    (["sentiment", "train", "--model", "gru", "--bidirectional", "--units", "300000"],
+     "GRU(--units 300000) needs about"),
+    (["sentiment", "train", "--model", "fasttext", "--embedding-dim", "1000000000"],
+     "727 rows x --embedding-dim 1000000000 needs about"),
+    (["ner", "train", "--units", "1000000", *NER_TINY[:2]], "LSTM(--units 1000000) needs"),
+    (["char-lm", "train", "--units", "1000000"], "GRU(--units 1000000) needs about 48,000"),
+    (["timeseries", "train", "--units", "1000000"], "LSTM(--units 1000000) needs"),
+    (["seq2seq", "train", "--units", "1000000", "--train-size", "20", "--validation-size", "4",
+      "--test-size", "4"], "LSTM(--units 1000000) needs"),
+    (["bilm", "train", "--units", "1000000"], "LSTM(--units 1000000) needs"),
+    (["generate-from-vector", "train", "--units", "1000000", "--train-size", "20",
+      "--validation-size", "4", "--test-size", "4"], "LSTM(--units 1000000) needs"),
+]
+
+
+@pytest.mark.parametrize("argv, fragment", TOO_LARGE, ids=[" ".join(a) for a, _ in TOO_LARGE])
+def test_a_model_too_large_for_memory_is_refused_with_the_figure(tmp_path, argv, fragment):
+    message = refused(*argv, "--run-dir", tmp_path / "run", "--epochs", "1")
+    assert fragment in message
+    assert "parameters and their optimizer state" in message
+    assert re.search(r"this machine has [\d,.]+ [GM]B available", message)
+
+
+def test_the_memory_figure_is_the_count_times_16_bytes(monkeypatch):
+    from seqrecipes.errors import InvalidArgumentError
+    from seqrecipes.models import sizes
+
+    monkeypatch.setattr(sizes, "available_memory", lambda: 23 * 10**9)
+    sizes.check_parameters_fit(10**9, "fits", fix="")  # 16 GB <= 23 GB
+    with pytest.raises(InvalidArgumentError) as info:
+        sizes.check_parameters_fit(3 * 10**9, "`units`=1000000", fix="Choose fewer `units`.")
+    assert str(info.value).startswith(
+        "`units`=1000000 needs about 48.0 GB for its 3,000,000,000 parameters")
+    assert "this machine has 23.0 GB available. Choose fewer `units`." in str(info.value)
+    monkeypatch.setattr(sizes, "available_memory", lambda: None)  # the system does not say
+    sizes.check_parameters_fit(10**15, "unknown", fix="")
+
+
+def test_available_memory_is_read_from_the_system():
+    from seqrecipes.models import sizes
+
+    available = sizes.available_memory()
+    assert available is None or 0 <= available < 2**50
 
 
 @pytest.mark.parametrize("argv, message", [

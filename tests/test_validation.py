@@ -81,3 +81,37 @@ def test_utf8_strings_names_the_item_and_position_of_a_lone_surrogate():
     with pytest.raises(InvalidArgumentError, match=r"`texts`: item 2 is not valid text: 'ab\\udcff'"
                        r" holds the lone surrogate '\\udcff' at character 2"):
         _validation.check_utf8_strings("texts", ["ok", "fine", "ab\udcff"])
+
+
+@pytest.mark.parametrize("value", [-1, 2**32, 2**63, 1.5, "7", True, None])
+def test_seed_rejects_what_numpy_or_scikit_learn_would(value):
+    with pytest.raises(InvalidArgumentError, match=r"`seed` must be an integer from 0 to "
+                       r"4294967295 \(2\*\*32 - 1"):
+        _validation.check_seed("seed", value)
+
+
+@pytest.mark.parametrize("value", [0, 1234, 2**32 - 1])
+def test_seed_accepts_the_32_bit_range(value):
+    assert _validation.check_seed("seed", value) == value
+
+
+def test_settings_the_chosen_option_does_not_read_are_named_with_their_users():
+    reads = {"cnn": ("filters", "max_chars"), "lstm": ("units", "max_chars"), "none": ()}
+    _validation.check_settings_used("char", "cnn", reads, {"filters": 3, "units": None})
+    with pytest.raises(InvalidArgumentError) as info:
+        _validation.check_settings_used("char", "none", reads,
+                                        {"filters": 3, "units": None, "max_chars": 9})
+    assert str(info.value) == (
+        "char='none' does not use `filters` (used by cnn), `max_chars` (used by cnn, lstm). "
+        "Received: filters=3, max_chars=9. Leave them out or choose another `char`.")
+
+
+def test_not_given_refuses_only_what_was_given_and_defaults_fill_the_rest():
+    given = {"max_tokens": None, "min_frequency": 5}
+    with pytest.raises(InvalidArgumentError) as info:
+        _validation.check_not_given(given, ("max_tokens", "min_frequency"),
+                                    reason="The file sets it", fix="Leave it out.")
+    assert str(info.value) == ("The file sets it, so `min_frequency` does not apply. "
+                               "Received: min_frequency=5. Leave it out.")
+    assert _validation.with_defaults(given, {"max_tokens": 10, "min_frequency": 2}) == {
+        "max_tokens": 10, "min_frequency": 5}

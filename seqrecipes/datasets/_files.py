@@ -1,24 +1,27 @@
-"""Opening data files: gzip recognised by content, UTF-8 errors located by byte and line.
+"""Opening data files: content recognised first (`_content`), UTF-8 errors located by byte and line.
 
-Every reader in `seqrecipes.datasets` goes through `read_bytes` and `decode`, so a missing file, a
-directory, a broken gzip stream or a bad byte gives the same kind of `DataError` everywhere.
+Every reader in `seqrecipes.datasets` goes through `read_bytes` and `decode` (or `open_text`,
+streaming), so a missing file, a directory, a compressed or UTF-16 file, a binary file or a bad
+byte gives the same kind of `DataError` everywhere.
 """
 
 import csv
 import glob
-import gzip
 import io
 import os
-import zlib
 
 from seqrecipes import _validation
+from seqrecipes.datasets import _content
 from seqrecipes.errors import DataError, DataFileNotFoundError
 
-_GZIP_MAGIC = b"\x1f\x8b"
+DECOMPRESSION_ERRORS = _content.DECOMPRESSION_ERRORS
 
 
 def read_bytes(name, path):
-    """Returns the content of `path` as bytes, decompressed when it is gzip (by its magic bytes).
+    """Returns the content of `path` as UTF-8 bytes, recognised by its first bytes.
+
+    gzip, bzip2, xz and one-file zip content is decompressed, UTF-16 / UTF-32 is transcoded,
+    and anything that is not text is refused (see `_content`), whatever the file's name.
 
     Args:
         name: str. The argument name shown in errors (e.g. "path").
@@ -27,21 +30,13 @@ def read_bytes(name, path):
     path = _validation.check_existing_file(name, path)
     with open(path, "rb") as stream:
         raw = stream.read()
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
-            raise DataError(
-                f"{path}: starts like a gzip file but cannot be decompressed ({error}). "
-                "The download may be incomplete: fetch the file again."
-            ) from None
-    return raw
+    return _content.as_utf8(path, _content.decompressed(path, raw))
 
 
 def stripped_name(path):
-    """The file name without a trailing ``.gz`` (``train.csv.gz`` -> ``train.csv``)."""
-    name = os.path.basename(os.fspath(path))
-    return name[:-3] if name.lower().endswith(".gz") else name
+    """The file name without a compression suffix (``train.csv.gz`` -> ``train.csv``; also
+    ``.bz2``, ``.xz``, ``.zip``, ``.zst``)."""
+    return _content.strip_suffix(os.path.basename(os.fspath(path)))
 
 
 def decode_error(path, raw, error):
@@ -115,13 +110,18 @@ def record_lines(raw, records, *, delimiter, quoting):
 
 
 def open_text(name, path):
-    """Opens `path` for reading text line by line: UTF-8 (a byte-order mark dropped), gzip
-    recognised by content as in `read_bytes`, newlines left to the `csv` module."""
+    """Opens `path` for reading text line by line, its content recognised as in `read_bytes`
+    (decompressed, UTF-8 with a byte-order mark dropped, or UTF-16 / UTF-32), newlines left to
+    the `csv` module. Reading it may raise `DECOMPRESSION_ERRORS` on a damaged stream."""
     path = _validation.check_existing_file(name, path)
-    binary = open(path, "rb")
-    if binary.peek(2)[:2] == _GZIP_MAGIC:
-        binary = gzip.GzipFile(fileobj=binary, mode="rb")
-    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+    with _content.open_decompressed(path) as binary:
+        try:
+            head = binary.read(4096)
+        except DECOMPRESSION_ERRORS as error:
+            raise DataError(f"{path}: cannot be decompressed ({error}). The download may be "
+                            "incomplete: fetch the file again.") from None
+    encoding = _content.encoding(path, head)
+    return io.TextIOWrapper(_content.open_decompressed(path), encoding=encoding, newline="")
 
 
 def expand_paths(name, patterns):

@@ -22,7 +22,7 @@ def read_frame(path, *, format="auto", min_columns=2):
     """Reads a table with a header into a DataFrame of strings.
 
     Args:
-        path: str or path-like. The file (gzip recognised by its content).
+        path: str or path-like. The file (compression and UTF-16 recognised by content).
         format: str. "csv", "tsv" or "auto" (from the name, else from the header).
         min_columns: int. Fewer columns than this is an error that suggests the other dialect.
 
@@ -41,6 +41,7 @@ def read_frame(path, *, format="auto", min_columns=2):
     if format == "auto":
         format = detect_format(path, raw, single_column=min_columns == 1)
     delimiter, quoting = DIALECTS[format]
+    check_unique_columns(path, header_names(raw, format))
     _check_carriage_returns(path, raw, delimiter, quoting)
     try:
         with warnings.catch_warnings():
@@ -90,7 +91,50 @@ def read_frame(path, *, format="auto", min_columns=2):
         names = ", ".join(name if len(name) <= 40 else f"{name[:40]}..." for name in columns[:20])
         names += f", ... ({len(columns) - 20:,} more)" if len(columns) > 20 else ""
         raise DataError(f"{path}: has a header ({names}) but no rows.")
+    same = (frame == columns).all(axis=1)  # row by row: every cell equals its column's name
+    repeated = [int(i) for i in same.to_numpy().nonzero()[0]]
+    if repeated:
+        where = Locator(path, raw, format)
+        raise repeated_header(where(repeated[0]), columns, where.lines(repeated))
     return frame, raw, path, format
+
+
+def header_names(raw, format):
+    """The column names of the header line, as the dialect splits them (before pandas renames
+    a repeated name ``text`` to ``text.1``)."""
+    delimiter, quoting = DIALECTS[format]
+    try:
+        return next(csv.reader([_header(raw)], delimiter=delimiter, quoting=quoting), [])
+    except csv.Error:  # a header of over 128 KB: pandas reports what is wrong with it
+        return []
+
+
+def check_unique_columns(path, names):
+    """Refuses a header that names a column twice: a reader would take the first silently.
+
+    Empty names are left out: they are never picked by name (pandas calls them "Unnamed: i"),
+    and ``text,label,,`` (trailing delimiters) is common.
+    """
+    seen = {}
+    for position, name in enumerate(names, start=1):
+        if name.strip() and name in seen:
+            raise DataError(
+                f"{path}:1: the header names the column {_files.shown(name, 40)} twice (columns "
+                f"{seen[name]} and {position} of {_files.shown_list(names)}); only the first "
+                "would be read and the other ignored. Rename or remove one of them."
+            )
+        seen.setdefault(name, position)
+
+
+def repeated_header(where, columns, lines=None):
+    """The `DataError` for the header line found again inside the data (at `lines`, a str)."""
+    at = f" (at lines {lines})" if lines else ""
+    return DataError(
+        f"{where}: the header line ({', '.join(_files.shown(name, 40) for name in columns)}) "
+        f"is repeated inside the data{at}, as when files are concatenated with "
+        "their headers; its values would be read as a row (a label named like the header "
+        "would become a class). Remove those lines, keeping the first line of the file."
+    )
 
 
 # A carriage return that neither ends a line nor precedes one: inside a row.

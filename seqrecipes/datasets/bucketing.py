@@ -87,7 +87,7 @@ def check_batching(batch_size, boundaries, num_buckets, min_length, max_length, 
     _validation.check_positive_int("min_length", min_length)
     _validation.check_positive_int("max_length", max_length, allow_none=True)
     if seed is not None:
-        _validation.check_non_negative_int("seed", seed)
+        _validation.check_seed("seed", seed)
     _validation.check_conflict(
         max_length is not None and min_length > max_length,
         f"`min_length` ({min_length}) cannot exceed `max_length` ({max_length}): every batch "

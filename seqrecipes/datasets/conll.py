@@ -101,7 +101,8 @@ def load_conll(
     Every non-blank line holds one token; all of them must have the same number of columns.
 
     Args:
-        path: str or path-like. The file (UTF-8; gzip recognised by its content).
+        path: str or path-like. The file (UTF-8; compression and UTF-16 recognised by
+            content).
         token_column: int. Column of the token (negative counts from the end). Defaults to 0.
         tag_column: int. Column of the tag. Defaults to -1 (the last: NER in CoNLL-2003).
         delimiter: str or None. Column separator; None splits on any run of whitespace.

@@ -291,7 +291,7 @@ def language_model_dataset(
     _validation.check_bool("stateful", stateful)
     _validation.check_bool("prefetch", prefetch)
     if seed is not None:
-        _validation.check_non_negative_int("seed", seed)
+        _validation.check_seed("seed", seed)
     _validation.check_conflict(
         stateful and shuffle,
         "`stateful=True` keeps the streams in order so that each batch continues the "

@@ -89,7 +89,7 @@ def regime_sequences(count, *, length=100, switch_probability=0.05, seed=0):
     _validation.check_positive_int("count", count)
     _validation.check_positive_int("length", length)
     _validation.check_fraction("switch_probability", switch_probability)
-    _validation.check_non_negative_int("seed", seed)
+    _validation.check_seed("seed", seed)
     rng = np.random.default_rng(seed)
     switches = rng.random((count, length)) < switch_probability
     labels = (rng.integers(0, 2, size=(count, 1)) + np.cumsum(switches, axis=1)) % 2
@@ -108,7 +108,7 @@ def shuffled_batches(inputs, targets, *, batch_size, seed):
     Keras knows an epoch's length from the start.
     """
     _validation.check_positive_int("batch_size", batch_size)
-    _validation.check_non_negative_int("seed", seed)
+    _validation.check_seed("seed", seed)
     size = len(inputs)
     batches = _seeding.shuffled(
         tf.data.Dataset.from_tensor_slices((inputs, targets)), size, seed

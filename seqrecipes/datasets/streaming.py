@@ -56,6 +56,8 @@ class _LabelledFile:
         self.format = format
         self.delimiter, self.quoting = _table.DIALECTS[format]
         header = next(csv.reader([header_line], delimiter=self.delimiter, quoting=self.quoting))
+        _table.check_unique_columns(self.path, header)
+        self.header_row = header  # as a repeated header line inside the data would read
         self.header = [name.strip() for name in header]
         self.text_column = pick_column(self.header, self.path, "text_column", text_column,
                                        TEXT_COLUMNS)
@@ -88,6 +90,8 @@ class _LabelledFile:
                     if not row:
                         continue  # a blank line, as pandas skips it
                     where = f"{self.path}:{line}"
+                    if row == self.header_row:
+                        raise _table.repeated_header(where, self.header)
                     if len(row) != size:
                         raise DataError(
                             f"{where}: expected {size} fields separated by "
@@ -111,6 +115,11 @@ class _LabelledFile:
             except csv.Error as error:
                 raise DataError(f"{self.path}:{reader.line_num}: {error}. Look for an "
                                 "unclosed quote.") from None
+            except _files.DECOMPRESSION_ERRORS as error:
+                raise DataError(
+                    f"{self.path}: cannot be decompressed after line {line} ({error}). The "
+                    "download may be incomplete: fetch the file again."
+                ) from None
 
 
 class _LabelIds:
@@ -151,7 +160,8 @@ def iter_labelled_texts(path, *, text_column=None, label_column=None, class_name
     """Yields `(text, label_id)` for every row of a labelled table, one at a time.
 
     Args:
-        path: str or path. A table with a header (CSV / TSV), gzip recognised by content.
+        path: str or path. A table with a header (CSV / TSV), compression and UTF-16
+            recognised by content.
         text_column, label_column: str or None. Header names; None tries "text", "document",
             "sentence", "review" and "label", "sentiment", as `load_table` does.
         class_names: list or None. The classes in id order (label i is `class_names[i]`);

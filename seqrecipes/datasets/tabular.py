@@ -110,13 +110,14 @@ class LabelledTexts:
 
 
 def load_table(path, *, text_column=None, label_column=None, format="auto", empty="error"):
-    """Reads a labelled text table (TSV or CSV, optionally gzip-compressed).
+    """Reads a labelled text table (TSV or CSV, optionally compressed or UTF-16).
 
     The file must have a header line. NSMC (``id<TAB>document<TAB>label``) and IMDB
     (``text,label,rating,id``) load with the defaults apart from `empty`.
 
     Args:
-        path: str or path-like. The file; gzip is recognised by its content, whatever the name.
+        path: str or path-like. The file; gzip, bzip2, xz, a one-file zip and UTF-16 / UTF-32
+            are recognised by their content, whatever the name (`_content`).
         text_column: str or None. Header of the text column. Defaults to the first of
             "text", "document", "sentence", "review" that exists.
         label_column: str or None. Header of the label column. Defaults to the first of

@@ -18,7 +18,7 @@ _WORD = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]|\n")
 
 
 def load_text(path):
-    """Reads a plain-text corpus as one string (UTF-8, gzip recognised by its content).
+    """Reads a plain-text corpus as one string (UTF-8; compression and UTF-16 recognised).
 
     Windows and old Mac line endings become ``\\n`` and a leading byte-order mark is dropped;
     nothing else changes.
@@ -87,7 +87,7 @@ def load_series(path, column, *, format="auto"):
     and so is any cell that is not a number.
 
     Args:
-        path: str or path-like. The file (gzip recognised by its content).
+        path: str or path-like. The file (compression and UTF-16 recognised by content).
         column: str. Header of the numeric column.
         format: str. "csv", "tsv" or "auto" (as in `load_table`). Defaults to "auto".
 

@@ -17,6 +17,8 @@ the backend is not TensorFlow, Keras's `call` runs.
 import keras
 import tensorflow as tf
 
+from seqrecipes.models import sizes
+
 
 @keras.saving.register_keras_serializable(package="seqrecipes")
 class Embedding(keras.layers.Embedding):
@@ -30,6 +32,15 @@ class Embedding(keras.layers.Embedding):
     >>> tuple(layer(tf.constant([[3, 0]])).shape)
     (1, 2, 4)
     """
+
+    def __init__(self, input_dim, output_dim, **kwargs):
+        super().__init__(input_dim, output_dim, **kwargs)
+        if not self.built:  # the table is allocated when the layer is built: check it first
+            sizes.check_parameters_fit(  # V*d, `params`'s formula for an embedding
+                input_dim * output_dim, f"The embedding {self.name!r} of {input_dim:,} rows x "
+                f"`embedding_dim`={output_dim}",
+                fix="Choose a smaller `embedding_dim` or a smaller vocabulary.",
+            )
 
     def call(self, inputs):
         table = self.embeddings

@@ -23,7 +23,7 @@ import keras
 from seqrecipes import _validation
 from seqrecipes.models import wiring
 from seqrecipes.models.embedding import Embedding
-from seqrecipes.models.recurrent import LAYER_CLASSES
+from seqrecipes.models.recurrent import LAYER_CLASSES, check_recurrent_fits
 
 
 def build_language_model(
@@ -87,19 +87,21 @@ def build_language_model(
         f"`batch_size` fixes the batch of a stateful model. Received: batch_size={batch_size!r}"
         " with stateful=False. Leave batch_size out, or set stateful=True.",
     )
+    stack = []
+    flags = wiring.return_sequences(len(units), "many_to_many")
+    for index, (layer_units, flag) in enumerate(zip(units, flags)):
+        layer = LAYER_CLASSES[cell](
+            layer_units, return_sequences=flag, stateful=stateful, name=f"{cell}_{index + 1}"
+        )
+        check_recurrent_fits(layer, cell, layer_units)  # before the embedding: names `units`
+        stack.append(layer)
+        if dropout:
+            stack.append(keras.layers.Dropout(dropout, name=f"dropout_{index + 1}"))
     layers = [
         keras.Input(batch_shape=(batch_size, None), dtype="int32", name="token_ids"),
         Embedding(vocabulary_size, embedding_dim, name="embedding"),
+        *stack,
     ]
-    flags = wiring.return_sequences(len(units), "many_to_many")
-    for index, (layer_units, flag) in enumerate(zip(units, flags)):
-        layers.append(
-            LAYER_CLASSES[cell](
-                layer_units, return_sequences=flag, stateful=stateful, name=f"{cell}_{index + 1}"
-            )
-        )
-        if dropout:
-            layers.append(keras.layers.Dropout(dropout, name=f"dropout_{index + 1}"))
     layers.append(keras.layers.Dense(vocabulary_size, name="logits"))
     return keras.Sequential(layers, name=name)
 

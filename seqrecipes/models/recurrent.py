@@ -10,7 +10,7 @@ API.
 import keras
 
 from seqrecipes import _validation
-from seqrecipes.models import wiring
+from seqrecipes.models import params, sizes, wiring
 from seqrecipes.models.embedding import Embedding
 from seqrecipes.models.layers import MaskedGlobalAveragePooling1D, MaskedGlobalMaxPooling1D
 from seqrecipes.models.options import POOLINGS
@@ -108,8 +108,17 @@ def recurrent_layer(
         name=None if bidirectional else name,
     )
     if bidirectional:
-        return keras.layers.Bidirectional(layer, merge_mode=merge_mode, name=name)
+        layer = keras.layers.Bidirectional(layer, merge_mode=merge_mode, name=name)
+    check_recurrent_fits(layer, cell, units)
     return layer
+
+
+def check_recurrent_fits(layer, cell, units):
+    """Refuses an unbuilt recurrent `layer` whose weights cannot fit in memory (`sizes`);
+    its input width is not known yet, so 0 stands for it (a lower bound)."""
+    count = params.evaluate_formula(params.layer_formula(layer, 0))
+    sizes.check_parameters_fit(count, f"{LAYER_CLASSES[cell].__name__}(`units`={units})",
+                               fix="Choose fewer `units`.")
 
 
 def recurrent_stack(

@@ -144,7 +144,7 @@ def _check(settings):
     _validation.check_fraction("dropout", settings["dropout"])
     _validation.check_positive_float("learning_rate", settings["learning_rate"])
     _validation.check_positive_float("clipnorm", settings["clipnorm"], allow_none=True)
-    _validation.check_non_negative_int("seed", settings["seed"])
+    _validation.check_seed("seed", settings["seed"])
     _validation.check_bool("overwrite", settings["overwrite"])
     _validation.check_non_negative_int("verbose", settings["verbose"])
 

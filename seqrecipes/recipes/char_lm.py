@@ -364,7 +364,7 @@ def sample(run_dir, *, prompt="\n", length=500, temperature=1.0, top_k=None, see
     _validation.check_positive_float("temperature", temperature)
     _validation.check_positive_int("top_k", top_k, allow_none=True)
     if seed is not None:
-        _validation.check_non_negative_int("seed", seed)
+        _validation.check_seed("seed", seed)
     loaded = _artifacts.load_run(run_dir)
     vocabulary = load_vocabulary(loaded)
     _check_prompt(prompt, vocabulary)

@@ -267,7 +267,7 @@ def run(
     _validation.check_non_negative_float("keep_bias", keep_bias)
     _validation.check_positive_float("clip_norm", clip_norm)
     _validation.check_bool("overwrite", overwrite)
-    _validation.check_non_negative_int("seed", seed)
+    _validation.check_seed("seed", seed)
     _validation.check_non_negative_int("verbose", verbose)
     config = {
         "recipe": RECIPE, "steps": steps, "units": units, "input_dim": input_dim,

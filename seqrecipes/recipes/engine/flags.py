@@ -207,7 +207,7 @@ def check_training_arguments(
     _validation.check_positive_float("learning_rate", learning_rate)
     _validation.check_positive_float("clipnorm", clipnorm, allow_none=True)
     _validation.check_non_negative_int("patience", patience)
-    _validation.check_non_negative_int("seed", seed)
+    _validation.check_seed("seed", seed)
     _validation.check_non_negative_int("verbose", verbose)
     _validation.check_conflict(
         verbose > 2, "`verbose` must be 0 (no progress), 1 (progress bar) or 2 (one line per "

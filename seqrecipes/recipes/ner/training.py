@@ -28,11 +28,40 @@ from seqrecipes.recipes.engine.artifacts import write_run
 from seqrecipes.recipes.ner.serve import DEFAULT_RUN_DIR, RECIPE
 
 SCHEMES = _ner_data.SCHEMES
+# The character settings each `char_features` reads (`build_ner_tagger`); the others would be
+# ignored, so they are refused (`_validation.check_settings_used`).
+CHAR_SETTINGS = {
+    "cnn": ("max_chars", "char_embedding_dim", "char_filters", "char_kernel_size"),
+    "lstm": ("max_chars", "char_embedding_dim", "char_units"),
+    "none": (),
+}
+# Defaults of the arguments that are None until checked: None means "left out", so that one
+# given where it does not apply is refused instead of ignored.
+DEFAULTS = {"dev_fraction": 0.1, "char_embedding_dim": 30, "char_filters": 30,
+            "char_kernel_size": 3, "char_units": 25}
 PLOTTED = ("epoch", "loss", "val_entity_f1")  # the curves of training_curves.png
 
 
 def _check_settings(settings):
-    """Checks every setting before any file is read (the builder checks them again)."""
+    """Checks every setting before any file is read (the builder checks them again).
+
+    Returns the settings with `DEFAULTS` filled in where they apply.
+    """
+    _validation.check_choice("char_features", settings["char_features"],
+                             CHAR_FEATURES + ("none",))
+    _validation.check_settings_used(
+        "char_features", settings["char_features"], CHAR_SETTINGS,
+        {name: settings[name] for name in CHAR_SETTINGS["cnn"] + CHAR_SETTINGS["lstm"]},
+    )
+    if settings["train"] is None:
+        _validation.check_not_given(
+            settings, ("dev_fraction",), reason="Without `train` the embedded sample's own "
+            "dev file is used", fix="Leave it out, or pass a `train` file.")
+    elif settings["dev"] is not None:
+        _validation.check_not_given(
+            settings, ("dev_fraction",), reason=f"The `dev` file {settings['dev']!r} is the "
+            "dev set", fix="Leave it out, or leave out `dev` to hold part of `train` out.")
+    settings = _validation.with_defaults(settings, DEFAULTS)
     _validation.check_fraction("dev_fraction", settings["dev_fraction"])
     _validation.check_conflict(
         settings["dev_fraction"] == 0 and settings["dev"] is None
@@ -43,8 +72,6 @@ def _check_settings(settings):
     _validation.check_choice("scheme", settings["scheme"], SCHEMES)
     _validation.check_string("delimiter", settings["delimiter"], allow_none=True)
     _validation.check_choice("invalid", settings["invalid"], _ner_data.INVALID)
-    _validation.check_choice("char_features", settings["char_features"],
-                             CHAR_FEATURES + ("none",))
     _validation.check_choice("cell", settings["cell"], wiring.CELLS)
     _validation.check_positive_ints("units", settings["units"])
     _validation.check_positive_int("max_chars", settings["max_chars"], allow_none=True)
@@ -64,6 +91,7 @@ def _check_settings(settings):
         if settings[name] is not None:
             _validation.check_existing_file(name, settings[name])
     _validation.check_string("bilm", settings["bilm"], allow_none=True)
+    return settings
 
 
 def _optimizer(settings, steps_per_epoch):
@@ -133,16 +161,16 @@ def run(
     scheme="iob2",
     delimiter=None,
     invalid="error",
-    dev_fraction=0.1,
+    dev_fraction=None,
     lowercase=True,
     min_frequency=1,
     max_chars=None,
     context_tokens=128,
     char_features="cnn",
-    char_embedding_dim=30,
-    char_filters=30,
-    char_kernel_size=3,
-    char_units=25,
+    char_embedding_dim=None,
+    char_filters=None,
+    char_kernel_size=None,
+    char_units=None,
     embedding_dim=100,
     word_dropout=0.3,
     cell="lstm",
@@ -214,7 +242,7 @@ def run(
 
     settings["units"] = list(_validation.check_positive_ints("units", units))
     bilm = settings["bilm"]
-    _check_settings(settings)
+    settings = _check_settings(settings)
     config = {"recipe": RECIPE, **{key: value for key, value in settings.items()}}
     state_dir = _training.prepare_run_dir(run_dir, config, overwrite=overwrite)
     bilm_features = bilm_lookup = None
@@ -224,7 +252,8 @@ def run(
     columns = dict(token_column=token_column, tag_column=tag_column, scheme=scheme,
                    delimiter=delimiter, invalid=invalid)
     train_data, dev_data, test_data, sources = _ner_data.load_splits(
-        train=train, dev=dev, test=test, dev_fraction=dev_fraction, seed=seed, **columns
+        train=train, dev=dev, test=test, dev_fraction=settings["dev_fraction"], seed=seed,
+        **columns
     )
     chunks = {  # consecutive sentences of a document as one sequence (0: sentences alone)
         role: _ner_context.pack(data.tokens, data.tags, _ner_context.documents_of(data),

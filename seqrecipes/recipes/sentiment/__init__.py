@@ -59,6 +59,7 @@ SEQUENCE_VOCABULARY = {"ngrams": 1, "max_tokens": 30_000}
 MODEL_ARGUMENTS = _model_flags.ALL_SETTINGS
 STREAM_VOCABULARY_SAMPLE = 100_000  # texts a stream's vocabulary is adapted on by default
 STREAM_SHUFFLE_BUFFER = 10_000  # texts a stream is shuffled within by default
+MIN_FREQUENCY = 2  # tokens seen once in training map to the OOV id
 MONITORS = ("loss", "accuracy", "macro_f1")  # validation figure early stopping watches
 
 
@@ -113,11 +114,12 @@ def _resolve(given):
         f"vocabulary_file={given['vocabulary_file']!r}, "
         f"vocabulary_sample={given['vocabulary_sample']!r}.",
     )
-    _validation.check_conflict(
-        given["vocabulary_file"] is not None and given["max_tokens"] is not None,
-        "The vocabulary file sets the vocabulary, so `max_tokens` does not apply. Received: "
-        f"max_tokens={given['max_tokens']!r}. Leave it out, or cut the file.",
-    )
+    if given["vocabulary_file"] is not None:
+        _validation.check_not_given(
+            given, ("max_tokens", "min_frequency"),
+            reason="The vocabulary file sets the vocabulary",
+            fix="Leave it out, or cut the file.",
+        )
     _validation.check_positive_int("shuffle_buffer", given["shuffle_buffer"], allow_none=True)
     _validation.check_conflict(
         given["shuffle_buffer"] is not None and not stream,
@@ -151,7 +153,10 @@ def _resolve(given):
         )
     if given["vocabulary_file"] is not None:
         vocabulary["max_tokens"] = None  # the file's size
-    _validation.check_positive_int("min_frequency", given["min_frequency"])
+    else:  # None: left out (a vocabulary file refuses it), 2 then
+        given["min_frequency"] = _validation.check_positive_int(
+            "min_frequency", MIN_FREQUENCY if given["min_frequency"] is None
+            else given["min_frequency"])
     _validation.check_choice("monitor", given["monitor"], MONITORS)
     _validation.check_choice("baseline", given["baseline"], _baseline.BASELINES)
     class_weight = given["class_weight"]
@@ -221,7 +226,7 @@ def train(
     recurrent_dropout=None,
     head_dropout=None,
     max_tokens=None,
-    min_frequency=2,
+    min_frequency=None,
     ngrams=None,
     vocabulary_sample=None,
     vocabulary_file=None,
@@ -275,7 +280,8 @@ def train(
             `recipes._model_flags`); None takes the model's default.
         max_tokens: int or None. Vocabulary size, padding and OOV included. None: 200,000
             for fasttext (words and pairs), 2,000,000 for nbsvm (1-3-grams), 30,000 otherwise.
-        min_frequency: int. Keep tokens seen at least this often in training. Defaults to 2.
+        min_frequency: int or None. Keep tokens seen at least this often in training. None:
+            2 (and refused with `vocabulary_file`, where it does not apply).
         ngrams: int or None. Also count n-grams up to this length. None: 3 for nbsvm (4 on
             Korean syllables, alone or with morphemes), 2 for fasttext, 1 (words only)
             otherwise.

@@ -65,8 +65,9 @@ def add_parser(subparsers):
     vocabulary.add_argument("--max-tokens", type=int, default=unset,
                             help="vocabulary size (default: 2000000 for nbsvm, 200000 for "
                             "fasttext, else 30000)")
-    vocabulary.add_argument("--min-frequency", type=int, default=2,
-                            help="keep tokens seen at least this often in training")
+    vocabulary.add_argument("--min-frequency", type=int, default=unset,
+                            help="keep tokens seen at least this often in training "
+                            f"(default: {api.MIN_FREQUENCY})")
     vocabulary.add_argument("--ngrams", type=int, default=unset,
                             help="also count n-grams up to this length (default: 3 for "
                             "nbsvm, 4 on Korean syllables, 2 for fasttext, else 1)")

@@ -85,18 +85,8 @@ def resolve_model_settings(model, given, *, defaults=None):
     unknown = sorted(set(given) - set(ALL_SETTINGS))
     _validation.check_conflict(bool(unknown), f"Unknown model settings: {unknown}.")
     reads = SETTINGS[model]
-    unused = [name for name in ALL_SETTINGS if given.get(name) is not None and name not in reads]
-    if unused:
-        users = {
-            name: [family for family in MODELS if name in SETTINGS[family]] for name in unused
-        }
-        _validation.check_conflict(
-            True,
-            f"model={model!r} does not use "
-            + ", ".join(f"`{name}` (used by {', '.join(users[name])})" for name in unused)
-            + ". Received: " + ", ".join(f"{name}={given[name]!r}" for name in unused)
-            + f". Leave {'it' if len(unused) == 1 else 'them'} out or choose another `model`.",
-        )
+    _validation.check_settings_used("model", model, SETTINGS,
+                                    {name: given.get(name) for name in ALL_SETTINGS})
     settings = {**DEFAULTS[model], **(defaults or {})}
     settings.update({name: value for name, value in given.items() if value is not None})
     resolved = {"model": model}

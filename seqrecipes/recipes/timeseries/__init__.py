@@ -34,6 +34,14 @@ from seqrecipes.recipes.engine import training as _training
 RECIPE = "timeseries"
 FORMATS = ("auto", "csv", "tsv")  # `load_series`'s: auto reads the dialect from the name
 TASKS = ("regression", "labelling")
+# The settings each task reads, with their defaults: they are None in `run`'s signature, so
+# that one given to the task that does not read it is refused (`check_settings_used`).
+TASK_DEFAULTS = {
+    "regression": {"data": None, "column": "value", "format": "auto", "window": 30,
+                   "horizon": 1, "validation_fraction": 0.15, "test_fraction": 0.15},
+    "labelling": {"train_sequences": 800, "validation_sequences": 100, "test_sequences": 100,
+                  "sequence_steps": 100},
+}
 
 
 @dataclasses.dataclass
@@ -155,16 +163,16 @@ def run(
     *,
     task="regression",
     data=None,
-    column="value",
-    format="auto",
-    window=30,
-    horizon=1,
-    validation_fraction=0.15,
-    test_fraction=0.15,
-    train_sequences=800,
-    validation_sequences=100,
-    test_sequences=100,
-    sequence_steps=100,
+    column=None,
+    format=None,
+    window=None,
+    horizon=None,
+    validation_fraction=None,
+    test_fraction=None,
+    train_sequences=None,
+    validation_sequences=None,
+    test_sequences=None,
+    sequence_steps=None,
     cell="lstm",
     units=32,
     dropout=0.0,
@@ -188,10 +196,14 @@ def run(
         column: str. The numeric column. Defaults to "value".
         format: str. "auto" (the dialect from the name, else the header), "csv" or "tsv".
         window: int. Values per input window. Defaults to 30.
-        horizon: int. How many steps ahead to predict; 1 is the next value.
+        horizon: int. How many steps ahead to predict; 1 is the next value (the default).
         validation_fraction, test_fraction: float. Time-ordered parts of the series.
+            Default to 0.15 each.
         train_sequences, validation_sequences, test_sequences, sequence_steps: int. Sizes of
-            the generated labelling data.
+            the generated labelling data (800, 100, 100 sequences of 100 steps by default).
+        Each of `data` to `test_fraction` is read by "regression" only, and each of
+        `train_sequences` to `sequence_steps` by "labelling" only: given to the other task,
+        it is refused, not ignored (`TASK_DEFAULTS`).
         cell, units, dropout: the recurrent stack, as in `recurrent_stack`.
         run_dir, overwrite, epochs, batch_size, learning_rate, clipnorm, patience, seed,
             verbose: training, as every recipe has them (`fit_resumable`).
@@ -202,6 +214,17 @@ def run(
     from seqrecipes.datasets import load_series, sample_path
 
     _validation.check_choice("task", task, TASKS)
+    given = {name: value for name, value in locals().items()
+             if name in TASK_DEFAULTS["regression"] or name in TASK_DEFAULTS["labelling"]}
+    _validation.check_settings_used("task", task, TASK_DEFAULTS, given)
+    given = _validation.with_defaults(
+        given, {**TASK_DEFAULTS["regression"], **TASK_DEFAULTS["labelling"]})
+    column, format, window, horizon = (given[name] for name in (
+        "column", "format", "window", "horizon"))
+    validation_fraction, test_fraction = given["validation_fraction"], given["test_fraction"]
+    train_sequences, validation_sequences, test_sequences, sequence_steps = (
+        given[name] for name in (
+            "train_sequences", "validation_sequences", "test_sequences", "sequence_steps"))
     _validation.check_string("column", column)
     _validation.check_choice("format", format, FORMATS)
     _validation.check_choice("cell", cell, wiring.CELLS)
@@ -217,11 +240,6 @@ def run(
     _cli.check_training_arguments(
         overwrite=overwrite, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
         clipnorm=clipnorm, patience=patience, seed=seed, verbose=verbose,
-    )
-    _validation.check_conflict(
-        task == "labelling" and data is not None,
-        "`task='labelling'` trains on generated regime sequences, so `data` would be "
-        f"ignored. Received: data={data!r}. Leave it out, or use task='regression'.",
     )
     config = {
         "recipe": RECIPE, "task": task, "data": None if data is None else str(data),

@@ -17,19 +17,28 @@ def add_parser(subparsers):
     group = train.add_argument_group("task, data and model")
     group.add_argument("--task", default="regression", choices=timeseries.TASKS)
     group.add_argument("--data", default=None,
-                       help="CSV/TSV with a header (default: the embedded daily series)")
-    group.add_argument("--column", default="value", help="the numeric column")
-    group.add_argument("--format", default="auto", choices=timeseries.FORMATS,
-                       help="auto: the dialect from the file's name (.csv, .tsv), else its "
-                       "header")
-    group.add_argument("--window", type=int, default=30, help="values per input window")
-    group.add_argument("--horizon", type=int, default=1, help="steps ahead; 1 = next value")
-    group.add_argument("--validation-fraction", type=float, default=0.15)
-    group.add_argument("--test-fraction", type=float, default=0.15)
-    group.add_argument("--train-sequences", type=int, default=800, help="labelling only")
-    group.add_argument("--validation-sequences", type=int, default=100, help="labelling only")
-    group.add_argument("--test-sequences", type=int, default=100, help="labelling only")
-    group.add_argument("--sequence-steps", type=int, default=100, help="labelling only")
+                       help="regression: CSV/TSV with a header (default: the embedded daily series)")
+    group.add_argument("--column", default=None,
+                       help="regression: the numeric column (default: value)")
+    group.add_argument("--format", default=None, choices=timeseries.FORMATS,
+                       help="regression; auto (the default): the dialect from the file's name "
+                       "(.csv, .tsv), else its header")
+    group.add_argument("--window", type=int, default=None,
+                       help="regression: values per input window (default: 30)")
+    group.add_argument("--horizon", type=int, default=None,
+                       help="regression: steps ahead (default: 1, the next value)")
+    group.add_argument("--validation-fraction", type=float, default=None,
+                       help="regression (default: 0.15)")
+    group.add_argument("--test-fraction", type=float, default=None,
+                       help="regression (default: 0.15)")
+    group.add_argument("--train-sequences", type=int, default=None,
+                       help="labelling (default: 800)")
+    group.add_argument("--validation-sequences", type=int, default=None,
+                       help="labelling (default: 100)")
+    group.add_argument("--test-sequences", type=int, default=None,
+                       help="labelling (default: 100)")
+    group.add_argument("--sequence-steps", type=int, default=None,
+                       help="labelling (default: 100)")
     group.add_argument("--cell", default="lstm", choices=wiring.CELLS)
     group.add_argument("--units", type=int, nargs="+", default=[32])
     group.add_argument("--dropout", type=float, default=0.0)
