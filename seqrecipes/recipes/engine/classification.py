@@ -51,6 +51,23 @@ def probabilities(outputs, num_classes):
     return outputs.reshape(len(outputs), num_classes)
 
 
+def prediction_rows(texts, class_probabilities, classes):
+    """One dict per text, as `predict` prints them: `text`, `label` (the most probable class
+    as the training file wrote it), `probability` (of that label) and `probabilities` (every
+    class name -> float, rounded to 6 places). The Keras run and the portable reader share it.
+    """
+    rows = []
+    for raw, row in zip(texts, class_probabilities):
+        best = int(row.argmax())
+        rows.append({
+            "text": raw,
+            "label": classes[best],
+            "probability": round(float(row[best]), 6),
+            "probabilities": {str(name): round(float(p), 6) for name, p in zip(classes, row)},
+        })
+    return rows
+
+
 def macro_f1(label_ids, class_probabilities):
     """The unweighted mean of every class's F1 (a class never predicted nor present: 0)."""
     from sklearn.metrics import f1_score

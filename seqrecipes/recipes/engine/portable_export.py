@@ -21,6 +21,7 @@ import io
 import json
 import logging
 import pathlib
+import warnings
 
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError, MissingDependencyError
@@ -74,11 +75,34 @@ def _quiet_converters():
     for logger in loggers:
         logger.setLevel(logging.ERROR)
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            # keras.src.export.tf2onnx_lib probes `np.object` (NumPy 2 warns).
+            warnings.simplefilter("ignore", FutureWarning)
             yield
     finally:
         for logger, level in zip(loggers, levels):
             logger.setLevel(level)
+
+
+def _has_recurrent_layer(model):
+    import keras
+
+    return any(isinstance(layer, keras.layers.RNN) for layer in model._flatten_layers())
+
+
+def _batch_of_one(model):
+    """The model's input signature with the batch dimension fixed to 1.
+
+    A recurrent layer's loop keeps its steps in a TensorList whose element shape is
+    (batch, units); LiteRT's built-in operations need that shape static, and with a free batch
+    the converter fails ("'tf.TensorListReserve' op requires element_shape to be static",
+    measured on LSTM, BiLSTM, GRU and SimpleRNN classifiers, TF 2.21). With a batch of one
+    the same models convert and match Keras within 6e-8; the reader feeds one row per call.
+    """
+    import keras
+
+    return [keras.InputSpec(shape=(1, *tensor.shape[1:]), dtype=tensor.dtype,
+                            name=tensor.name) for tensor in model.inputs]
 
 
 def export_graph(model, staging, fmt, *, input_signature=None):
@@ -88,8 +112,10 @@ def export_graph(model, staging, fmt, *, input_signature=None):
         model: a Keras model over numbers (ids, floats): no string layers.
         staging: path-like. The (staging) export directory; it exists.
         fmt: str. "onnx" or "litert".
-        input_signature: list of `keras.InputSpec` / `tf.TensorSpec`, or None (the model's
-            own inputs, batch and steps left free). Names given here name the graph's inputs.
+        input_signature: list of `keras.InputSpec` / `tf.TensorSpec`, or None: the model's
+            own inputs, batch and steps left free, except that LiteRT gets a batch of one
+            when the model holds a recurrent layer (`_batch_of_one` says why). Names given
+            here name the graph's inputs.
 
     Returns:
         The `pathlib.Path` of the graph file.
@@ -108,12 +134,31 @@ def export_graph(model, staging, fmt, *, input_signature=None):
     else:
         import tensorflow as tf
 
+        if input_signature is None and _has_recurrent_layer(model):
+            input_signature = _batch_of_one(model)
         with _quiet_converters():
             model.export(
                 str(path), format="litert", verbose=False, input_signature=input_signature,
                 target_spec={"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]},
             )
     return path
+
+
+def text_vectorizer_settings(vectorizer):
+    """`portable.text.TextVectorizer`'s settings for a Keras `TextVectorization` of ours.
+
+    Returns:
+        `{"standardize", "split", "ngrams"}`: the standardisation by name (ours are
+        registered functions: `datasets.vocab.STANDARDIZE`), the split, the n-gram length.
+    """
+    config = vectorizer.get_config()
+    standardize = config["standardize"]
+    if callable(standardize):
+        standardize = standardize.__name__
+    ngrams = config["ngrams"]
+    if isinstance(ngrams, (tuple, list)):  # Keras keeps (1, ..., n) once built
+        ngrams = max(ngrams)
+    return {"standardize": standardize, "split": config["split"], "ngrams": ngrams}
 
 
 def _dtype_name(dtype):
