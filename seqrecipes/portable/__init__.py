@@ -25,6 +25,8 @@ DESCRIPTION_VERSION = 1  # the newest layout of seqrecipes.json this reader unde
 # **options)` serves it.
 READERS = {
     "sentiment": "seqrecipes.portable.sentiment",
+    "ner": "seqrecipes.portable.ner",
+    "char-lm": "seqrecipes.portable.char_lm",
     "timeseries": "seqrecipes.portable.timeseries",
 }
 

@@ -132,3 +132,8 @@ class Tagger:
         tags, confidences = self.tag([tokens for tokens, _, _ in prepared],
                                      batch_size=batch_size)
         return ner_spans.tagged_sentences(prepared, tags, confidences)
+
+
+def load(export_dir, description, *, threads=None):
+    """The `Tagger` of a NER export (`seqrecipes.portable.load` calls this)."""
+    return Tagger(export_dir, description, threads=threads)
