@@ -17,7 +17,7 @@ whatever it is, and `--quiet` silences standard output. `VERBS` lists each comma
 VERBS = {  # command -> its verbs, in the order `--help` lists them
     "sentiment": ("train", "evaluate", "predict", "export", "explain"),
     "ner": ("train", "evaluate", "predict", "export", "explain"),  # evaluate: DATA may be left out
-    "char-lm": ("train", "sample"),
+    "char-lm": ("train", "sample", "export"),
     "timeseries": ("train",),
     "seq2seq": ("train", "predict"),
     "generate-from-vector": ("train",),

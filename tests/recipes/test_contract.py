@@ -59,7 +59,7 @@ def test_the_verb_table_is_the_parsers():
     for recipe, verbs in recipes.VERBS.items():
         assert tuple(subcommands(PARSERS[recipe])) == verbs, recipe
     assert with_verb("predict") == ["sentiment", "ner", "seq2seq"]
-    assert with_verb("export") == ["sentiment", "ner"]
+    assert with_verb("export") == ["sentiment", "ner", "char-lm"]
 
 
 @pytest.mark.parametrize("recipe", with_verb("train"))
