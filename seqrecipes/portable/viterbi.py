@@ -53,6 +53,27 @@ def _checked(emissions, mask, transitions, start, end):
     return emissions, mask, transitions, start, end
 
 
+def _aligned(emissions, mask):
+    """Each row's real steps moved to the front, in order (as the Keras CRF does).
+
+    Returns `(aligned emissions, order, lengths)`; step j of row b is its step `order[b, j]`.
+    """
+    steps = mask.shape[1]
+    positions = np.arange(steps)[None, :]
+    order = np.argsort(np.where(mask, positions, positions + steps), axis=1, kind="stable")
+    aligned = np.take_along_axis(emissions, order[..., None], axis=1)
+    return aligned, order, mask.sum(axis=1)
+
+
+def _restore(aligned_values, order, mask):
+    """Puts values computed on aligned steps back at their rows' real steps; 0 elsewhere."""
+    restored = np.zeros_like(aligned_values)
+    rows = np.arange(mask.shape[0])[:, None]
+    restored[rows, order] = aligned_values
+    restored[~mask] = 0
+    return restored
+
+
 def viterbi(emissions, mask=None, *, transitions, start=None, end=None):
     """Returns the best tag path of every row and its score.
 
@@ -75,28 +96,30 @@ def viterbi(emissions, mask=None, *, transitions, start=None, end=None):
     ([[0, 1, 0]], [2.0])
     """
     emissions, mask, transitions, start, end = _checked(emissions, mask, transitions, start, end)
-    tags = np.zeros(mask.shape, "int32")
-    scores = np.zeros(mask.shape[0], "float32")
-    for row in range(mask.shape[0]):
-        real = np.flatnonzero(mask[row])
-        if not len(real):
-            continue
-        steps = emissions[row, real]
-        delta = start + steps[0]
-        pointers = []
-        for emission in steps[1:]:
-            candidates = delta[:, None] + transitions  # from tag i (rows) to tag j (columns)
-            pointers.append(np.argmax(candidates, axis=0).astype("int32"))
-            delta = np.max(candidates, axis=0) + emission
-        final = delta + end
-        tag = int(np.argmax(final))
-        scores[row] = final[tag]
-        path = [tag]
-        for step_pointers in reversed(pointers):
-            tag = int(step_pointers[tag])
-            path.append(tag)
-        tags[row, real] = path[::-1]
-    return tags, scores
+    batch, steps = mask.shape
+    if steps == 0:
+        return np.zeros((batch, 0), "int32"), np.zeros(batch, "float32")
+    aligned, order, lengths = _aligned(emissions, mask)
+    last = np.maximum(lengths - 1, 0)
+    rows = np.arange(batch)
+    delta = start + aligned[:, 0]
+    deltas, pointers = [delta], []
+    for t in range(1, steps):
+        candidates = delta[:, :, None] + transitions  # [b, i, j]: tag i, then tag j
+        pointers.append(np.argmax(candidates, axis=1).astype("int32"))
+        delta = np.max(candidates, axis=1) + aligned[:, t]
+        deltas.append(delta)
+    final = np.stack(deltas, axis=1)[rows, last] + end
+    best = np.argmax(final, axis=-1).astype("int32")
+    path = np.zeros((batch, steps), "int32")
+    tag = best.copy()
+    for t in range(steps - 1, -1, -1):
+        tag = np.where(last == t, best, tag)  # a row's path starts at its last real step
+        path[:, t] = tag
+        if t > 0:
+            tag = np.where(last >= t, pointers[t - 1][rows, tag], tag)
+    scores = np.where(lengths > 0, final[rows, best], 0).astype("float32")
+    return _restore(path, order, mask), scores
 
 
 def _logsumexp(x, axis):
@@ -110,22 +133,26 @@ def marginals(emissions, mask=None, *, transitions, start=None, end=None):
     Rows sum to 1 at real steps and are 0 at masked steps (arguments as in `viterbi`).
     """
     emissions, mask, transitions, start, end = _checked(emissions, mask, transitions, start, end)
-    result = np.zeros(emissions.shape, "float32")
-    for row in range(mask.shape[0]):
-        real = np.flatnonzero(mask[row])
-        if not len(real):
-            continue
-        steps = emissions[row, real]
-        alphas = [start + steps[0]]
-        for emission in steps[1:]:
-            alphas.append(_logsumexp(alphas[-1][:, None] + transitions, axis=0) + emission)
-        log_z = _logsumexp(alphas[-1] + end, axis=-1)
-        following = steps[-1] + end  # emission + beta, where beta is `end` at the last step
-        betas = [end]
-        for emission in steps[-2::-1]:
-            beta = _logsumexp(transitions + following[None, :], axis=-1)
-            betas.append(beta)
-            following = emission + beta
-        log_marginals = np.stack(alphas) + np.stack(betas[::-1]) - log_z
-        result[row, real] = np.exp(log_marginals)
-    return result
+    batch, steps = mask.shape
+    if steps == 0:
+        return np.zeros(emissions.shape, "float32")
+    aligned, order, lengths = _aligned(emissions, mask)
+    last = np.maximum(lengths - 1, 0)
+    rows = np.arange(batch)
+    alphas = [start + aligned[:, 0]]
+    for t in range(1, steps):
+        alphas.append(_logsumexp(alphas[-1][:, :, None] + transitions, axis=1) + aligned[:, t])
+    alphas = np.stack(alphas, axis=1)
+    log_z = _logsumexp(alphas[rows, last] + end, axis=-1)
+    betas = np.zeros_like(alphas)
+    following = np.zeros_like(alphas[:, 0])  # emission + beta of the next step
+    for t in range(steps - 1, -1, -1):
+        moved = _logsumexp(transitions[None] + following[:, None, :], axis=-1)
+        beta = np.where((last == t)[:, None], end, moved)
+        betas[:, t] = beta
+        following = aligned[:, t] + beta
+    log_marginals = alphas + betas - log_z[:, None, None]
+    real = np.arange(steps)[None, :] < lengths[:, None]
+    probabilities = np.where(real[..., None], np.exp(np.where(real[..., None], log_marginals,
+                                                                0.0)), 0.0)
+    return _restore(probabilities.astype("float32"), order, mask)

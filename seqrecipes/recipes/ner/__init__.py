@@ -3,7 +3,7 @@
     seqrecipes ner train      [--train FILE --dev FILE --test FILE] [model and training flags]
     seqrecipes ner evaluate   RUN DATA
     seqrecipes ner predict    RUN "Ada Lovelace visited Paris ."   (no text: standard input)
-    seqrecipes ner export     RUN DIR [--overwrite]
+    seqrecipes ner export     RUN DIR [--overwrite] [--format savedmodel|onnx|litert]
 
 The package's files, one role each: `training` (read, build, fit, evaluate, save: `train`),
 `data` (CoNLL files, dev split, vocabularies), `documents` (sentences of a document read

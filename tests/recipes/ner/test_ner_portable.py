@@ -159,3 +159,19 @@ def test_the_reader_runs_without_tensorflow(exports):
     tags, heavy = json.loads(done.stdout.splitlines()[-1])
     assert heavy == []
     assert tags == ["B-PER", "I-PER", "O", "B-LOC", "O"]
+
+
+def test_document_chunks_are_tagged_as_evaluate_tags_them(runs, exports, data):
+    # The runs read documents 128 tokens at a time (`context_tokens`, the default): the
+    # separator between two sentences is a word like any other for the reader.
+    from seqrecipes.recipes.ner import data as ner_data
+    from seqrecipes.recipes.ner.documents import SEPARATOR, documents_of, pack
+    from seqrecipes.recipes.ner.tagger import tag_sentences
+
+    dev = ner_data.read(data["dev"], token_column=0, tag_column=-1, scheme="iob2")
+    chunks = pack(dev.tokens, None, documents_of(dev), context_tokens=128)
+    assert any(SEPARATOR in chunk for chunk in chunks.tokens)
+    expected, _ = tag_sentences(load_run(runs["crf"]).model, chunks.tokens)
+    for key in [("crf", "onnx"), ("crf", "litert")]:
+        got, _ = portable.load(exports[key]).tag(chunks.tokens)
+        assert got == expected
