@@ -1,4 +1,4 @@
-"""portable.text.TextVectorizer gives the ids the Keras `TextVectorization` gives, on tricky text."""
+"""portable.text.TextVectorizer: the ids of the Keras `TextVectorization`, on tricky text."""
 
 import numpy as np
 import pytest
