@@ -243,7 +243,7 @@ def report(result):
     for what, row in result["timing"].items():
         key = size_of.get(what, what.replace("portable ", ""))
         print(f"| {what} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
-              f"{row['texts_per_second']:,.0f} | {sizes[key] / 1e6:.1f} MB |")
+              f"{row['texts_per_second']:,.0f} | {sizes[key] / 1e6:.2f} MB |")
 
 
 def main(argv=None):

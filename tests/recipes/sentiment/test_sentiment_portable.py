@@ -14,7 +14,6 @@ import seqrecipes.portable as portable
 from seqrecipes.datasets import sample_path
 from seqrecipes.errors import InvalidArgumentError, MissingDependencyError, RunDirectoryError
 from seqrecipes.recipes import sentiment
-from seqrecipes.recipes.engine import portable_export
 from seqrecipes.recipes.sentiment import serve as _sentiment_serve
 
 FAMILIES = {  # one tiny run per model family the recipe offers
@@ -124,14 +123,6 @@ def test_an_unknown_format_is_refused_before_loading(tmp_path):
     status, _, err = run_main("sentiment", "export", tmp_path, tmp_path / "out", "--format",
                               "torch")
     assert status == 2 and "--format" in err
-
-
-def test_a_refused_format_gives_the_reason_and_the_formats_that_work():
-    refused = {"onnx": "its Viterbi loop does not convert (measured)."}
-    with pytest.raises(InvalidArgumentError, match=r"format='onnx': its Viterbi loop .* "
-                                                   r"Choose format='savedmodel' \(or 'litert'\)"):
-        portable_export.check_format("onnx", refused=refused)
-    assert portable_export.check_format("litert", refused=refused) == "litert"
 
 
 def test_the_reader_refuses_a_saved_model_and_an_empty_folder(runs, tmp_path):
