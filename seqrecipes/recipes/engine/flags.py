@@ -149,8 +149,7 @@ def add_export_arguments(parser, *, what="export"):
         "--format", default="savedmodel", choices=formats,
         help="savedmodel: a TensorFlow SavedModel that takes raw input; onnx, litert: the "
         "numeric graph with its vocabularies and settings beside it, for "
-        "seqrecipes.portable.load (NumPy + onnxruntime or ai-edge-litert, no TensorFlow) "
-        "(default: savedmodel)")
+        "seqrecipes.portable.load (NumPy + onnxruntime or ai-edge-litert, no TensorFlow)")
 
 
 def _lines(raw, where):
