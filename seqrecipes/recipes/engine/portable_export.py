@@ -25,10 +25,11 @@ import warnings
 
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError, MissingDependencyError
+from seqrecipes.recipes.engine import artifacts
 
 FORMATS = ("savedmodel", "onnx", "litert")
 GRAPH_FILES = {"onnx": "model.onnx", "litert": "model.tflite"}
-DESCRIPTION_FILE = "seqrecipes.json"  # artifacts.EXPORT_DESCRIPTION_FILE
+DESCRIPTION_FILE = artifacts.EXPORT_DESCRIPTION_FILE  # what marks a folder as our export
 DESCRIPTION_VERSION = 1  # the layout of seqrecipes.json that `seqrecipes.portable` reads
 EXPORT_INSTALL = 'pip install "seqrecipes[export]"'
 
@@ -226,8 +227,6 @@ def write_description(staging, description):
     Returns:
         The `pathlib.Path` of the file written.
     """
-    from seqrecipes.recipes.engine import artifacts
-
     description = dict(description)
     for key in ("recipe", "format"):
         if key not in description:
