@@ -14,7 +14,8 @@ onnxruntime's dynamic int8 quantization (`quantize_dynamic`). Then, on every tes
 - latency of one text (p50 / p99 over 300 calls after 30 warm-up calls, a test review of
   median length) and texts per second on the first 2,000 test texts (batches of 64) for
   Keras `predict`, the SavedModel's `serve`, and the portable reader on each graph;
-- size on disk of each export folder (graph + vocabulary + description) and of model.keras.
+- size on disk of each export folder (graph + vocabulary + description) and of model.keras,
+  and of the weights alone (the graph file; the SavedModel's variables/).
 
 Prints markdown tables and writes them as JSON (`--out`).
 """
@@ -206,10 +207,14 @@ def bench(name, data_dir, workdir, train_rows):
         timing[what] = {"p50_ms": p50, "p99_ms": p99, "texts_per_second": throughput(batch, sample)}
     sizes = {"model.keras": folder_size(run_dir / "model.keras"),
              **{fmt: folder_size(path) for fmt, path in exports.items()}}
+    graphs = {"model.keras": sizes["model.keras"],
+              "savedmodel": folder_size(exports["savedmodel"] / "variables"),
+              **{fmt: folder_size(path / readers[fmt].description["graph"])
+                 for fmt, path in exports.items() if fmt != "savedmodel"}}
     return {"dataset": name, "train_command": command, "test_texts": len(texts),
             "one_text_chars": len(one), "parity": parity,
             "id_differences": [int(i) for i in id_differences], "timing": timing,
-            "sizes": sizes, "model": loaded.config["model"],
+            "sizes": sizes, "graph_sizes": graphs, "model": loaded.config["model"],
             "tokenizer": loaded.config["tokenizer"]}
 
 
@@ -217,6 +222,7 @@ def report(result):
     name, parity = result["dataset"], result["parity"]
     print(f"\n### {name}: parity on {result['test_texts']:,} test texts "
           f"({result['model']}, {result['tokenizer']})\n")
+    print(f"run: {result['train_command']}\n")
     print("| format | max abs probability difference vs Keras | identical labels | accuracy "
           "| accuracy change vs Keras |")
     print("| --- | --- | --- | --- | --- |")
@@ -236,14 +242,15 @@ def report(result):
                   f"{fmt} p1={case[fmt]:.7f}: {case['text']!r}")
     print(f"\n### {name}: latency (one text of {result['one_text_chars']} characters) and "
           f"throughput ({THROUGHPUT_TEXTS:,} test texts, batches of 64)\n")
-    print("| path | p50 ms | p99 ms | texts/s | size on disk |")
-    print("| --- | --- | --- | --- | --- |")
-    sizes = result["sizes"]
+    print("| path | p50 ms | p99 ms | texts/s | size on disk | of which weights |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    sizes, graphs = result["sizes"], result["graph_sizes"]
     size_of = {"keras predict": "model.keras", "SavedModel serve": "savedmodel"}
     for what, row in result["timing"].items():
         key = size_of.get(what, what.replace("portable ", ""))
         print(f"| {what} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
-              f"{row['texts_per_second']:,.0f} | {sizes[key] / 1e6:.2f} MB |")
+              f"{row['texts_per_second']:,.0f} | {sizes[key] / 1e6:.2f} MB | "
+              f"{graphs[key] / 1e6:.2f} MB |")
 
 
 def main(argv=None):
