@@ -257,7 +257,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=pathlib.Path, default=SHARED)
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
-    parser.add_argument("--workdir", type=pathlib.Path, default=REPO / "bench_runs" / "portable")
+    parser.add_argument("--workdir", type=pathlib.Path,
+                        default=REPO / "bench" / "results" / "portable",
+                        help="runs and exports (default: bench/results/portable, ignored by git)")
     parser.add_argument("--train-rows", type=int, default=None,
                         help="train on this many shuffled training rows (default: all)")
     parser.add_argument("--out", type=pathlib.Path, default=None, help="JSON results")
