@@ -2,7 +2,8 @@
 
 Layers, bottom to top: the top-level modules (`errors`, `ids`, `_validation`, ...), then
 `models` and `datasets` side by side (neither imports the other; what both need, such as the
-reserved token ids, lives in `seqrecipes.ids`), then `recipes`, then `cli`, then the package's
+reserved token ids, lives in `seqrecipes.ids`), then `recipes` and, beside it, `portable` (the
+TensorFlow-free reader of exports), then `cli`, then the package's
 own `__init__` (its public API) and `__main__`. Every import is
 read, those inside functions included (a lazy import is still a dependency). The rules:
 
@@ -92,7 +93,8 @@ def is_private(name):
 
 
 def layer(module):
-    """"models", "datasets", "recipes", "cli", "api" or "top" (the top-level modules).
+    """"models", "datasets", "recipes", "portable", "cli", "api" or "top" (the top-level
+    modules).
 
     "api" is the package itself (`seqrecipes/__init__.py`, which re-exports the public names,
     and `__main__`): it stands above everything.
@@ -100,7 +102,7 @@ def layer(module):
     if module in (NAME, f"{NAME}.__main__"):
         return "api"
     parts = module.split(".")
-    if len(parts) > 1 and parts[1] in ("models", "datasets", "recipes"):
+    if len(parts) > 1 and parts[1] in ("models", "datasets", "recipes", "portable"):
         return parts[1]
     return "cli" if module == f"{NAME}.cli" else "top"
 
@@ -112,8 +114,12 @@ ALLOWED = {
     "models": {"top", "models"},
     "datasets": {"top", "datasets"},
     "recipes": {"top", "models", "datasets", "recipes", "api"},
-    "cli": {"top", "models", "datasets", "recipes", "cli", "api"},
-    "api": {"top", "models", "datasets", "recipes", "cli", "api"},
+    "cli": {"top", "models", "datasets", "recipes", "cli", "api", "portable"},
+    "api": {"top", "models", "datasets", "recipes", "cli", "api", "portable"},
+    # the TensorFlow-free reader of ONNX / LiteRT exports, beside `recipes`: it reuses their
+    # TensorFlow-free pieces (Korean morphemes, prediction rows), and nothing imports it but
+    # the API; tests/recipes/sentiment/test_sentiment_portable.py checks it in a fresh process
+    "portable": {"top", "datasets", "recipes", "portable"},
 }
 
 

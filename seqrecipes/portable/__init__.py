@@ -18,9 +18,9 @@ import json
 import pathlib
 
 from seqrecipes.errors import RunDirectoryError
-
-DESCRIPTION_FILE = "seqrecipes.json"  # recipes.engine.portable_export.DESCRIPTION_FILE
-DESCRIPTION_VERSION = 1  # the newest layout of seqrecipes.json this reader understands
+# Both modules are free of TensorFlow: the writer's names, so reader and writer agree.
+from seqrecipes.recipes.engine.artifacts import SAVED_MODEL_FILE
+from seqrecipes.recipes.engine.portable_export import DESCRIPTION_FILE, DESCRIPTION_VERSION
 # recipe (as seqrecipes.json names it) -> the module whose `load(export_dir, description,
 # **options)` serves it.
 READERS = {
@@ -36,7 +36,7 @@ def read_description(export_dir):
     export_dir = pathlib.Path(export_dir)
     path = export_dir / DESCRIPTION_FILE
     if not path.is_file():
-        saved_model = (export_dir / "saved_model.pb").is_file()
+        saved_model = (export_dir / SAVED_MODEL_FILE).is_file()
         raise RunDirectoryError(
             f"`export_dir`: {str(export_dir)!r} "
             + ("holds a SavedModel, which TensorFlow serves "

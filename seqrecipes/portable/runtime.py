@@ -3,7 +3,7 @@
 `Session(export_dir, description).run(feeds)` takes NumPy arrays by input name and returns
 the outputs in the order `seqrecipes.json` lists them, whatever the runtime. A graph exported
 with a fixed batch (LiteRT graphs of recurrent models take one row: see
-`engine.portable_export._batch_of_one`) is fed in slices of that batch, so callers always
+`engine.portable_export.export_graph`) is fed in slices of that batch, so callers always
 pass a whole batch. Neither runtime imports TensorFlow.
 """
 

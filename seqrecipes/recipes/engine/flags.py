@@ -137,8 +137,8 @@ def add_predict_arguments(parser, *, what="texts", metavar="TEXT"):
 
 def add_export_arguments(parser, *, what="export"):
     """Adds RUN_DIR, the positional DIR, `--overwrite` and `--format`."""
-    # The names only (engine.portable_export.FORMATS): building the parser imports nothing.
-    formats = ("savedmodel", "onnx", "litert")
+    from seqrecipes.recipes.engine.portable_export import FORMATS  # light: no TensorFlow
+
     add_run_dir_argument(parser)
     parser.add_argument("export_dir", metavar="DIR",
                         help=f"the {what} directory to write (new, or empty)")
@@ -146,11 +146,10 @@ def add_export_arguments(parser, *, what="export"):
                         help=f"replace an {what} already in DIR (a folder holding anything "
                         "else is never replaced)")
     parser.add_argument(
-        "--format", default="savedmodel", choices=formats,
+        "--format", default="savedmodel", choices=FORMATS,
         help="savedmodel: a TensorFlow SavedModel that takes raw input; onnx, litert: the "
         "numeric graph with its vocabularies and settings beside it, for "
-        "seqrecipes.portable.load (NumPy + onnxruntime or ai-edge-litert, no TensorFlow) "
-        "(default: savedmodel)")
+        "seqrecipes.portable.load (NumPy + onnxruntime or ai-edge-litert, no TensorFlow)")
 
 
 def _lines(raw, where):

@@ -25,10 +25,11 @@ import warnings
 
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError, MissingDependencyError
+from seqrecipes.recipes.engine import artifacts
 
 FORMATS = ("savedmodel", "onnx", "litert")
 GRAPH_FILES = {"onnx": "model.onnx", "litert": "model.tflite"}
-DESCRIPTION_FILE = "seqrecipes.json"  # artifacts.EXPORT_DESCRIPTION_FILE
+DESCRIPTION_FILE = artifacts.EXPORT_DESCRIPTION_FILE  # what marks a folder as our export
 DESCRIPTION_VERSION = 1  # the layout of seqrecipes.json that `seqrecipes.portable` reads
 EXPORT_INSTALL = 'pip install "seqrecipes[export]"'
 
@@ -90,19 +91,18 @@ def _has_recurrent_layer(model):
     return any(isinstance(layer, keras.layers.RNN) for layer in model._flatten_layers())
 
 
-def _batch_of_one(model):
-    """The model's input signature with the batch dimension fixed to 1.
-
-    A recurrent layer's loop keeps its steps in a TensorList whose element shape is
-    (batch, units); LiteRT's built-in operations need that shape static, and with a free batch
-    the converter fails ("'tf.TensorListReserve' op requires element_shape to be static",
-    measured on LSTM, BiLSTM, GRU and SimpleRNN classifiers, TF 2.21). With a batch of one
-    the same models convert and match Keras within 6e-8; the reader feeds one row per call.
-    """
+def input_signature_of(model, *, batch_size=None):
+    """The model's input signature as Keras's exporters build it, batch fixed to
+    `batch_size` (None: free). Passed explicitly, it also spares Keras's ONNX exporter its
+    "model has never called" refusal of a model built but not yet run (an export wrapper)."""
     import keras
+    from keras.src.export.export_utils import get_input_signature  # what model.export uses
 
-    return [keras.InputSpec(shape=(1, *tensor.shape[1:]), dtype=tensor.dtype,
-                            name=tensor.name) for tensor in model.inputs]
+    def fixed(spec):
+        return keras.InputSpec(shape=(batch_size, *spec.shape[1:]), dtype=spec.dtype,
+                               name=spec.name)
+
+    return keras.tree.map_structure(fixed, get_input_signature(model))
 
 
 def export_graph(model, staging, fmt, *, input_signature=None):
@@ -113,9 +113,9 @@ def export_graph(model, staging, fmt, *, input_signature=None):
         staging: path-like. The (staging) export directory; it exists.
         fmt: str. "onnx" or "litert".
         input_signature: list of `keras.InputSpec` / `tf.TensorSpec`, or None: the model's
-            own inputs, batch and steps left free, except that LiteRT gets a batch of one
-            when the model holds a recurrent layer (`_batch_of_one` says why). Names given
-            here name the graph's inputs.
+            own inputs (`input_signature_of`), batch and steps left free, except that a
+            LiteRT graph of a model with a recurrent layer takes a batch of one (the comment
+            below says why). Names given here name the graph's inputs.
 
     Returns:
         The `pathlib.Path` of the graph file.
@@ -125,6 +125,15 @@ def export_graph(model, staging, fmt, *, input_signature=None):
     """
     _validation.check_choice("fmt", fmt, tuple(GRAPH_FILES))
     path = pathlib.Path(staging, GRAPH_FILES[fmt])
+    if input_signature is None:
+        # A recurrent layer's loop keeps its steps in a TensorList whose element shape is
+        # (batch, units); LiteRT's built-in operations need that shape static, and with a
+        # free batch the converter fails ("'tf.TensorListReserve' op requires element_shape
+        # to be static", measured on LSTM, BiLSTM, GRU and SimpleRNN classifiers, TF 2.21).
+        # With a batch of one the same models convert and match Keras within 6e-8; the
+        # reader (`portable.runtime.Session`) feeds such a graph one row per call.
+        one = fmt == "litert" and _has_recurrent_layer(model)
+        input_signature = input_signature_of(model, batch_size=1 if one else None)
     if fmt == "onnx":
         _require("tf2onnx", "ONNX")
         _require("onnx", "ONNX")
@@ -134,8 +143,6 @@ def export_graph(model, staging, fmt, *, input_signature=None):
     else:
         import tensorflow as tf
 
-        if input_signature is None and _has_recurrent_layer(model):
-            input_signature = _batch_of_one(model)
         with _quiet_converters():
             model.export(
                 str(path), format="litert", verbose=False, input_signature=input_signature,
@@ -220,8 +227,6 @@ def write_description(staging, description):
     Returns:
         The `pathlib.Path` of the file written.
     """
-    from seqrecipes.recipes.engine import artifacts
-
     description = dict(description)
     for key in ("recipe", "format"):
         if key not in description:

@@ -419,7 +419,7 @@ def export(run_dir, export_dir, *, overwrite=False, format="savedmodel"):
     graph's inputs and outputs). `seqrecipes.portable.load(export_dir)` serves it from raw
     texts with NumPy and onnxruntime or ai-edge-litert, without TensorFlow. Every model
     family exports to both (LiteRT graphs of recurrent models take one text per call:
-    `engine.portable_export._batch_of_one`).
+    `engine.portable_export.export_graph` says why).
 
     Returns:
         The `pathlib.Path` of the export directory.
