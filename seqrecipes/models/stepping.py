@@ -20,7 +20,7 @@ from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.ids import corpus_ids, stream_chunks
 from seqrecipes.models import wiring
 # NumPy only, shared with the portable reader (seqrecipes.portable.char_lm).
-from seqrecipes.portable.sampling import next_token_distribution
+from seqrecipes.sampling import next_token_distribution
 
 
 def _parts(model):

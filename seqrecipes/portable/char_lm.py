@@ -4,7 +4,7 @@
 graph (`seqrecipes.models.stepping.build_step_model`): the id of one character and every
 recurrent state in, the next character's logits and the new states out. `CharLM` carries the
 states between calls, so generating n characters costs n steps, and samples as the recipe's
-`sample` does (`seqrecipes.portable.sampling`, the same NumPy generator for the same seed).
+`sample` does (`seqrecipes.sampling`, the same NumPy generator for the same seed).
 
 The recipe reads a prompt in one call over all its characters, the reader one character at a
 time: the same arithmetic per step, so the logits agree to float32 rounding (bench:
@@ -17,24 +17,10 @@ import re
 import numpy as np
 
 from seqrecipes import _validation
-from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.portable.runtime import Session
-from seqrecipes.portable.sampling import next_token_distribution
+from seqrecipes.sampling import check_prompt, next_token_distribution
 
 FORBIDDEN = (0, 1)  # padding and unknown (seqrecipes.ids): never generated
-
-
-def check_prompt(prompt, vocabulary):
-    """Refuses an empty prompt or one with a character the model never saw."""
-    _validation.check_string("prompt", prompt)
-    known = set(vocabulary[2:])
-    unknown = sorted({char for char in prompt if char not in known})
-    if not prompt or unknown:
-        raise InvalidArgumentError(
-            "`prompt` must be at least one character, all from the training text's "
-            f"vocabulary. Received: prompt={prompt!r}"
-            + (f", whose characters {unknown} the model never saw." if unknown else ".")
-        )
 
 
 def _position(name):

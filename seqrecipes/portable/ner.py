@@ -8,7 +8,7 @@ does the rest as the run's Keras model does, in NumPy:
            -> character ids (each token's code points, cut to `max_chars`; 0-padded)
     graph(token_ids, char_ids) -> scores [batch, words, tags]
     CRF: Viterbi path and marginals (`seqrecipes.portable.viterbi`); softmax: argmax
-    -> tag names, confidences -> entity spans (`seqrecipes.portable.ner_spans`)
+    -> tag names, confidences -> entity spans (`seqrecipes.recipes.ner.spans`, shared with `ner predict`)
 
 `predict` returns what `seqrecipes.recipes.ner.predict` returns for the same sentences, and
 batches them the same way (sorted by length, padded with "" to each batch's longest), so the
@@ -20,7 +20,8 @@ chunks as token lists too).
 import numpy as np
 
 from seqrecipes import _validation
-from seqrecipes.portable import ner_spans, viterbi
+from seqrecipes.portable import viterbi
+from seqrecipes.recipes.ner import spans as ner_spans
 from seqrecipes.portable.runtime import Session
 
 PAD_ID = 0  # seqrecipes.ids: "" is padding (0); an unknown word or character is 1

@@ -34,7 +34,7 @@ import time
 from seqrecipes import _validation
 from seqrecipes.errors import DataError, InvalidArgumentError, RunDirectoryError
 from seqrecipes.models import wiring
-from seqrecipes.portable.char_lm import check_prompt
+from seqrecipes.sampling import check_prompt
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import flags as _cli
 from seqrecipes.recipes.engine import plots as _plots

@@ -1,13 +1,15 @@
-"""Next-token sampling from logits, in NumPy: the same choice in Keras and outside it.
+"""Sampling a language model, in NumPy: the same choice in Keras and outside it.
 
 `seqrecipes.models.stepping.sample_ids` (Keras) and `seqrecipes.portable.char_lm` (ONNX,
 LiteRT) both turn a step's logits into probabilities here and draw with
-`numpy.random.default_rng(seed).choice`, so the same logits and seed give the same text.
+`numpy.random.default_rng(seed).choice`, so the same logits and seed give the same text; the
+char-LM recipe and the reader refuse the same prompts (`check_prompt`).
 """
 
 import numpy as np
 
 from seqrecipes import _validation
+from seqrecipes.errors import InvalidArgumentError
 
 
 def next_token_distribution(logits, *, temperature=1.0, top_k=None, forbidden=()):
@@ -39,3 +41,16 @@ def next_token_distribution(logits, *, temperature=1.0, top_k=None, forbidden=()
     scaled -= scaled.max()
     probabilities = np.exp(scaled)
     return probabilities / probabilities.sum()
+
+
+def check_prompt(prompt, vocabulary):
+    """Refuses an empty prompt or one with a character the model never saw."""
+    _validation.check_string("prompt", prompt)
+    known = set(vocabulary[2:])
+    unknown = sorted({char for char in prompt if char not in known})
+    if not prompt or unknown:
+        raise InvalidArgumentError(
+            "`prompt` must be at least one character, all from the training text's "
+            f"vocabulary. Received: prompt={prompt!r}"
+            + (f", whose characters {unknown} the model never saw." if unknown else ".")
+        )
