@@ -6,9 +6,10 @@ does the rest as the run's Keras model does, in NumPy:
 
     tokens -> [lower-case] -> word ids (the word vocabulary; "" padding 0, unknown 1)
            -> character ids (each token's code points, cut to `max_chars`; 0-padded)
+           -> bilm ids (the tokens, case kept, in the bilm run's vocabulary), where used
     graph(token_ids, char_ids) -> scores [batch, words, tags]
     CRF: Viterbi path and marginals (`seqrecipes.portable.viterbi`); softmax: argmax
-    -> tag names, confidences -> entity spans (`seqrecipes.recipes.ner.spans`, shared with `ner predict`)
+    -> tag names, confidences -> entity spans (`recipes.ner.spans`, as `ner predict`)
 
 `predict` returns what `seqrecipes.recipes.ner.predict` returns for the same sentences, and
 batches them the same way (sorted by length, padded with "" to each batch's longest), so the
@@ -44,6 +45,8 @@ class Tagger:
         chars = description["char_vocabulary"]
         self.chars = None if chars is None else {char: i for i, char in enumerate(chars)}
         self.max_chars = description["max_chars"]
+        bilm = description.get("bilm_vocabulary")
+        self.bilm_words = None if bilm is None else {word: i for i, word in enumerate(bilm)}
         self.tags = description["tags"]
         self.lowercase = description["lowercase"]
         self.lowercase_differences = description["lowercase_differences"]
@@ -59,7 +62,7 @@ class Tagger:
         return "".join(self.lowercase_differences.get(char, char.lower()) for char in token)
 
     def ids(self, sentences):
-        """The graph's inputs for token lists: `{"token_ids", "char_ids"?}`, int32.
+        """The graph's inputs for token lists: `{"token_ids", "char_ids"?, "bilm_ids"?}`, int32.
 
         Rows are padded with "" to the longest sentence (word id 0, no characters), and
         character rows to the longest token after the `max_chars` cut.
@@ -80,6 +83,12 @@ class Tagger:
                         self.chars.get(char, OOV_ID) for char in token
                     ]
             feeds["char_ids"] = char_ids
+        if self.bilm_words is not None:
+            bilm_ids = np.zeros((len(sentences), width), "int32")
+            for row, sentence in enumerate(sentences):
+                bilm_ids[row, : len(sentence)] = [
+                    self.bilm_words.get(token, OOV_ID) for token in sentence]
+            feeds["bilm_ids"] = bilm_ids
         return feeds
 
     def scores(self, sentences):

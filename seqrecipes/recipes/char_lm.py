@@ -374,9 +374,9 @@ def export(run_dir, export_dir, *, overwrite=False, format="savedmodel"):
     without TensorFlow list operations, one unrolled step does.
 
     "savedmodel" writes a TensorFlow SavedModel of the step model, with
-    `assets.extra/seqrecipes.json` (the vocabulary and state names); "onnx" and "litert" write `model.onnx` or
-    `model.tflite` and `seqrecipes.json`, served by `seqrecipes.portable.load(DIR)`
-    (`step`, `sample`) without TensorFlow.
+    `assets.extra/seqrecipes.json` (the vocabulary and state names); "onnx" and "litert"
+    write `model.onnx` or `model.tflite` and `seqrecipes.json`, served by
+    `seqrecipes.portable.load(DIR)` (`step`, `sample`) without TensorFlow.
 
     Args:
         run_dir: path of a run directory written by `run`.

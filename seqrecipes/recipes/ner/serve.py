@@ -120,10 +120,11 @@ def export(run_dir, export_dir, *, overwrite=False, format="savedmodel"):
     does not convert (tf2onnx fails on its while-loop output; LiteRT needs the Flex delegate,
     which ai-edge-litert lacks), so the graph is the tagger up to its emission scores (CRF)
     or probabilities (softmax), over `token_ids` `[batch, words]` and, with character
-    features, `char_ids` `[batch, words, chars]`. `seqrecipes.json` beside it holds the word
-    and character vocabularies, the lower-casing, the tag names and the CRF's transition,
-    start and end scores; `seqrecipes.portable.load(DIR).predict(sentences)` gives what
-    `predict` gives, with NumPy and onnxruntime or ai-edge-litert only. The LiteRT graph
+    features, `char_ids` `[batch, words, chars]` (with `bilm` features, `bilm_ids`).
+    `seqrecipes.json` beside it holds the word, character (and bilm) vocabularies, the
+    lower-casing, the tag names and the CRF's transition, start and end scores;
+    `seqrecipes.portable.load(DIR).predict(sentences)` gives what `predict` gives, with NumPy
+    and onnxruntime or ai-edge-litert only. The LiteRT graph
     takes one sentence at a time: with a free batch its recurrent layers keep TensorFlow list
     operations (Flex) that LiteRT's own operations cannot replace.
 
@@ -139,7 +140,7 @@ def export(run_dir, export_dir, *, overwrite=False, format="savedmodel"):
 
     Raises:
         InvalidArgumentError: a format this tagger cannot take (with the reason): LiteRT
-            for character BiLSTM features, ONNX and LiteRT for `bilm` features.
+            for character BiLSTM features.
     """
     from seqrecipes.recipes.engine import portable_export
 

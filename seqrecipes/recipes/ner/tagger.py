@@ -109,19 +109,15 @@ CHAR_LSTM_LITERT = (
     "(TensorListReserve, ...) that only the Flex delegate runs, and ai-edge-litert has none. "
     "Train with `char_features='cnn'` or 'none' for LiteRT."
 )
-BILM_PORTABLE = (
-    "its `bilm` features read the words through the bilm run's own vocabulary, a third "
-    "input that the portable reader (`seqrecipes.portable.ner`) does not build. Serve it "
-    "as a SavedModel."
-)
 
 
 def portable_parts(serving):
     """Splits a run's serving model at its string layers, for an ONNX or LiteRT export.
 
     The graph exported is the tagger up to its emission scores (CRF) or probabilities
-    (softmax), over `token_ids` and, with characters, `char_ids`; what the string layers and
-    the decoder did is written beside it for `seqrecipes.portable.ner`.
+    (softmax), over `token_ids` and, with characters, `char_ids` (with `bilm` features,
+    `bilm_ids`); what the string layers and the decoder did is written beside it for
+    `seqrecipes.portable.ner`.
 
     Args:
         serving: the model `build_string_tagger` returned (a run's `model.keras`).
@@ -129,7 +125,8 @@ def portable_parts(serving):
     Returns:
         `(scores_model, description, refused)`: the Keras model over ids; a dict of
         `vocabulary` (word id i is `vocabulary[i]`), `lowercase`, `lowercase_differences`,
-        `char_vocabulary` and `max_chars` (None without characters), `tags` (model tag k),
+        `char_vocabulary` and `max_chars` (None without characters), `bilm_vocabulary`
+        (None without `bilm` features), `tags` (model tag k),
         `decoder` ("crf" or "softmax") and, for a CRF, `crf` (`transitions`, `start`,
         `end` as lists); and `refused` (format -> why, for `check_format`).
     """
@@ -140,28 +137,28 @@ def portable_parts(serving):
         layer for layer in serving.layers if isinstance(layer, (CRFDecoder, SoftmaxDecoder))
     )
     chars = next((layer for layer in serving.layers if isinstance(layer, CharacterIds)), None)
-    lookups = [
-        layer for layer in serving.layers
-        if type(layer) is keras.layers.StringLookup and not layer.invert
-    ]
+    words = serving.get_layer("token_lookup")  # build_token_lookup's layer
+    bilm = next((layer for layer in serving.layers if layer.name == "bilm_lookup"), None)
     tag_names = next(
         layer for layer in serving.layers
         if isinstance(layer, keras.layers.StringLookup) and layer.invert
     )
     lowercase = any(isinstance(layer, Lowercase) for layer in serving.layers)
     refused = {}
-    if "bilm_ids" in scores.input:
-        refused = {"onnx": BILM_PORTABLE, "litert": BILM_PORTABLE}
-    elif chars is not None and _has_char_lstm(scores):
+    if chars is not None and _has_char_lstm(scores):
         refused = {"litert": CHAR_LSTM_LITERT}
     description = {
-        "vocabulary": [str(word) for word in lookups[0].get_vocabulary()],
+        "vocabulary": [str(word) for word in words.get_vocabulary()],
         "lowercase": lowercase,
         "lowercase_differences": lowercase_differences() if lowercase else {},
         "char_vocabulary": (
             None if chars is None else [str(char) for char in chars.get_vocabulary()]
         ),
         "max_chars": None if chars is None else chars.max_chars,
+        # The bilm run's own vocabulary, read with the tokens' case (build_string_tagger).
+        "bilm_vocabulary": (
+            None if bilm is None else [str(word) for word in bilm.get_vocabulary()]
+        ),
         "tags": [str(tag) for tag in tag_names.get_vocabulary()[decoder.offset:]],
         "decoder": "crf" if isinstance(decoder, CRFDecoder) else "softmax",
         "crf": None,

@@ -175,3 +175,27 @@ def test_document_chunks_are_tagged_as_evaluate_tags_them(runs, exports, data):
     for key in [("crf", "onnx"), ("crf", "litert")]:
         got, _ = portable.load(exports[key]).tag(chunks.tokens)
         assert got == expected
+
+
+def test_a_tagger_with_bilm_features_reads_the_bilm_vocabulary_too(data):
+    folder = data["folder"]
+    text = folder / "bilm.txt"
+    text.write_text("\n".join(data["sentences"][:10]) * 3, encoding="utf-8")
+    assert main(["bilm", "train", "--data", str(text), "--run-dir", str(folder / "bilm"),
+                 "--units", "4", "--epochs", "1", "--verbose", "0"]) == 0
+    run_dir = train(data, "with-bilm", "--char-features", "none", "--bilm",
+                    str(folder / "bilm"), "--epochs", "2")
+    sentences = data["sentences"]
+    expected = ner.predict(run_dir, sentences)
+    for fmt in ("onnx", "litert"):
+        reader = portable.load(ner.export(run_dir, folder / f"bilm-{fmt}", format=fmt))
+        assert reader.bilm_words is not None
+        got = reader.predict(sentences)
+        assert [row["tags"] for row in got] == [row["tags"] for row in expected]
+        np.testing.assert_allclose([c for row in got for c in row["confidences"]],
+                                   [c for row in expected for c in row["confidences"]],
+                                   atol=1e-5)
+    # Case is kept for the bilm's words: "Paris" and "PARIS" are different bilm ids.
+    ids = reader.ids([["Paris", "PARIS"]])
+    lookup = load_run(run_dir).model.get_layer("bilm_lookup")
+    np.testing.assert_array_equal(ids["bilm_ids"], lookup(tf.constant([["Paris", "PARIS"]])))
