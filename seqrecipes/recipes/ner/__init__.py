@@ -7,8 +7,10 @@
 
 The package's files, one role each: `training` (read, build, fit, evaluate, save: `train`),
 `data` (CoNLL files, dev split, vocabularies), `documents` (sentences of a document read
-together), `entities` (seqeval metrics, entity spans), `tagger` (the string-in, tags-out model
-a run holds), `serve` (`evaluate`, `predict`, `export` on a run directory), `cli` (flags).
+together), `entities` (seqeval metrics), `spans` (sentences to tokens, tags to entity
+spans: TensorFlow-free, shared with `seqrecipes.portable.ner`), `tagger` (the string-in,
+tags-out model a run holds, and its split for ONNX / LiteRT), `serve` (`evaluate`,
+`predict`, `export` on a run directory), `cli` (flags).
 """
 
 from seqrecipes.recipes.ner.serve import DEFAULT_RUN_DIR, RECIPE, evaluate, export, predict
