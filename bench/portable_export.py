@@ -2,6 +2,8 @@
 
     python bench/portable_export.py                       # IMDB and NSMC, default runs
     python bench/portable_export.py --train-rows 20000    # train on a subset (say so)
+    python bench/portable_export.py --datasets imdb --train-rows 5000 --test-rows 2000 \
+        --workdir bench/results/portable-bigru -- --model gru --bidirectional --epochs 2
 
 For each data set a default sentiment run (`seqrecipes sentiment train`, NBSVM; reused from
 `--workdir` when it is there) is exported as a SavedModel, ONNX, LiteRT and ONNX with
@@ -60,7 +62,7 @@ def _subset(path, rows, folder):
     return target
 
 
-def train(name, data_dir, workdir, train_rows):
+def train(name, data_dir, workdir, train_rows, extra=()):
     """The run directory of `name` (trained with the recipe's defaults unless present)."""
     from seqrecipes.cli import main
 
@@ -70,7 +72,7 @@ def train(name, data_dir, workdir, train_rows):
     if train_rows:
         train_path = _subset(train_path, train_rows, workdir)
     argv = ["sentiment", "train", "--data", str(train_path), "--test", str(test_path),
-            *flags, "--run-dir", str(run_dir), "--verbose", "0", "--baseline", "none"]
+            *flags, "--run-dir", str(run_dir), "--verbose", "0", "--baseline", "none", *extra]
     if (run_dir / "run.json").is_file():
         print(f"(reusing {run_dir})")
         return run_dir, "seqrecipes " + " ".join(argv)
@@ -148,17 +150,20 @@ def throughput(function, texts):
     return len(texts) / (time.perf_counter() - start)
 
 
-def bench(name, data_dir, workdir, train_rows):
+def bench(name, data_dir, workdir, train_rows, test_rows=None, extra=()):
     import tensorflow as tf
 
     import seqrecipes.portable as portable
     from seqrecipes.recipes.sentiment import serve
 
     print(f"\n## {name}")
-    run_dir, command = train(name, data_dir, workdir, train_rows)
+    run_dir, command = train(name, data_dir, workdir, train_rows, extra)
     loaded = serve.load(run_dir)
     table = test_texts(name, data_dir)
     texts, truth = list(table.texts), np.asarray(table.label_ids(loaded.classes))
+    if test_rows is not None and test_rows < len(texts):  # a seeded sample, in file order
+        chosen = np.sort(np.random.default_rng(0).choice(len(texts), test_rows, replace=False))
+        texts, truth = [texts[i] for i in chosen], truth[chosen]
     exports = export_all(loaded, workdir, name)
     readers = {fmt: portable.load(path) for fmt, path in exports.items() if fmt != "savedmodel"}
 
@@ -262,12 +267,18 @@ def main(argv=None):
                         help="runs and exports (default: bench/results/portable, ignored by git)")
     parser.add_argument("--train-rows", type=int, default=None,
                         help="train on this many shuffled training rows (default: all)")
+    parser.add_argument("--test-rows", type=int, default=None,
+                        help="compare on a seeded sample of this many test texts (default: all)")
     parser.add_argument("--out", type=pathlib.Path, default=None, help="JSON results")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []  # more `train` flags
+    argv = argv[: argv.index("--")] if "--" in argv else argv
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         raise SystemExit(f"data sets not found at {args.data} (pass --data)")
     args.workdir.mkdir(parents=True, exist_ok=True)
-    results = [bench(name, args.data, args.workdir, args.train_rows) for name in args.datasets]
+    results = [bench(name, args.data, args.workdir, args.train_rows, args.test_rows, extra)
+               for name in args.datasets]
     for result in results:
         report(result)
     if args.out:

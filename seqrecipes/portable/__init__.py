@@ -10,7 +10,9 @@ reads that folder back and returns the recipe's model object, which takes raw in
 
 Needs only NumPy and the format's runtime (`pip install "seqrecipes[portable]"`:
 onnxruntime, ai-edge-litert). Nothing here imports TensorFlow or Keras, directly or through
-`seqrecipes` (tests/portable/test_no_tensorflow.py checks `sys.modules` in a fresh process).
+`seqrecipes`: tests/recipes/sentiment/test_sentiment_portable.py checks `sys.modules` in a
+fresh process. Like `seqrecipes.errors`, it is the package's bottom layer: it imports only
+the top-level modules, and the recipes and models reuse its TensorFlow-free pieces.
 """
 
 import importlib
@@ -18,9 +20,11 @@ import json
 import pathlib
 
 from seqrecipes.errors import RunDirectoryError
-# Both modules are free of TensorFlow: the writer's names, so reader and writer agree.
-from seqrecipes.recipes.engine.artifacts import SAVED_MODEL_FILE
-from seqrecipes.recipes.engine.portable_export import DESCRIPTION_FILE, DESCRIPTION_VERSION
+
+# The writer (`recipes.engine.portable_export`) takes these from here.
+DESCRIPTION_FILE = "seqrecipes.json"  # `artifacts.write_export` knows it as an export of ours
+DESCRIPTION_VERSION = 1  # the layout of seqrecipes.json; a reader refuses a newer one
+SAVED_MODEL_FILE = "saved_model.pb"  # what a SavedModel export holds instead
 # recipe (as seqrecipes.json names it) -> the module whose `load(export_dir, description,
 # **options)` serves it.
 READERS = {

@@ -1,6 +1,6 @@
 """A sentiment export (ONNX or LiteRT) at work: labels and probabilities for raw texts.
 
-The same rows as `seqrecipes sentiment predict` (`engine.classification.prediction_rows`),
+The same rows as `seqrecipes sentiment predict` (`portable.classification.prediction_rows`),
 from the graph of ids the export holds and `portable.text.TextVectorizer` in place of the
 model's `TextVectorization`. Texts are sorted by length and batched, each batch padded to its
 own longest text (at least one step: an empty text is one padding step, as in
@@ -13,8 +13,8 @@ import pathlib
 import numpy as np
 
 from seqrecipes import _validation
+from seqrecipes.portable import classification as _classification
 from seqrecipes.portable import runtime, text
-from seqrecipes.recipes.engine import classification as _classification
 
 
 class SentimentModel:

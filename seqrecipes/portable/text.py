@@ -136,7 +136,7 @@ class TextVectorizer:
     def _pretokenized(self, texts):
         if self.pretokenize is None:
             return texts
-        from seqrecipes.datasets import korean  # TensorFlow-free; kiwipiepy on first use
+        from seqrecipes.portable import korean  # kiwipiepy is imported on first use
 
         return korean.pretokenize_korean(texts, self.pretokenize)
 

@@ -25,12 +25,13 @@ import warnings
 
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError, MissingDependencyError
+# seqrecipes.json (`artifacts.EXPORT_DESCRIPTION_FILE` recognises it as an export of ours)
+# and its layout version, as the reader defines them.
+from seqrecipes.portable import DESCRIPTION_FILE, DESCRIPTION_VERSION  # noqa: F401
 from seqrecipes.recipes.engine import artifacts
 
 FORMATS = ("savedmodel", "onnx", "litert")
 GRAPH_FILES = {"onnx": "model.onnx", "litert": "model.tflite"}
-DESCRIPTION_FILE = artifacts.EXPORT_DESCRIPTION_FILE  # what marks a folder as our export
-DESCRIPTION_VERSION = 1  # the layout of seqrecipes.json that `seqrecipes.portable` reads
 EXPORT_INSTALL = 'pip install "seqrecipes[export]"'
 
 

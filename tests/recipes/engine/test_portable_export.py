@@ -64,3 +64,11 @@ def test_a_refused_format_gives_the_reason_and_the_formats_that_work():
                                                    r"Choose format='savedmodel' \(or 'litert'\)"):
         portable_export.check_format("onnx", refused=refused)
     assert portable_export.check_format("litert", refused=refused) == "litert"
+
+
+def test_reader_and_writer_agree_on_the_file_names():
+    import seqrecipes.portable as portable
+
+    assert portable.DESCRIPTION_FILE == artifacts.EXPORT_DESCRIPTION_FILE
+    assert portable.SAVED_MODEL_FILE == artifacts.SAVED_MODEL_FILE
+    assert portable_export.DESCRIPTION_VERSION == portable.DESCRIPTION_VERSION
