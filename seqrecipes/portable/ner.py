@@ -9,7 +9,7 @@ does the rest as the run's Keras model does, in NumPy:
            -> bilm ids (the tokens, case kept, in the bilm run's vocabulary), where used
     graph(token_ids, char_ids) -> scores [batch, words, tags]
     CRF: Viterbi path and marginals (`seqrecipes.portable.viterbi`); softmax: argmax
-    -> tag names, confidences -> entity spans (`recipes.ner.spans`, as `ner predict`)
+    -> tag names, confidences -> entity spans (`portable.ner_spans`, as `ner predict`)
 
 `predict` returns what `seqrecipes.recipes.ner.predict` returns for the same sentences, and
 batches them the same way (sorted by length, padded with "" to each batch's longest), so the
@@ -21,8 +21,7 @@ chunks as token lists too).
 import numpy as np
 
 from seqrecipes import _validation
-from seqrecipes.portable import viterbi
-from seqrecipes.recipes.ner import spans as ner_spans
+from seqrecipes.portable import ner_spans, viterbi
 from seqrecipes.portable.runtime import Session
 
 PAD_ID = 0  # seqrecipes.ids: "" is padding (0); an unknown word or character is 1

@@ -7,8 +7,8 @@
 
 The package's files, one role each: `training` (read, build, fit, evaluate, save: `train`),
 `data` (CoNLL files, dev split, vocabularies), `documents` (sentences of a document read
-together), `entities` (seqeval metrics), `spans` (sentences to tokens, tags to entity
-spans: TensorFlow-free, shared with `seqrecipes.portable.ner`), `tagger` (the string-in,
+together), `entities` (seqeval metrics; sentences to tokens and tags to entity spans come
+from `seqrecipes.portable.ner_spans`, shared with the portable reader), `tagger` (the string-in,
 tags-out model a run holds, and its split for ONNX / LiteRT), `serve` (`evaluate`,
 `predict`, `export` on a run directory), `cli` (flags).
 """

@@ -18,7 +18,7 @@ from seqeval.metrics.sequence_labeling import get_entities
 from seqrecipes.datasets.pipeline import predict_in_order
 from seqrecipes.errors import DataError, InvalidArgumentError
 # Re-exported: `ner predict` and the portable reader share them (no Keras there).
-from seqrecipes.recipes.ner.spans import entity_spans, token_offsets  # noqa: F401
+from seqrecipes.portable.ner_spans import entity_spans, token_offsets  # noqa: F401
 
 
 def check_known_tags(data, tag_vocabulary, *, role):

@@ -26,8 +26,8 @@ from seqrecipes.datasets.vocab import PAD_TOKEN
 from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models import attribution
 from seqrecipes.recipes.ner import serve as _serve
-from seqrecipes.recipes.ner import spans as _spans
-from seqrecipes.recipes.ner.spans import entity_spans
+from seqrecipes.portable import ner_spans as _spans
+from seqrecipes.portable.ner_spans import entity_spans
 from seqrecipes.recipes.ner.tagger import tag_sentences
 
 FEATURE_LAYERS = ("with_bilm", "word_and_chars", "embedding")  # the first found is attributed

@@ -6,7 +6,7 @@ names and per-token confidences (`seqrecipes.recipes.ner.tagger`).
 
 from seqrecipes import _validation
 from seqrecipes.errors import RunDirectoryError
-from seqrecipes.recipes.ner import spans as _spans
+from seqrecipes.portable import ner_spans as _spans
 from seqrecipes.recipes.ner import documents as _ner_context
 from seqrecipes.recipes.ner import data as _ner_data
 from seqrecipes.recipes.engine import artifacts as _artifacts
@@ -92,7 +92,7 @@ def predict(run_dir, sentences, *, tokenized=False, batch_size=64):
     Returns:
         One dict per sentence, in order: `text`, `tokens`, `tags`, `confidences` (the
         probability of each token's tag: CRF marginal, or softmax) and `entities` (see
-        `seqrecipes.recipes.ner.spans.entity_spans`: type, text, tokens, token and character
+        `seqrecipes.portable.ner_spans.entity_spans`: type, text, tokens, token and character
         offsets, and the smallest token confidence of the span).
     """
     from seqrecipes.recipes.ner.tagger import tag_sentences

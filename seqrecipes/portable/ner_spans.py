@@ -2,9 +2,8 @@
 
 `ner predict` (Keras) and the portable reader (`seqrecipes.portable.ner`) share these
 functions, so both split a sentence, place its entities and shape their answer the same way.
-Nothing here imports TensorFlow or Keras (nor does the `recipes.ner` package on import), so
-the reader can use it; entities are seqeval's (`get_entities`, the CoNLL `conlleval` rules),
-imported when first needed.
+Nothing here imports TensorFlow or Keras; entities are seqeval's (`get_entities`, the CoNLL
+`conlleval` rules), imported when first needed.
 """
 
 import re
