@@ -1,10 +1,11 @@
 """The import rules of the package, read from the source with `ast` (nothing is imported).
 
 Layers, bottom to top: the top-level modules (`errors`, `ids`, `_validation`, ...), then
-`models` and `datasets` side by side (neither imports the other; what both need, such as the
-reserved token ids, lives in `seqrecipes.ids`), then `recipes`, then `cli`, then the package's
-own `__init__` (its public API) and `__main__`. Every import is
-read, those inside functions included (a lazy import is still a dependency). The rules:
+`portable` (the TensorFlow-free reader of ONNX / LiteRT exports, whose pieces training
+reuses), then `models` and `datasets` side by side (neither imports the other; what both
+need, such as the reserved token ids, lives in `seqrecipes.ids`), then `recipes`, then `cli`,
+then the package's own `__init__` (its public API) and `__main__`. Every import is read, those
+inside functions included (a lazy import is still a dependency). The rules:
 
 - `models` and `datasets` never import each other;
 - nothing imports upward: `models` / `datasets` / the top-level modules never import
@@ -92,7 +93,8 @@ def is_private(name):
 
 
 def layer(module):
-    """"models", "datasets", "recipes", "cli", "api" or "top" (the top-level modules).
+    """"models", "datasets", "recipes", "portable", "cli", "api" or "top" (the top-level
+    modules).
 
     "api" is the package itself (`seqrecipes/__init__.py`, which re-exports the public names,
     and `__main__`): it stands above everything.
@@ -100,7 +102,7 @@ def layer(module):
     if module in (NAME, f"{NAME}.__main__"):
         return "api"
     parts = module.split(".")
-    if len(parts) > 1 and parts[1] in ("models", "datasets", "recipes"):
+    if len(parts) > 1 and parts[1] in ("models", "datasets", "recipes", "portable"):
         return parts[1]
     return "cli" if module == f"{NAME}.cli" else "top"
 
@@ -109,11 +111,15 @@ def layer(module):
 # `__version__`, which nothing below them needs
 ALLOWED = {
     "top": {"top"},
-    "models": {"top", "models"},
-    "datasets": {"top", "datasets"},
-    "recipes": {"top", "models", "datasets", "recipes", "api"},
-    "cli": {"top", "models", "datasets", "recipes", "cli", "api"},
-    "api": {"top", "models", "datasets", "recipes", "cli", "api"},
+    # the TensorFlow-free reader of ONNX / LiteRT exports, just above the top-level modules:
+    # what serving shares with training (Korean morphemes, prediction rows, Viterbi, ...)
+    # lives there and every layer above reuses it
+    "portable": {"top", "portable"},
+    "models": {"top", "portable", "models"},
+    "datasets": {"top", "portable", "datasets"},
+    "recipes": {"top", "portable", "models", "datasets", "recipes", "api"},
+    "cli": {"top", "portable", "models", "datasets", "recipes", "cli", "api"},
+    "api": {"top", "portable", "models", "datasets", "recipes", "cli", "api"},
 }
 
 

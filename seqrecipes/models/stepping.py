@@ -19,6 +19,8 @@ from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.ids import corpus_ids, stream_chunks
 from seqrecipes.models import wiring
+# NumPy only, shared with the portable reader (seqrecipes.portable.char_lm).
+from seqrecipes.sampling import next_token_distribution
 
 
 def _parts(model):
@@ -182,37 +184,6 @@ def _logsumexp(logits):
     return top + np.log(np.exp(logits - top).sum(axis=-1, keepdims=True))
 
 
-def next_token_distribution(logits, *, temperature=1.0, top_k=None, forbidden=()):
-    """Turns one step's logits into sampling probabilities (temperature, then top-k).
-
-    Args:
-        logits: 1-D array of next-token logits.
-        temperature: float > 0. Divides the logits: below 1 sharpens, above 1 flattens.
-        top_k: int or None. Keep only the `top_k` most likely tokens (ties at the k-th
-            value are all kept). None keeps all.
-        forbidden: ids that are never sampled (padding and the OOV id).
-
-    Returns:
-        A 1-D float64 array of probabilities summing to 1.
-
-    Example:
-
-    >>> p = next_token_distribution(np.log([0.1, 0.2, 0.3, 0.4]), top_k=2)
-    >>> np.round(p, 3).tolist()
-    [0.0, 0.0, 0.429, 0.571]
-    """
-    _validation.check_positive_float("temperature", temperature)
-    _validation.check_positive_int("top_k", top_k, allow_none=True)
-    scaled = np.asarray(logits, "float64") / temperature
-    scaled[list(forbidden)] = -np.inf
-    if top_k is not None and top_k < np.isfinite(scaled).sum():
-        threshold = np.sort(scaled)[-top_k]
-        scaled[scaled < threshold] = -np.inf
-    scaled -= scaled.max()
-    probabilities = np.exp(scaled)
-    return probabilities / probabilities.sum()
-
-
 def sample_ids(model, prompt_ids, *, length, temperature=1.0, top_k=None, forbidden=(),
                seed=None):
     """Generates `length` ids after `prompt_ids`, one at a time, carrying the state.
@@ -238,3 +209,48 @@ def sample_ids(model, prompt_ids, *, length, temperature=1.0, top_k=None, forbid
         generated.append(token)
         logits, states = run_recurrent(model, np.array([[token]], "int32"), states)
     return generated
+
+
+def build_step_model(model):
+    """One step of a language model, its states as inputs and outputs (for export).
+
+    A stateful model keeps its states in variables and a plain one starts every call from
+    zero, so neither serves generation outside Keras one character at a time. This model
+    takes `token_ids` `(batch, 1)` and one input per state (`state_names`, "/" written "_":
+    `gru_1_h`, `lstm_1_c`, ...), and returns `[logits (batch, vocabulary_size), new states in
+    the same order]`. It shares the embedding and head of `model` and copies its recurrent
+    weights into layers that return their states and are unrolled (one step: no loop in the
+    graph, which is what lets ONNX and LiteRT take it, measured with TF 2.21).
+
+    Args:
+        model: a model from `build_language_model` (stateful or not).
+
+    Returns:
+        A functional `keras.Model`.
+
+    Example:
+
+    >>> from seqrecipes.models.language import build_language_model
+    >>> step = build_step_model(build_language_model(20, cell="lstm", units=(8, 4)))
+    >>> [tuple(tensor.shape) for tensor in step.outputs]
+    [(None, 20), (None, 8), (None, 8), (None, 4), (None, 4)]
+    """
+    embedding, recurrent, head = _parts(model)
+    ids = keras.Input(shape=(1,), dtype="int32", name="token_ids")
+    names = iter(name.replace("/", "_") for name in state_names(model))
+    features = embedding(ids)
+    state_inputs, state_outputs = [], []
+    for layer in recurrent:
+        initial = [keras.Input(shape=(size,), dtype="float32", name=next(names))
+                   for size in _state_sizes(layer)]
+        config = {**layer.get_config(), "return_sequences": True, "return_state": True,
+                  "stateful": False, "unroll": True}
+        step = type(layer).from_config(config)
+        outputs = step(features, initial_state=initial)
+        step.set_weights(layer.get_weights())
+        features, new = outputs[0], list(outputs[1:])
+        state_inputs += initial
+        state_outputs += new
+    logits = keras.layers.Reshape((head.units,), name="next_token_logits")(head(features))
+    return keras.Model([ids, *state_inputs], [logits, *state_outputs],
+                       name=f"{model.name}_step")

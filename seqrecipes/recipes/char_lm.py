@@ -3,6 +3,7 @@
     seqrecipes char-lm train                                     # the embedded play
     seqrecipes char-lm train --data input.txt --mode stateful    # truncated BPTT over streams
     seqrecipes char-lm sample runs/char-lm --prompt "ROMEO:" --temperature 0.8 --top-k 5
+    seqrecipes char-lm export runs/char-lm served/ --format onnx     # one step, states in/out
 
 The text is split in order (the first 90% trains, the last 10% validates, as char-rnn and
 nanoGPT do on Tiny Shakespeare), the character vocabulary is built from the training part
@@ -33,6 +34,7 @@ import time
 from seqrecipes import _validation
 from seqrecipes.errors import DataError, InvalidArgumentError, RunDirectoryError
 from seqrecipes.models import wiring
+from seqrecipes.sampling import check_prompt
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import flags as _cli
 from seqrecipes.recipes.engine import plots as _plots
@@ -232,7 +234,7 @@ def run(
     )
     lookup = build_char_lookup([train_text])
     vocabulary = [str(char) for char in lookup.get_vocabulary()]
-    _check_prompt(prompt, vocabulary)
+    check_prompt(prompt, vocabulary)
     train_ids, validation_ids = encode(train_text, lookup), encode(validation_text, lookup)
     stateful = mode == "stateful"
     train_data = language_model_dataset(
@@ -313,18 +315,6 @@ def run(
 train = run  # every recipe's training entry point is `train`; `run` is kept as its alias
 
 
-def _check_prompt(prompt, vocabulary):
-    _validation.check_string("prompt", prompt)
-    known = set(vocabulary[2:])
-    unknown = sorted({char for char in prompt if char not in known})
-    if not prompt or unknown:
-        raise InvalidArgumentError(
-            "`prompt` must be at least one character, all from the training text's "
-            f"vocabulary. Received: prompt={prompt!r}"
-            + (f", whose characters {unknown} the model never saw." if unknown else ".")
-        )
-
-
 def _generate(model, vocabulary, prompt, length, temperature, top_k, seed):
     from seqrecipes.datasets.vocab import OOV_ID, PAD_ID
     from seqrecipes.models.stepping import sample_ids
@@ -367,12 +357,80 @@ def sample(run_dir, *, prompt="\n", length=500, temperature=1.0, top_k=None, see
         _validation.check_seed("seed", seed)
     loaded = _artifacts.load_run(run_dir)
     vocabulary = load_vocabulary(loaded)
-    _check_prompt(prompt, vocabulary)
+    check_prompt(prompt, vocabulary)
     return _generate(loaded.model, vocabulary, prompt, length, temperature, top_k, seed)
 
 
+def export(run_dir, export_dir, *, overwrite=False, format="savedmodel"):
+    """Exports one step of the run's model, its states as inputs and outputs.
+
+    Generation feeds one character at a time and carries the recurrent states, so what is
+    exported, in every format, is the step model (`stepping.build_step_model`): inputs
+    `token_ids` int32 `(batch, 1)` and one float32 `(batch, units)` input per state
+    (`gru_1_h`, `lstm_1_h`, `lstm_1_c`, ...: `state_names` in `seqrecipes.json` or the
+    SavedModel's signature), outputs `[logits (batch, vocabulary_size), the new states in
+    the same order]`. The full model would restart from a zero state on every call, so
+    generating n characters from it would cost n^2 steps; the step model costs n. Measured
+    with TF 2.21: a recurrent layer over a free number of steps does not convert to LiteRT
+    without TensorFlow list operations, one unrolled step does.
+
+    "savedmodel" writes a TensorFlow SavedModel of the step model, with
+    `assets.extra/seqrecipes.json` (the vocabulary and state names); "onnx" and "litert"
+    write `model.onnx` or `model.tflite` and `seqrecipes.json`, served by
+    `seqrecipes.portable.load(DIR)` (`step`, `sample`) without TensorFlow.
+
+    Args:
+        run_dir: path of a run directory written by `run`.
+        export_dir: str or path-like. A new or empty directory, or an export to replace
+            with `overwrite=True`.
+        overwrite: bool. Replace an export already in `export_dir`.
+        format: str. "savedmodel", "onnx" or "litert". Defaults to "savedmodel".
+
+    Returns:
+        The `pathlib.Path` written.
+    """
+    from seqrecipes.models.stepping import build_step_model, state_names
+    from seqrecipes.recipes.engine import portable_export
+
+    _validation.check_bool("overwrite", overwrite)
+    portable_export.check_format(format)
+    loaded = _artifacts.load_run(run_dir)
+    vocabulary = load_vocabulary(loaded)
+    step = build_step_model(loaded.model)
+    description = {
+        "recipe": RECIPE, "format": format, "vocabulary": vocabulary,
+        "state_names": [name.replace("/", "_") for name in state_names(loaded.model)],
+        "outputs_order": ["logits"] + [name.replace("/", "_")
+                                       for name in state_names(loaded.model)],
+    }
+    if format == "savedmodel":
+        def describe(staging):  # where a SavedModel keeps files of its own (as sentiment)
+            extra = pathlib.Path(staging, "assets.extra")
+            extra.mkdir(exist_ok=True)
+            portable_export.write_description(extra, description)
+
+        path = _artifacts.export_saved_model(step, export_dir, overwrite=overwrite,
+                                             describe=describe)
+    else:
+        import tensorflow as tf
+
+        signature = [[tf.TensorSpec(tensor.shape, tensor.dtype, name=tensor.name)
+                      for tensor in step.inputs]]
+
+        def fill(staging):
+            graph = portable_export.export_graph(step, staging, format,
+                                                 input_signature=signature)
+            portable_export.write_description(staging, {**description, "graph": graph.name})
+
+        path = _artifacts.write_export(export_dir, fill, overwrite=overwrite)
+    print(f"{format} export of one step written to {path}: token_ids (batch, 1) and states "
+          f"{description['state_names']} -> logits (batch, {len(vocabulary)}) and the new "
+          "states")
+    return path
+
+
 def add_parser(subparsers):
-    """Declares `seqrecipes char-lm train | sample`."""
+    """Declares `seqrecipes char-lm train | sample | export`."""
     parser = subparsers.add_parser(
         "char-lm", help="character language model: train on a text, sample from it",
         description=__doc__.split("\n\n")[0],
@@ -427,4 +485,10 @@ def add_parser(subparsers):
         return 0
 
     generate.set_defaults(func=sample_handler)
+
+    exporter = commands.add_parser(
+        "export", help="write one step of the model (states in and out) for serving",
+        description=export.__doc__.split("\n\n")[0])
+    _cli.add_export_arguments(exporter)
+    _cli.bind(exporter, export)
     return parser

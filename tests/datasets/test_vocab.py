@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from seqrecipes import datasets
-from seqrecipes.datasets import korean
+from seqrecipes.portable import korean  # where `_kiwi` (the cached analyser) lives
 from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models import build_sequence_classifier, build_sequence_tagger
 

@@ -59,7 +59,7 @@ def test_the_verb_table_is_the_parsers():
     for recipe, verbs in recipes.VERBS.items():
         assert tuple(subcommands(PARSERS[recipe])) == verbs, recipe
     assert with_verb("predict") == ["sentiment", "ner", "seq2seq"]
-    assert with_verb("export") == ["sentiment", "ner"]
+    assert with_verb("export") == ["sentiment", "ner", "char-lm", "timeseries"]
 
 
 @pytest.mark.parametrize("recipe", with_verb("train"))
@@ -94,6 +94,8 @@ def test_export_takes_run_and_dir_positionally_and_overwrite(recipe):
     assert positionals(parser) == ["run_dir", "export_dir"]
     args = parser.parse_args(["runs/x", "served/", "--overwrite"])
     assert (args.run_dir, args.export_dir, args.overwrite) == ("runs/x", "served/", True)
+    assert args.format == "savedmodel"
+    assert parser.parse_args(["runs/x", "served/", "--format", "onnx"]).format == "onnx"
 
 
 @pytest.mark.parametrize("module", [sentiment, ner, char_lm, timeseries, seq2seq, bilm,

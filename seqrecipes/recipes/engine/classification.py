@@ -8,6 +8,8 @@ model output into one row of K probabilities per text, so the rest never needs t
 import numpy as np
 
 from seqrecipes.errors import DataError
+# The reader of exports answers with the same two functions; they live below both.
+from seqrecipes.portable.classification import prediction_rows, probabilities  # noqa: F401
 
 
 def stratified_split(label_ids, fraction, *, seed, what, source):
@@ -40,15 +42,6 @@ def stratified_split(label_ids, fraction, *, seed, what, source):
         positions, test_size=held, stratify=label_ids, random_state=seed, shuffle=True
     )
     return np.sort(kept), np.sort(held_out)
-
-
-def probabilities(outputs, num_classes):
-    """(texts, K) class probabilities from a model's output (one sigmoid unit, or softmax)."""
-    outputs = np.asarray(outputs, dtype="float64")
-    if num_classes == 2:
-        positive = outputs.reshape(len(outputs), -1)[:, 0]
-        return np.stack([1.0 - positive, positive], axis=1)
-    return outputs.reshape(len(outputs), num_classes)
 
 
 def macro_f1(label_ids, class_probabilities):

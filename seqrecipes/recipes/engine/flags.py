@@ -124,7 +124,7 @@ def add_run_dir_argument(parser):
 
 # The one shape of every recipe's `predict` and `export` (STYLE.md, "Naming"):
 #   predict RUN_DIR [TEXT ...] [--file FILE]   no TEXT and no --file: standard input
-#   export RUN_DIR DIR [--overwrite]
+#   export RUN_DIR DIR [--overwrite] [--format savedmodel|onnx|litert]
 
 
 def add_predict_arguments(parser, *, what="texts", metavar="TEXT"):
@@ -136,14 +136,21 @@ def add_predict_arguments(parser, *, what="texts", metavar="TEXT"):
                         help=f"read the {what} from FILE, one per line ('-': standard input)")
 
 
-def add_export_arguments(parser, *, what="SavedModel"):
-    """Adds RUN_DIR, the positional DIR and `--overwrite`."""
+def add_export_arguments(parser, *, what="export"):
+    """Adds RUN_DIR, the positional DIR, `--overwrite` and `--format`."""
+    from seqrecipes.recipes.engine.portable_export import FORMATS  # light: no TensorFlow
+
     add_run_dir_argument(parser)
     parser.add_argument("export_dir", metavar="DIR",
                         help=f"the {what} directory to write (new, or empty)")
     parser.add_argument("--overwrite", action="store_true",
-                        help=f"replace a {what} already in DIR (a folder holding anything "
+                        help=f"replace an {what} already in DIR (a folder holding anything "
                         "else is never replaced)")
+    parser.add_argument(
+        "--format", default="savedmodel", choices=FORMATS,
+        help="savedmodel: a TensorFlow SavedModel that takes raw input; onnx, litert: the "
+        "numeric graph with its vocabularies and settings beside it, for "
+        "seqrecipes.portable.load (NumPy + onnxruntime or ai-edge-litert, no TensorFlow)")
 
 
 def _lines(raw, where):

@@ -3,12 +3,14 @@
     seqrecipes ner train      [--train FILE --dev FILE --test FILE] [model and training flags]
     seqrecipes ner evaluate   RUN DATA
     seqrecipes ner predict    RUN "Ada Lovelace visited Paris ."   (no text: standard input)
-    seqrecipes ner export     RUN DIR [--overwrite]
+    seqrecipes ner export     RUN DIR [--overwrite] [--format savedmodel|onnx|litert]
 
 The package's files, one role each: `training` (read, build, fit, evaluate, save: `train`),
 `data` (CoNLL files, dev split, vocabularies), `documents` (sentences of a document read
-together), `entities` (seqeval metrics, entity spans), `tagger` (the string-in, tags-out model
-a run holds), `serve` (`evaluate`, `predict`, `export` on a run directory), `cli` (flags).
+together), `entities` (seqeval metrics; sentences to tokens and tags to entity spans come
+from `seqrecipes.portable.ner_spans`, shared with the portable reader), `tagger` (the string-in,
+tags-out model a run holds, and its split for ONNX / LiteRT), `serve` (`evaluate`,
+`predict`, `export` on a run directory), `cli` (flags).
 """
 
 from seqrecipes.recipes.ner.serve import DEFAULT_RUN_DIR, RECIPE, evaluate, export, predict

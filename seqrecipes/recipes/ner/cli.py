@@ -146,9 +146,12 @@ def _predict_parser(subparsers):
 
 def _export_parser(subparsers):
     parser = subparsers.add_parser(
-        "export", help="write a TensorFlow SavedModel that serves token strings",
-        description='Export the run\'s model: serve(tokens: string [batch, words] padded with '
-        '"") -> {"tags": string [batch, words], "confidences": float32 [batch, words]}.',
+        "export", help="write the tagger as a SavedModel (token strings in), ONNX or LiteRT",
+        description='Export the run\'s model. savedmodel: serve(tokens: string [batch, words] '
+        'padded with "") -> {"tags": string [batch, words], "confidences": float32 [batch, '
+        'words]}. onnx, litert: the tagger up to its emission scores over token and '
+        "character ids, with the vocabularies, tags and CRF scores in seqrecipes.json, served "
+        "by seqrecipes.portable.load(DIR).predict(sentences) without TensorFlow.",
     )
     _cli.add_export_arguments(parser)
 

@@ -17,6 +17,8 @@ from seqeval.metrics.sequence_labeling import get_entities
 
 from seqrecipes.datasets.pipeline import predict_in_order
 from seqrecipes.errors import DataError, InvalidArgumentError
+# Re-exported: `ner predict` and the portable reader share them (no Keras there).
+from seqrecipes.portable.ner_spans import entity_spans, token_offsets  # noqa: F401
 
 
 def check_known_tags(data, tag_vocabulary, *, role):
@@ -105,52 +107,6 @@ def summary_line(name, scores):
         f"{name}: entity F1 {scores['f1']:.4f} (precision {scores['precision']:.4f}, recall "
         f"{scores['recall']:.4f}; {scores['num_entities']} entities) | {types}"
     )
-
-
-def token_offsets(text):
-    """Whitespace tokens of `text` and their character offsets `[(start, end), ...]`."""
-    import re
-
-    matches = list(re.finditer(r"\S+", text))
-    return [m.group() for m in matches], [(m.start(), m.end()) for m in matches]
-
-
-def entity_spans(tokens, tags, confidences, offsets):
-    """The entities of one tagged sentence, with character offsets and a confidence.
-
-    Args:
-        tokens: list of str.
-        tags: list of str (IOB2, one per token).
-        confidences: list of float. The probability of each token's tag.
-        offsets: list of (start, end) character offsets of the tokens in the text.
-
-    Returns:
-        A list of dicts, in sentence order: `type`, `text` (the covered text), `tokens` (the
-        entity's tokens), `token_start` / `token_end` (token indices, end exclusive), `start`
-        / `end` (character offsets, end exclusive) and `confidence`: the smallest probability
-        of the entity's token tags, an upper bound of the probability of the whole span.
-
-    Example:
-
-    >>> tokens, offsets = token_offsets("Ada Lovelace  visited Paris")
-    >>> spans = entity_spans(tokens, ["B-PER", "I-PER", "O", "B-LOC"], [0.9, 0.8, 1.0, 0.7],
-    ...                      offsets)
-    >>> [(s["type"], s["start"], s["end"], s["confidence"]) for s in spans]
-    [('PER', 0, 12, 0.8), ('LOC', 22, 27, 0.7)]
-    """
-    spans = []
-    for kind, first, last in get_entities(list(tags)):
-        start, end = offsets[first][0], offsets[last][1]
-        spans.append({
-            "type": kind,
-            "tokens": list(tokens[first : last + 1]),
-            "token_start": first,
-            "token_end": last + 1,
-            "start": start,
-            "end": end,
-            "confidence": round(float(min(confidences[first : last + 1])), 6),
-        })
-    return spans
 
 
 def model_tags(outputs, tag_vocabulary):

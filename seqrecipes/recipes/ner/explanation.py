@@ -26,7 +26,8 @@ from seqrecipes.datasets.vocab import PAD_TOKEN
 from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models import attribution
 from seqrecipes.recipes.ner import serve as _serve
-from seqrecipes.recipes.ner.entities import entity_spans
+from seqrecipes.portable import ner_spans as _spans
+from seqrecipes.portable.ner_spans import entity_spans
 from seqrecipes.recipes.ner.tagger import tag_sentences
 
 FEATURE_LAYERS = ("with_bilm", "word_and_chars", "embedding")  # the first found is attributed
@@ -98,7 +99,7 @@ def explain(run_dir, sentences, *, entity=None, token=None, tag=None, baseline="
     )
     if isinstance(sentences, str):
         sentences = [sentences]
-    prepared = _serve.prepare_sentences(sentences, False)
+    prepared = _spans.prepare_sentences(sentences, False)
     loaded = _serve.load(run_dir)
     vocabulary = list(loaded.config["tags"])
     if tag is not None and tag not in vocabulary:

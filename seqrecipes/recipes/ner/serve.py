@@ -5,9 +5,11 @@ names and per-token confidences (`seqrecipes.recipes.ner.tagger`).
 """
 
 from seqrecipes import _validation
-from seqrecipes.errors import InvalidArgumentError, RunDirectoryError
+from seqrecipes.errors import RunDirectoryError
+from seqrecipes.portable import ner_spans as _spans
 from seqrecipes.recipes.ner import documents as _ner_context
 from seqrecipes.recipes.ner import data as _ner_data
+from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine.artifacts import export_saved_model, load_run
 
 RECIPE = "ner"
@@ -77,33 +79,6 @@ def evaluate(run_dir, data=None, *, token_column=None, tag_column=None, scheme=N
     return scores
 
 
-def prepare_sentences(sentences, tokenized):
-    """(tokens, text, offsets) per input: raw strings split on whitespace, or token lists."""
-    from seqrecipes.recipes.ner.entities import token_offsets
-
-    prepared = []
-    for index, sentence in enumerate(sentences):
-        if tokenized or not isinstance(sentence, str):
-            if isinstance(sentence, str) or not all(
-                isinstance(token, str) and token.strip() == token and token
-                for token in sentence
-            ):
-                raise InvalidArgumentError(
-                    f"Sentence {index} must be a list of non-empty tokens without surrounding "
-                    f"whitespace. Received: {sentence!r:.120}."
-                )
-            tokens = list(sentence)
-            text = " ".join(tokens)
-            starts = [sum(len(t) + 1 for t in tokens[:i]) for i in range(len(tokens))]
-            offsets = [(start, start + len(token)) for start, token in zip(starts, tokens)]
-        else:
-            text = sentence
-            tokens, offsets = token_offsets(sentence)
-        _validation.check_utf8_strings(f"sentences[{index}]", tokens)
-        prepared.append((tokens, text, offsets))
-    return prepared
-
-
 def predict(run_dir, sentences, *, tokenized=False, batch_size=64):
     """Tags sentences and returns their entities with character offsets and confidences.
 
@@ -117,52 +92,83 @@ def predict(run_dir, sentences, *, tokenized=False, batch_size=64):
     Returns:
         One dict per sentence, in order: `text`, `tokens`, `tags`, `confidences` (the
         probability of each token's tag: CRF marginal, or softmax) and `entities` (see
-        `seqrecipes.recipes.ner.entities.entity_spans`: type, text, tokens, token and character
+        `seqrecipes.portable.ner_spans.entity_spans`: type, text, tokens, token and character
         offsets, and the smallest token confidence of the span).
     """
-    from seqrecipes.recipes.ner.entities import entity_spans
     from seqrecipes.recipes.ner.tagger import tag_sentences
 
     _validation.check_positive_int("batch_size", batch_size)
     _validation.check_bool("tokenized", tokenized)
     if isinstance(sentences, str):
         sentences = [sentences]
-    prepared = prepare_sentences(sentences, tokenized)
+    prepared = _spans.prepare_sentences(sentences, tokenized)
     loaded = load(run_dir)
     tags, confidences = tag_sentences(
         loaded.model, [tokens for tokens, _, _ in prepared], batch_size=batch_size
     )
-    results = []
-    for (tokens, text, offsets), row_tags, row_scores in zip(prepared, tags, confidences):
-        entities = entity_spans(tokens, row_tags, row_scores, offsets)
-        for entity in entities:
-            entity["text"] = text[entity["start"] : entity["end"]]
-        results.append({
-            "text": text, "tokens": tokens, "tags": row_tags,
-            "confidences": [round(score, 6) for score in row_scores], "entities": entities,
-        })
-    return results
+    return _spans.tagged_sentences(prepared, tags, confidences)
 
 
-def export(run_dir, export_dir, *, overwrite=False):
-    """Exports the run's model as a TensorFlow SavedModel for serving.
+def export(run_dir, export_dir, *, overwrite=False, format="savedmodel"):
+    """Exports the run's model for serving: a SavedModel, or an ONNX or LiteRT graph.
 
-    The SavedModel's `serve` function takes a string tensor `[batch, words]` of tokens padded
-    with "" on the right and returns `{"tags": string [batch, words], "confidences": float32
-    [batch, words]}` ("" and 0 at padding).
+    "savedmodel": the SavedModel's `serve` function takes a string tensor `[batch, words]` of
+    tokens padded with "" on the right and returns `{"tags": string [batch, words],
+    "confidences": float32 [batch, words]}` ("" and 0 at padding).
+
+    "onnx", "litert": ONNX and LiteRT have no string operations and the CRF's Viterbi loop
+    does not convert (tf2onnx fails on its while-loop output; LiteRT needs the Flex delegate,
+    which ai-edge-litert lacks), so the graph is the tagger up to its emission scores (CRF)
+    or probabilities (softmax), over `token_ids` `[batch, words]` and, with character
+    features, `char_ids` `[batch, words, chars]` (with `bilm` features, `bilm_ids`).
+    `seqrecipes.json` beside it holds the word, character (and bilm) vocabularies, the
+    lower-casing, the tag names and the CRF's transition, start and end scores;
+    `seqrecipes.portable.load(DIR).predict(sentences)` gives what `predict` gives, with NumPy
+    and onnxruntime or ai-edge-litert only. The LiteRT graph
+    takes one sentence at a time: with a free batch its recurrent layers keep TensorFlow list
+    operations (Flex) that LiteRT's own operations cannot replace.
 
     Args:
         run_dir: path of a run directory written by `train`.
-        export_dir: str or path-like. The SavedModel directory: new or empty, or holding a
-            SavedModel to replace with `overwrite=True` (`export_saved_model`).
-        overwrite: bool. Replace a SavedModel already in `export_dir`.
+        export_dir: str or path-like. The export directory: new or empty, or holding an
+            export to replace with `overwrite=True` (`artifacts.write_export`).
+        overwrite: bool. Replace an export already in `export_dir`.
+        format: str. "savedmodel", "onnx" or "litert". Defaults to "savedmodel".
 
     Returns:
         The `pathlib.Path` written.
+
+    Raises:
+        InvalidArgumentError: a format this tagger cannot take (with the reason): LiteRT
+            for character BiLSTM features.
     """
+    from seqrecipes.recipes.engine import portable_export
+
     _validation.check_bool("overwrite", overwrite)
+    _validation.check_choice("format", format, portable_export.FORMATS)
     loaded = load(run_dir)
-    path = export_saved_model(loaded.model, export_dir, overwrite=overwrite)
-    print(f"SavedModel written to {path}: serve(tokens: string [batch, words], padded with "
-          '"") -> {"tags": string [batch, words], "confidences": float32 [batch, words]}')
+    if format == "savedmodel":
+        path = export_saved_model(loaded.model, export_dir, overwrite=overwrite)
+        print(f"SavedModel written to {path}: serve(tokens: string [batch, words], padded "
+              'with "") -> {"tags": string [batch, words], "confidences": float32 '
+              "[batch, words]}")
+        return path
+    from seqrecipes.recipes.ner.tagger import ids_signature, portable_parts
+
+    scores, description, refused = portable_parts(loaded.model)
+    portable_export.check_format(format, refused=refused)
+
+    def fill(staging):
+        graph = portable_export.export_graph(
+            scores, staging, format,
+            input_signature=ids_signature(scores, batch_size=1 if format == "litert" else None),
+        )
+        portable_export.write_description(staging, {
+            "recipe": RECIPE, "format": format, "graph": graph.name,
+            "context_tokens": loaded.config.get("context_tokens", 0), **description,
+        })
+
+    path = _artifacts.write_export(export_dir, fill, overwrite=overwrite)
+    print(f"{format} export written to {path}: {description['decoder']} tagger over "
+          f"{sorted(scores.input)}; serve it with seqrecipes.portable.load({str(path)!r})")
     return path

@@ -100,3 +100,101 @@ def tag_sentences(model, sentences, *, batch_size=64):
             tags[i] = [name.decode("utf-8") for name in names[row, :length]]
             confidences[i] = [float(score) for score in scores[row, :length]]
     return tags, confidences
+
+
+# Why a tagger cannot take a format, measured with TF 2.21 / Keras 3.15 (check_format's words).
+CHAR_LSTM_LITERT = (
+    "its character BiLSTM runs over `batch * words` rows, a number the graph does not know "
+    "even for one sentence, so LiteRT's converter keeps TensorFlow list operations "
+    "(TensorListReserve, ...) that only the Flex delegate runs, and ai-edge-litert has none. "
+    "Train with `char_features='cnn'` or 'none' for LiteRT."
+)
+
+
+def portable_parts(serving):
+    """Splits a run's serving model at its string layers, for an ONNX or LiteRT export.
+
+    The graph exported is the tagger up to its emission scores (CRF) or probabilities
+    (softmax), over `token_ids` and, with characters, `char_ids` (with `bilm` features,
+    `bilm_ids`); what the string layers and the decoder did is written beside it for
+    `seqrecipes.portable.ner`.
+
+    Args:
+        serving: the model `build_string_tagger` returned (a run's `model.keras`).
+
+    Returns:
+        `(scores_model, description, refused)`: the Keras model over ids; a dict of
+        `vocabulary` (word id i is `vocabulary[i]`), `lowercase`, `lowercase_differences`,
+        `char_vocabulary` and `max_chars` (None without characters), `bilm_vocabulary`
+        (None without `bilm` features), `tags` (model tag k),
+        `decoder` ("crf" or "softmax") and, for a CRF, `crf` (`transitions`, `start`,
+        `end` as lists); and `refused` (format -> why, for `check_format`).
+    """
+    from seqrecipes.datasets.string_input import lowercase_differences
+
+    scores = next(layer for layer in serving.layers if isinstance(layer, keras.Model))
+    decoder = next(
+        layer for layer in serving.layers if isinstance(layer, (CRFDecoder, SoftmaxDecoder))
+    )
+    chars = next((layer for layer in serving.layers if isinstance(layer, CharacterIds)), None)
+    words = serving.get_layer("token_lookup")  # build_token_lookup's layer
+    bilm = next((layer for layer in serving.layers if layer.name == "bilm_lookup"), None)
+    tag_names = next(
+        layer for layer in serving.layers
+        if isinstance(layer, keras.layers.StringLookup) and layer.invert
+    )
+    lowercase = any(isinstance(layer, Lowercase) for layer in serving.layers)
+    refused = {}
+    if chars is not None and _has_char_lstm(scores):
+        refused = {"litert": CHAR_LSTM_LITERT}
+    description = {
+        "vocabulary": [str(word) for word in words.get_vocabulary()],
+        "lowercase": lowercase,
+        "lowercase_differences": lowercase_differences() if lowercase else {},
+        "char_vocabulary": (
+            None if chars is None else [str(char) for char in chars.get_vocabulary()]
+        ),
+        "max_chars": None if chars is None else chars.max_chars,
+        # The bilm run's own vocabulary, read with the tokens' case (build_string_tagger).
+        "bilm_vocabulary": (
+            None if bilm is None else [str(word) for word in bilm.get_vocabulary()]
+        ),
+        "tags": [str(tag) for tag in tag_names.get_vocabulary()[decoder.offset:]],
+        "decoder": "crf" if isinstance(decoder, CRFDecoder) else "softmax",
+        "crf": None,
+    }
+    if isinstance(decoder, CRFDecoder):
+        num_tags = decoder.num_tags
+        zeros = np.zeros(num_tags, "float32")
+        start, end = (
+            (decoder.start_transitions, decoder.end_transitions)
+            if decoder.use_boundary_transitions else (zeros, zeros)
+        )
+        # float32 -> float (exact) -> JSON (repr, exact): the reader gets the same float32s.
+        description["crf"] = {
+            name: np.asarray(value, "float32").tolist()
+            for name, value in (("transitions", decoder.transitions), ("start", start),
+                                ("end", end))
+        }
+    return scores, description, refused
+
+
+def _has_char_lstm(scores):
+    from seqrecipes.models.token_features import CharacterEncoder
+
+    return any(
+        isinstance(layer, CharacterEncoder) and layer.mode == "lstm" for layer in scores.layers
+    )
+
+
+def ids_signature(scores, *, batch_size=None):
+    """The `tf.TensorSpec`s of the ids model's inputs, named as the graph's inputs.
+
+    Args:
+        scores: the ids model of `portable_parts`.
+        batch_size: int or None. A fixed batch (LiteRT: 1, see `serve.export`) or any.
+    """
+    return [{
+        name: tf.TensorSpec((batch_size,) + tuple(tensor.shape[1:]), tf.int32, name=name)
+        for name, tensor in scores.input.items()
+    }]

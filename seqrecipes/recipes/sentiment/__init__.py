@@ -425,18 +425,29 @@ def explain(run_dir, texts, **options):
     return _sentiment_serve.load(run_dir).explain(texts, **options)
 
 
-def export(run_dir, export_dir, *, overwrite=False):
-    """Exports a run as a TensorFlow SavedModel whose `serve` takes a batch of strings.
+def export(run_dir, export_dir, *, overwrite=False, format="savedmodel"):
+    """Exports a run for serving: a SavedModel, or an ONNX or LiteRT graph.
 
-    The serving function returns the model's output: for two classes `(batch, 1)`, the
-    probability of the second class; for more, `(batch, num_classes)` softmax probabilities.
-    Class names, the input it expects and the tokeniser are written beside it, in
+    "savedmodel" (default): a TensorFlow SavedModel whose `serve` takes a batch of strings
+    and returns the model's output: for two classes `(batch, 1)`, the probability of the
+    second class; for more, `(batch, num_classes)` softmax probabilities. Class names, the
+    input it expects and the tokeniser are written beside it, in
     ``assets.extra/seqrecipes.json``.
 
+    "onnx", "litert": the classifier over token ids (`model.onnx`, `model.tflite`), its
+    vocabulary (`vocabulary.json`) and `seqrecipes.json` (classes, tokeniser settings, the
+    graph's inputs and outputs). `seqrecipes.portable.load(export_dir)` serves it from raw
+    texts with NumPy and onnxruntime or ai-edge-litert, without TensorFlow. Every model
+    family exports to both (LiteRT graphs of recurrent models take one text per call:
+    `engine.portable_export.export_graph` says why).
+
     Returns:
-        The `pathlib.Path` of the SavedModel directory.
+        The `pathlib.Path` of the export directory.
     """
+    from seqrecipes.recipes.engine import portable_export as _portable
     from seqrecipes.recipes.sentiment import serve as _sentiment_serve
 
     _validation.check_bool("overwrite", overwrite)
-    return _sentiment_serve.load(run_dir).export(export_dir, overwrite=overwrite)
+    _portable.check_format(format)
+    return _sentiment_serve.load(run_dir).export(export_dir, overwrite=overwrite,
+                                                 format=format)

@@ -126,7 +126,8 @@ def add_parser(subparsers):
     predict.set_defaults(func=_predict)
 
     export = commands.add_parser(
-        "export", help="a TensorFlow SavedModel whose serve() takes a batch of strings"
+        "export", help="a TensorFlow SavedModel whose serve() takes a batch of strings, or "
+        "an ONNX / LiteRT graph for seqrecipes.portable (--format)"
     )
     _cli.add_export_arguments(export)
     export.set_defaults(func=_export)
@@ -143,7 +144,12 @@ def _predict(args):
 
 
 def _export(args):
-    path = api.export(args.run_dir, args.export_dir, overwrite=args.overwrite)
-    print(f"SavedModel written to {path}; serve() takes a batch of strings. Load it with "
-          f"tf.saved_model.load({str(path)!r}).serve(tf.constant([...])).")
+    path = api.export(args.run_dir, args.export_dir, overwrite=args.overwrite,
+                      format=args.format)
+    if args.format == "savedmodel":
+        print(f"SavedModel written to {path}; serve() takes a batch of strings. Load it with "
+              f"tf.saved_model.load({str(path)!r}).serve(tf.constant([...])).")
+    else:
+        print(f"{args.format} export written to {path}; serve raw texts without TensorFlow "
+              f"with seqrecipes.portable.load({str(path)!r}).predict([...]).")
     return 0

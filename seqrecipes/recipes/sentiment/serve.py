@@ -1,4 +1,4 @@
-"""A saved sentiment run at work: probabilities for raw texts, predictions, SavedModel export.
+"""A saved sentiment run at work: probabilities for raw texts, predictions, exports.
 
 Two ways through the model, with the same results:
 
@@ -24,9 +24,11 @@ from seqrecipes import _validation, datasets
 from seqrecipes.errors import RunDirectoryError
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import classification as _classification
+from seqrecipes.recipes.engine import portable_export as _portable
 from seqrecipes.recipes.sentiment import data as text
 
 DIRECT_MAX_TEXTS = 16  # up to this many texts skip the pipeline (one padded batch)
+VOCABULARY_FILE = "vocabulary.json"  # beside a portable export's graph
 
 
 @dataclasses.dataclass
@@ -90,17 +92,8 @@ class LoadedRun:
 
     def predict(self, texts, *, batch_size=64):
         texts = _validation.check_strings("texts", texts)
-        rows = []
-        for raw, row in zip(texts, self.probabilities(texts, batch_size=batch_size)):
-            best = int(row.argmax())
-            rows.append({
-                "text": raw,
-                "label": self.classes[best],
-                "probability": round(float(row[best]), 6),
-                "probabilities": {str(name): round(float(p), 6)
-                                  for name, p in zip(self.classes, row)},
-            })
-        return rows
+        return _classification.prediction_rows(
+            texts, self.probabilities(texts, batch_size=batch_size), self.classes)
 
     def explain(self, texts, **options):
         """Which tokens made each prediction: see `seqrecipes.recipes.sentiment.explanation`."""
@@ -108,14 +101,21 @@ class LoadedRun:
 
         return _explanation.explain(self, texts, **options)
 
-    def export(self, export_dir, *, overwrite=False):
-        """Writes a SavedModel (`_artifacts.export_saved_model`, atomic); returns its path."""
+    def export(self, export_dir, *, overwrite=False, format="savedmodel"):
+        """Writes the run as `format` (`engine.portable_export.FORMATS`); returns its path.
+
+        "savedmodel": the whole model, strings in (`_artifacts.export_saved_model`). "onnx",
+        "litert": the classifier over ids, with its vocabulary and the vectoriser's settings
+        in `seqrecipes.json`, for `seqrecipes.portable.load`. Written atomically either way.
+        """
+        _portable.check_format(format)
         config = self.config
         binary = len(self.classes) == 2
         description = {
             "recipe": "sentiment",
+            "format": format,
             "run_dir": str(self.run.path.resolve()),
-            "input": config["input"],
+            "input": config["input"] if format == "savedmodel" else "raw text",
             "language": config["language"],
             "tokenizer": config["tokenizer"],
             "classes": list(self.classes),
@@ -123,14 +123,32 @@ class LoadedRun:
                        else f"(batch, {len(self.classes)}): probability of each class"),
             "versions": _artifacts.package_versions(),
         }
+        if format == "savedmodel":
+            def describe(staging):
+                extra = pathlib.Path(staging, "assets.extra")
+                extra.mkdir(exist_ok=True)
+                (extra / "seqrecipes.json").write_text(
+                    json.dumps(description, indent=2) + "\n")
 
-        def describe(staging):
-            extra = pathlib.Path(staging, "assets.extra")
-            extra.mkdir(exist_ok=True)
-            (extra / "seqrecipes.json").write_text(json.dumps(description, indent=2) + "\n")
+            return _artifacts.export_saved_model(self.run.model, export_dir,
+                                                 overwrite=overwrite, describe=describe)
 
-        return _artifacts.export_saved_model(self.run.model, export_dir, overwrite=overwrite,
-                                             describe=describe)
+        vectorizer, core = self._parts()
+        pretokenize = None if text.pretokenizer(config["language"], config["tokenizer"]) \
+            is None else config["tokenizer"]
+        description["graph"] = _portable.GRAPH_FILES[format]
+        description["vectorizer"] = {**_portable.text_vectorizer_settings(vectorizer),
+                                     "pretokenize": pretokenize,
+                                     "vocabulary": VOCABULARY_FILE}
+
+        def fill(staging):
+            _portable.export_graph(core, staging, format)
+            # JSON, not one token per line: a token may hold any character.
+            (staging / VOCABULARY_FILE).write_text(
+                json.dumps(vectorizer.get_vocabulary(), ensure_ascii=False), "utf-8")
+            _portable.write_description(staging, description)
+
+        return _artifacts.write_export(export_dir, fill, overwrite=overwrite)
 
 
 def load(run_dir):

@@ -3,6 +3,7 @@
     seqrecipes timeseries train                             # the embedded daily series
     seqrecipes timeseries train --data prices.csv --column close --window 30 --horizon 1
     seqrecipes timeseries train --task labelling            # generated regimes, a label per step
+    seqrecipes timeseries export runs/timeseries served --format onnx   # raw values in
 
 Regression (many-to-one, `build_sequence_regressor`): the series is split in time order (first
 70% train, next 15% validation, last 15% test; a window belongs to the part holding the value
@@ -274,6 +275,33 @@ def run(
 
 
 train = run  # every recipe's training entry point is `train`; `run` is kept as its alias
+
+
+def export(run_dir, export_dir, *, overwrite=False, format="savedmodel"):
+    """Exports a run for serving: raw values in, the series' units (or labels) out.
+
+    The run's model is wrapped with its scaling (`serve.serving_model`): a regression export
+    takes `(batch, window)` raw windows and returns `(batch, 1)` the value `horizon` steps
+    on; a labelling export takes `(batch, steps)` raw values and returns `(batch, steps, 2)`
+    probabilities of "calm" and "volatile".
+
+    Args:
+        run_dir: path of a run written by `train`.
+        export_dir: str or path-like. The folder to write (new, or empty).
+        overwrite: bool. Replace an export already there.
+        format: str. "savedmodel" (TensorFlow, `tf.saved_model.load(dir).serve(x)`), "onnx"
+            or "litert" (the graph with `seqrecipes.json` beside it, for
+            `seqrecipes.portable.load(dir)`: NumPy and the format's runtime, no TensorFlow).
+
+    Returns:
+        The `pathlib.Path` of the export directory.
+    """
+    from seqrecipes.recipes.engine import portable_export as _portable
+    from seqrecipes.recipes.timeseries import serve as _serve
+
+    _validation.check_bool("overwrite", overwrite)
+    _portable.check_format(format)
+    return _serve.export(run_dir, export_dir, overwrite=overwrite, format=format)
 
 
 def _report(task, metrics, path):

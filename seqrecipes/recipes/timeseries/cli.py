@@ -1,4 +1,5 @@
-"""`seqrecipes timeseries train`: flags onto `timeseries.train` (its signature holds the defaults)."""
+"""`seqrecipes timeseries train | export`: flags onto `timeseries.train` (its signature holds the
+defaults) and `timeseries.export`."""
 
 from seqrecipes.models import wiring
 from seqrecipes.recipes import timeseries
@@ -6,7 +7,7 @@ from seqrecipes.recipes.engine import flags as _cli
 
 
 def add_parser(subparsers):
-    """Declares `seqrecipes timeseries train`."""
+    """Declares `seqrecipes timeseries train` and `export`."""
     parser = subparsers.add_parser(
         "timeseries", help="next-value regression on a CSV column, or frame labelling",
         description=timeseries.__doc__.split("\n\n")[0],
@@ -46,4 +47,22 @@ def add_parser(subparsers):
                             batch_size=32, learning_rate=0.003, patience=5)
 
     _cli.bind(train, timeseries.train)
+
+    export = commands.add_parser(
+        "export", help="raw values in, the series' units out: a SavedModel, or an ONNX / "
+        "LiteRT graph for seqrecipes.portable (--format)")
+    _cli.add_export_arguments(export)
+    export.set_defaults(func=_export)
     return parser
+
+
+def _export(args):
+    path = timeseries.export(args.run_dir, args.export_dir, overwrite=args.overwrite,
+                             format=args.format)
+    if args.format == "savedmodel":
+        print(f"SavedModel written to {path}; serve() takes raw float values. Load it with "
+              f"tf.saved_model.load({str(path)!r}).serve(tf.constant([[...]])).")
+    else:
+        print(f"{args.format} export written to {path}; serve raw values without TensorFlow "
+              f"with seqrecipes.portable.load({str(path)!r}).predict([[...]]).")
+    return 0
