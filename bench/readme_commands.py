@@ -78,6 +78,12 @@ WHERE = {
         "bench",
     'seqrecipes ner explain runs/ner "John Smith flew to Paris ." --token 4 --tag B-LOC':
         "bench",
+    'seqrecipes sentiment export runs/reviews served/sentiment-onnx --format onnx':
+        "test",
+    'seqrecipes ner export runs/ner served/ner-onnx --format onnx':
+        "bench",
+    'seqrecipes char-lm export runs/char-lm served/char-lm-litert --format litert':
+        "bench",
     'python bench/explain_faithfulness.py':
         "real data (IMDB and NSMC, minutes): run by hand; README's table below it is its output",
     'seqrecipes sentiment train --data reviews.tsv --strategy mirrored --batch-size 256 --run-dir runs/mirrored':
