@@ -21,11 +21,9 @@ chunks as token lists too).
 import numpy as np
 
 from seqrecipes import _validation
+from seqrecipes.ids import OOV_ID, PAD_ID  # TensorFlow-free: "" is padding, 1 is unknown
 from seqrecipes.portable import ner_spans, viterbi
 from seqrecipes.portable.runtime import Session
-
-PAD_ID = 0  # seqrecipes.ids: "" is padding (0); an unknown word or character is 1
-OOV_ID = 1
 
 
 class Tagger:
