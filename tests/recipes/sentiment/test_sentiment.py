@@ -388,12 +388,7 @@ def test_the_korean_default_is_nbsvm_on_characters_and_morphemes(tmp_path):
 
 def test_without_kiwipiepy_the_korean_default_is_syllables_and_the_run_says_so(
         tmp_path, monkeypatch):
-    from seqrecipes.datasets import korean
-
-    def not_installed():
-        raise ImportError("no kiwipiepy here")
-
-    monkeypatch.setattr(korean, "import_kiwipiepy", not_installed)
+    monkeypatch.setitem(sys.modules, "kiwipiepy", None)  # `import kiwipiepy` fails
     result = sentiment.train(language="ko", run_dir=tmp_path / "r", epochs=1, verbose=0)
     config = result["config"]
     assert (config["tokenizer"], config["model"], config["ngrams"]) == ("syllables", "nbsvm", 4)
