@@ -230,6 +230,16 @@ def _utf16_without_bom(head):
     head = head[: len(head) - len(head) % 2]
     if len(head) < 8:
         return None
+    # Valid UTF-8 in which NULs are few is UTF-8 holding NUL characters (a CSV of any text
+    # can; the fuzz suite found "text,label\n\x00,0\n" read as UTF-16). ASCII in UTF-16 is
+    # half NUL bytes, and Hangul or other scripts in UTF-16 are almost never valid UTF-8.
+    try:
+        head.decode("utf-8")
+        valid_utf8 = True
+    except UnicodeDecodeError as error:
+        valid_utf8 = error.start >= len(head) - 3  # a character cut by the sample's end
+    if valid_utf8 and head.count(0) * 5 < len(head):
+        return None
     even, odd = head[0::2], head[1::2]
     for codec, unit, high, low in (("utf-16-le", b"\n\x00", odd, even),
                                    ("utf-16-be", b"\x00\n", even, odd)):
