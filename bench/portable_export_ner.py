@@ -1,6 +1,6 @@
 """Parity, latency and size of the NER and char-LM exports (SavedModel, ONNX, LiteRT).
 
-    python bench/portable_export_ner.py --data /work/shared/data [--epochs 1] [--out DIR]
+    python bench/portable_export_ner.py --data ../shared/data [--epochs 1] [--out DIR]
 
 NER: trains a small CoNLL-2003 tagger (BiLSTM 64 + character CNN + CRF, the recipe's
 defaults otherwise; parity does not need a good model), exports it in the three formats and

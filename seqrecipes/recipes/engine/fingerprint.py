@@ -6,7 +6,7 @@ by content: a file zeroed or edited at the same size (as after a power cut) keep
 often its modification time, but never its hash.
 
 SHA-256 rather than BLAKE2b: with the SHA instructions of current x86 CPUs, `hashlib.sha256`
-streamed the IMDB training file (`/work/shared/data/imdb/train.csv.gz`, 12.9 MB) in 7.9 ms
+streamed the IMDB training file (`../shared/data/imdb/train.csv.gz`, 12.9 MB) in 7.9 ms
 (1.6 GB/s) and its 33.8 MB uncompressed CSV in 21 ms on this project's 2-core machine, where
 `blake2b` took 13 and 36 ms (best of five, `hashlib.file_digest`).
 
