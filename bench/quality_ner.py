@@ -1,8 +1,9 @@
 """NER quality on real data: the recipe's defaults on CoNLL-2003 and on KLUE-NER (characters).
 
 CoNLL-2003 (English): `seqrecipes ner train` with its defaults on train.txt, early stopping on
-valid.txt, scored on test.txt; prints the test entity F1 (micro and per type), the dev F1 and
-the wall time. No pretrained embeddings: every weight starts random.
+valid.txt, scored on test.txt; prints the test entity F1 (micro, per type, and for the test
+entities seen and unseen in training), the dev F1 and the wall time. No pretrained
+embeddings: every weight starts random.
 
 KLUE-NER v1.1 (Korean, character level): only the dev file is public, so its 5,000 sentences
 are split deterministically, sentence i going to the test part when i % 5 == 4 (20%) and to
@@ -87,6 +88,10 @@ def main_(argv=None):
     for kind, row in test["per_type"].items():
         print(f"   {kind:5s} F1 {row['f1']:.4f}  (P {row['precision']:.4f}, R "
               f"{row['recall']:.4f}, {row['support']} entities)")
+    for group in ("seen", "unseen"):  # by whether the tokens were an entity in training
+        row = test[group]
+        print(f"   {group:6s} F1 {row['f1']:.4f}  (P {row['precision']:.4f}, R "
+              f"{row['recall']:.4f}, {row['num_entities']} entities)")
     print(f"   best epoch {metrics['best_epoch']} of {metrics['epochs_trained']}; training "
           f"(epochs + dev scoring) {metrics['training_seconds'] / 60:.1f} min; whole run "
           f"(reading, vocabularies, training, test scoring, saving) {wall / 60:.1f} min")

@@ -8,9 +8,10 @@
 The package's files, one role each: `training` (read, build, fit, evaluate, save: `train`),
 `data` (CoNLL files, dev split, vocabularies), `documents` (sentences of a document read
 together), `entities` (seqeval metrics; sentences to tokens and tags to entity spans come
-from `seqrecipes.portable.ner_spans`, shared with the portable reader), `tagger` (the string-in,
-tags-out model a run holds, and its split for ONNX / LiteRT), `serve` (`evaluate`,
-`predict`, `export` on a run directory), `cli` (flags).
+from `seqrecipes.portable.ner_spans`, shared with the portable reader), `seen` (the scores of
+the entities seen and unseen in training), `tagger` (the string-in, tags-out model a run
+holds, and its split for ONNX / LiteRT), `serve` (`evaluate`, `predict`, `export` on a run
+directory), `cli` (flags).
 """
 
 from seqrecipes.recipes.ner.serve import DEFAULT_RUN_DIR, RECIPE, evaluate, export, predict

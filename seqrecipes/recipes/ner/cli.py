@@ -99,7 +99,9 @@ def _train_parser(subparsers):
 def _evaluate_parser(subparsers):
     parser = subparsers.add_parser(
         "evaluate", help="entity precision / recall / F1 of a run on a CoNLL file",
-        description="Score a trained run with seqeval (entity level, micro and per type).",
+        description="Score a trained run with seqeval (entity level, micro and per type), "
+        "and apart for the entities seen and unseen in training (the same tokens annotated "
+        "as an entity of any type in the training file, case kept).",
     )
     _cli.add_run_dir_argument(parser)
     parser.add_argument("data", metavar="DATA", nargs="?", default=None,

@@ -31,6 +31,10 @@ def evaluate(run_dir, data=None, *, token_column=None, tag_column=None, scheme=N
              delimiter=None, invalid=None, batch_size=64):
     """Scores a trained run on a CoNLL file: seqeval entity precision, recall and F1.
 
+    The scores are also given for the entities seen and unseen in training (the same token
+    sequence annotated as an entity of any type in the training sentences, case kept; see
+    `seqrecipes.recipes.ner.seen`), from the training entities the run directory holds.
+
     Args:
         run_dir: path of a run directory written by `run`.
         data: str or None. A CoNLL file; None: the run's test file (the embedded sample's
@@ -40,11 +44,14 @@ def evaluate(run_dir, data=None, *, token_column=None, tag_column=None, scheme=N
         batch_size: int. Sentences per prediction batch.
 
     Returns:
-        The `entity_metrics` dict (micro and per-type scores and the report).
+        The `entity_metrics` dict (micro and per-type scores and the report), plus `seen`
+        and `unseen`: the same scores of each group (`seen_unseen_metrics`), both None for
+        a run trained before runs stored their training entities (a note says so).
 
     Raises:
         DataError: a malformed file, or a tag the model was not trained on (with file:line).
     """
+    from seqrecipes.recipes.ner import seen as _seen
     from seqrecipes.recipes.ner.entities import entity_metrics, summary_line
     from seqrecipes.recipes.ner.tagger import tag_sentences
 
@@ -74,7 +81,10 @@ def evaluate(run_dir, data=None, *, token_column=None, tag_column=None, scheme=N
     predicted, _ = tag_sentences(loaded.model, chunks.tokens, batch_size=batch_size)
     predicted = chunks.split(predicted)
     scores = entity_metrics(sentences.tags, predicted)
+    scores.update(_seen.seen_unseen_metrics(sentences.tokens, sentences.tags, predicted,
+                                            _seen.read_forms(loaded)))
     print(summary_line(str(data), scores))
+    print(_seen.split_line(str(data), scores))
     print(scores["report"])
     return scores
 

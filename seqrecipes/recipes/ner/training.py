@@ -11,7 +11,8 @@ character and tag vocabularies on the training split, trains `build_ner_tagger` 
 embedding + character CNN or BiLSTM -> BiLSTM -> CRF) with early stopping on the dev set's
 seqeval entity F1, and writes a run directory (`model.keras`, `config.json`, `metrics.json`,
 `history.csv`, `training_curves.png`, `report.txt`, `dev_predictions.conll`,
-`test_predictions.conll`). The saved model takes token strings and returns tag names and
+`test_predictions.conll`, `train_entities.jsonl`). The dev and test scores are also split into
+entities seen and unseen in training (`seqrecipes.recipes.ner.seen`). The saved model takes token strings and returns tag names and
 per-token confidences (see `_string_tagger`), so `evaluate`, `predict` and `export` need only
 the run directory.
 """
@@ -229,7 +230,9 @@ def run(
             updated every step; 0 keeps it constant.
 
     Returns:
-        A dict: `run_dir`, `metrics` (as in `metrics.json`), `history` and `best_epoch`.
+        A dict: `run_dir`, `metrics` (as in `metrics.json`: `dev` and `test` hold
+        `entity_metrics` plus `seen` and `unseen`, see `seen_unseen_metrics`), `history`
+        and `best_epoch`.
     """
     settings = _training.plain_paths(locals())  # paths kept in config.json as strings
     import keras  # here, after locals(): `--help` imports this module without TensorFlow
@@ -237,6 +240,7 @@ def run(
     from seqrecipes.datasets import tagging_dataset
     from seqrecipes.recipes.bilm import load_features
     from seqrecipes.recipes.engine.callbacks import EpochTimer
+    from seqrecipes.recipes.ner import seen as _seen
     from seqrecipes.recipes.ner.entities import EntityF1, entity_metrics, summary_line
     from seqrecipes.recipes.ner.tagger import build_string_tagger, tag_sentences
 
@@ -301,14 +305,18 @@ def run(
         "stopped_early": result.stopped_early,
         "training_seconds": round(sum(row.get("epoch_seconds", 0) for row in result.history), 1),
     }
-    files, reports = {}, []
+    train_forms = _seen.surface_forms(train_data.tokens, train_data.tags)
+    files, reports = {_seen.TRAIN_ENTITIES: _seen.forms_file(train_forms)}, []
     for role, data in (("dev", dev_data), ("test", test_data)):
         if data is None:
             continue
         predicted, confidences = tag_sentences(serving, chunks[role].tokens)
         predicted, confidences = chunks[role].split(predicted), chunks[role].split(confidences)
         metrics[role] = entity_metrics(data.tags, predicted)
-        reports.append(f"{role} ({sources[role]}):\n{metrics[role]['report']}")
+        metrics[role].update(
+            _seen.seen_unseen_metrics(data.tokens, data.tags, predicted, train_forms))
+        reports.append(f"{role} ({sources[role]}):\n{metrics[role]['report']}\n"
+                       f"{_seen.split_line(role, metrics[role])}\n")
         files[f"{role}_predictions.conll"] = _predictions_file(data, predicted, confidences)
     files["report.txt"] = "\n".join(reports)
     config.update(
@@ -333,6 +341,7 @@ def run(
     for role in ("dev", "test"):
         if role in metrics:
             print(summary_line(role, metrics[role]))
+            print(_seen.split_line(role, metrics[role]))
     print(f"Best epoch {result.best_epoch} of {len(result.history)}; "
           f"{metrics['training_seconds']:.0f} s of training. Run written to {path}")
     return {"run_dir": str(path), "metrics": metrics, "history": result.history,

@@ -3,6 +3,7 @@
 import io
 import json
 import re
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -151,6 +152,42 @@ def test_evaluate_reports_entity_scores_of_the_test_file(sample_run, capsys):
     out = capsys.readouterr().out
     assert "entity F1" in out and "MISC" in out
     scores = ner.evaluate(sample_run, data=str(sample_path("ner_en.test.conll")))
+    assert scores["f1"] == pytest.approx(load_run(sample_run).metrics["test"]["f1"])
+
+
+def test_train_and_evaluate_split_entities_seen_and_unseen_in_training(sample_run, capsys):
+    loaded = load_run(sample_run)
+    forms = (sample_run / "train_entities.jsonl").read_text().splitlines()
+    assert "train_entities.jsonl" in loaded.manifest["files"]
+    assert '["New", "York"]' in forms and '["Alpine", "World", "Cup"]' in forms
+    # The sample's test file: 14 of its 68 entities were annotated in ner_en.conll.
+    test = loaded.metrics["test"]
+    assert (test["seen"]["num_entities"], test["unseen"]["num_entities"]) == (14, 54)
+    assert (loaded.metrics["dev"]["seen"]["num_entities"],
+            loaded.metrics["dev"]["unseen"]["num_entities"]) == (13, 61)
+    assert "test seen: entity F1" in (sample_run / "report.txt").read_text()
+    assert main(["ner", "evaluate", str(sample_run)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r" seen: entity F1 \d\.\d{4} \(14 entities\) \| unseen: entity F1 "
+                     r"\d\.\d{4} \(54 entities\)", out)
+    scores = ner.evaluate(sample_run)
+    for group in ("seen", "unseen"):
+        assert scores[group]["f1"] == pytest.approx(test[group]["f1"])
+
+
+def test_evaluating_a_run_without_training_entities_says_the_split_is_unavailable(
+        sample_run, tmp_path, capsys):
+    old = tmp_path / "old"  # a run written before runs stored their training entities
+    shutil.copytree(sample_run, old)
+    (old / "train_entities.jsonl").unlink()
+    manifest = json.loads((old / "run.json").read_text())
+    del manifest["files"]["train_entities.jsonl"]
+    (old / "run.json").write_text(json.dumps(manifest))
+    assert main(["ner", "evaluate", str(old)]) == 0
+    out = capsys.readouterr().out
+    assert "seen / unseen split unavailable" in out and "Train the run again" in out
+    scores = ner.evaluate(old)
+    assert scores["seen"] is None and scores["unseen"] is None
     assert scores["f1"] == pytest.approx(load_run(sample_run).metrics["test"]["f1"])
 
 
