@@ -1,12 +1,15 @@
 """Seen and unseen entities: entity scores split by whether training annotated the same words.
 
 The standard view of how far a tagger generalises (Augenstein, Derczynski and Bontcheva 2017,
-"Generalisation in named entity recognition"): most CoNLL-2003 test entities were already
-annotated in the training file, and a tagger scores far higher on those than on the rest. A
-gold entity is *seen* when its exact token sequence was annotated as an entity, of any type,
+"Generalisation in named entity recognition"): taggers score higher on the entities they saw
+annotated in training than on new ones, so one F1 mixes memory and generalisation. A gold
+entity is *seen* when its exact token sequence was annotated as an entity, of any type,
 somewhere in the training sentences, and *unseen* otherwise. Tokens are compared as written
 in the files, case kept, even when the word vocabulary lower-cases them (`lowercase=True`):
-"Apple" and "apple" are different surface forms.
+"Apple" and "apple" are different surface forms. By this rule 3,048 of CoNLL-2003's 5,648
+test entities are seen (54%), and 4,042 of its 5,942 dev entities (68%), which is part of
+why its dev F1 runs above its test F1; requiring the same type too would make 2,963 test
+entities seen, ignoring case 3,148.
 
 Recall of a group is over its gold entities; precision is over the predicted entities
 grouped by the same rule on their own tokens (a correct prediction has the tokens of its gold

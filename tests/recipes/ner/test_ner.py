@@ -151,11 +151,18 @@ def test_evaluate_reports_entity_scores_of_the_test_file(sample_run, capsys):
     assert main(["ner", "evaluate", str(sample_run)]) == 0
     out = capsys.readouterr().out
     assert "entity F1" in out and "MISC" in out
+    # The sample's test file: 14 of its 68 entities were annotated in ner_en.conll.
+    assert re.search(r" seen: entity F1 \d\.\d{4} \(14 entities\) \| unseen: entity F1 "
+                     r"\d\.\d{4} \(54 entities\)", out)
     scores = ner.evaluate(sample_run, data=str(sample_path("ner_en.test.conll")))
-    assert scores["f1"] == pytest.approx(load_run(sample_run).metrics["test"]["f1"])
+    test = load_run(sample_run).metrics["test"]
+    assert scores["f1"] == pytest.approx(test["f1"])
+    for group in ("seen", "unseen"):
+        assert scores[group]["f1"] == pytest.approx(test[group]["f1"])
+        assert scores[group]["num_entities"] == test[group]["num_entities"]
 
 
-def test_train_and_evaluate_split_entities_seen_and_unseen_in_training(sample_run, capsys):
+def test_train_splits_entities_seen_and_unseen_in_training(sample_run):
     loaded = load_run(sample_run)
     forms = (sample_run / "train_entities.jsonl").read_text().splitlines()
     assert "train_entities.jsonl" in loaded.manifest["files"]
@@ -166,13 +173,19 @@ def test_train_and_evaluate_split_entities_seen_and_unseen_in_training(sample_ru
     assert (loaded.metrics["dev"]["seen"]["num_entities"],
             loaded.metrics["dev"]["unseen"]["num_entities"]) == (13, 61)
     assert "test seen: entity F1" in (sample_run / "report.txt").read_text()
-    assert main(["ner", "evaluate", str(sample_run)]) == 0
-    out = capsys.readouterr().out
-    assert re.search(r" seen: entity F1 \d\.\d{4} \(14 entities\) \| unseen: entity F1 "
-                     r"\d\.\d{4} \(54 entities\)", out)
-    scores = ner.evaluate(sample_run)
-    for group in ("seen", "unseen"):
-        assert scores[group]["f1"] == pytest.approx(test[group]["f1"])
+
+
+def test_evaluate_scores_seen_entities_apart_from_unseen_ones(learned_run, tmp_path):
+    # Ada Lovelace and Paris are the only entities of the training file; Bo and Rome are new.
+    data = write_conll(tmp_path / "new.conll", [
+        (["we", "met", "Ada", "Lovelace", "in", "Paris"],
+         ["O", "O", "B-PER", "I-PER", "O", "B-LOC"]),
+        (["they", "saw", "Bo", "in", "Rome"], ["O", "O", "B-PER", "O", "B-LOC"]),
+    ], document_size=2)
+    scores = ner.evaluate(learned_run, str(data))
+    assert (scores["seen"]["num_entities"], scores["unseen"]["num_entities"]) == (2, 2)
+    assert scores["seen"]["f1"] == 1.0  # the tiny language is learned
+    assert scores["num_entities"] == 4
 
 
 def test_evaluating_a_run_without_training_entities_says_the_split_is_unavailable(
@@ -183,10 +196,9 @@ def test_evaluating_a_run_without_training_entities_says_the_split_is_unavailabl
     manifest = json.loads((old / "run.json").read_text())
     del manifest["files"]["train_entities.jsonl"]
     (old / "run.json").write_text(json.dumps(manifest))
-    assert main(["ner", "evaluate", str(old)]) == 0
+    scores = ner.evaluate(old)
     out = capsys.readouterr().out
     assert "seen / unseen split unavailable" in out and "Train the run again" in out
-    scores = ner.evaluate(old)
     assert scores["seen"] is None and scores["unseen"] is None
     assert scores["f1"] == pytest.approx(load_run(sample_run).metrics["test"]["f1"])
 
