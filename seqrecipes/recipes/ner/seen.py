@@ -61,8 +61,12 @@ def surface_forms(tokens, tags):
 
 
 def forms_file(forms):
-    """The content of `TRAIN_ENTITIES`: one JSON list of tokens per line, in sorted order."""
-    return "".join(json.dumps(list(form), ensure_ascii=False) + "\n" for form in sorted(forms))
+    """The content of `TRAIN_ENTITIES`: one JSON list of tokens per line, in sorted order.
+
+    JSON's escapes keep the file ASCII (Korean tokens as ``\\uXXXX``): `write_run` writes
+    text in the platform's encoding, which need not be UTF-8.
+    """
+    return "".join(json.dumps(list(form)) + "\n" for form in sorted(forms))
 
 
 def read_forms(run):

@@ -66,7 +66,8 @@ def _run(folder, content):
 
 
 def test_training_forms_file_reads_back_and_a_damaged_line_is_named(tmp_path):
-    forms = {("New York", "Times"), ("Zürich",), ("Bo",)}  # a token may hold a space
+    forms = {("New York", "Times"), ("Zürich",), ("서울",), ("Bo",)}  # a token may hold a space
+    assert forms_file(forms).isascii()  # whatever the platform's encoding
     assert read_forms(_run(tmp_path, forms_file(forms))) == forms
     assert read_forms(Run(path=tmp_path, model=None, config={}, metrics={},
                           manifest={"files": {}})) is None  # an older run: no file listed
