@@ -11,10 +11,10 @@ character and tag vocabularies on the training split, trains `build_ner_tagger` 
 embedding + character CNN or BiLSTM -> BiLSTM -> CRF) with early stopping on the dev set's
 seqeval entity F1, and writes a run directory (`model.keras`, `config.json`, `metrics.json`,
 `history.csv`, `training_curves.png`, `report.txt`, `dev_predictions.conll`,
-`test_predictions.conll`, `train_entities.jsonl`). The dev and test scores are also split into
-entities seen and unseen in training (`seqrecipes.recipes.ner.seen`). The saved model takes token strings and returns tag names and
-per-token confidences (see `_string_tagger`), so `evaluate`, `predict` and `export` need only
-the run directory.
+`test_predictions.conll`, and `train_entities.jsonl` for the scores of the entities seen and
+unseen in training, `seqrecipes.recipes.ner.seen`). The saved model takes token strings and
+returns tag names and per-token confidences (see `_string_tagger`), so `evaluate`, `predict`
+and `export` need only the run directory.
 """
 
 from seqrecipes import _validation
