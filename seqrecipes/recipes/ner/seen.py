@@ -18,8 +18,8 @@ counting, as the overall figure) of the tags with the other group's entities set
 a whole entity turned into 'O' leaves every other entity's span and type as it was.
 
 The training surface forms travel in the run directory (`TRAIN_ENTITIES`, listed in the
-manifest), so `evaluate` needs no training file. Runs written before it have no such file:
-their split is unavailable (`UNAVAILABLE` says how to get it).
+manifest), so `evaluate` needs no training file. Runs trained before this file existed have
+none: their split is unavailable (`UNAVAILABLE` says how to get it).
 """
 
 import json
