@@ -289,7 +289,7 @@ def load_features(run_dir, *, name="bilm_features"):
             f"{str(loaded.path)!r} holds a {loaded.config.get('recipe')!r} run, not a bilm "
             "one. Train one with `seqrecipes bilm train`."
         )
-    vocabulary = json.loads((pathlib.Path(loaded.path) / VOCABULARY_FILE).read_text())
+    vocabulary = json.loads((pathlib.Path(loaded.path) / VOCABULARY_FILE).read_text(encoding="utf-8"))
     lookup = keras.layers.StringLookup(
         vocabulary=vocabulary[2:], mask_token=PAD_TOKEN, oov_token=OOV_TOKEN, name="bilm_lookup"
     )

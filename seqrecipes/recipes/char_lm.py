@@ -333,7 +333,7 @@ def load_vocabulary(run):
         raise RunDirectoryError(
             f"{str(run.path)!r} holds a {run.config.get('recipe')!r} run, not a char-lm one."
         )
-    return json.loads((run.path / VOCABULARY_FILE).read_text())
+    return json.loads((run.path / VOCABULARY_FILE).read_text(encoding="utf-8"))
 
 
 def sample(run_dir, *, prompt="\n", length=500, temperature=1.0, top_k=None, seed=None):

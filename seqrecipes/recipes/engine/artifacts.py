@@ -77,7 +77,8 @@ class Run:
 
 
 def _write_json(path, data):
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    text = json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
+    path.write_text(text, encoding="utf-8")  # UTF-8 whatever the platform's encoding
 
 
 _sha256 = _fingerprint.sha256
@@ -142,7 +143,7 @@ def _fill_run(staging, *, model, config, metrics, history, figures, files):
         if isinstance(content, bytes):
             target.write_bytes(content)
         elif isinstance(content, str):
-            target.write_text(content)
+            target.write_text(content, encoding="utf-8")
         else:
             _write_json(target, content)
     manifest = {
@@ -176,7 +177,7 @@ def run_files(folder):
     if (folder / MANIFEST).is_file():
         owned.add(MANIFEST)
         try:
-            listed = json.loads((folder / MANIFEST).read_text()).get("files", {})
+            listed = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("files", {})
             owned |= {pathlib.PurePath(name).as_posix() for name in listed}
         except (OSError, ValueError, AttributeError, TypeError):
             pass  # a damaged manifest vouches for itself only
@@ -392,7 +393,7 @@ def export_files(folder):
     manifest = folder / EXPORT_MANIFEST
     if manifest.is_file():
         try:
-            listed = json.loads(manifest.read_text()).get("files", {})
+            listed = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
             return {EXPORT_MANIFEST, *(pathlib.PurePath(name).as_posix() for name in listed)}
         except (OSError, ValueError, AttributeError, TypeError):
             return {EXPORT_MANIFEST}  # a damaged manifest vouches for itself only

@@ -48,7 +48,7 @@ def lock_path(folder):
 
 def _holder(path):
     try:
-        return json.loads(pathlib.Path(path).read_text())
+        return json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):  # written a moment from now, or not ours
         return {}
 
