@@ -34,6 +34,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(__name__, {
         "text_vectorizer_from_file",
     ],
     "word_vectors": [
-        "WordVectors", "coverage_line", "load_word_vectors", "vectors_for_vocabulary",
+        "WordVectors", "check_dimension", "coverage_line", "load_word_vectors", "token_counts",
+        "vectors_for_vocabulary",
     ],
 })

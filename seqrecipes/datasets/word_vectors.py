@@ -192,6 +192,26 @@ def load_word_vectors(path, *, name="word_vectors"):
     return WordVectors(path=path, format=fmt, keyed_vectors=keyed)
 
 
+def check_dimension(vectors, embedding_dim, *, name="word_vectors"):
+    """Returns the embedding width for `vectors`: the file's, which `embedding_dim` (None:
+    not given) must equal."""
+    if embedding_dim is not None and embedding_dim != vectors.dim:
+        raise InvalidArgumentError(
+            f"`{name}` {vectors.path} holds {vectors.dim}-dimensional vectors, but "
+            f"embedding_dim={embedding_dim}. Leave out `embedding_dim` (the file's dimension "
+            f"is used), or pass embedding_dim={vectors.dim}."
+        )
+    return vectors.dim
+
+
+def token_counts(ids, size):
+    """Occurrences of each id in `ids` (a ragged or nested array of encoded training texts),
+    for `vectors_for_vocabulary`'s `counts`."""
+    flat = ids.flat_values.numpy() if hasattr(ids, "flat_values") else np.concatenate(
+        [np.ravel(row) for row in ids] or [np.zeros(0, dtype=np.int64)])
+    return np.bincount(np.asarray(flat, dtype=np.int64), minlength=size)[:size]
+
+
 def _counts(counts, size):
     if counts is None:
         return None
@@ -230,12 +250,7 @@ def vectors_for_vocabulary(vectors, tokens, *, counts=None, embedding_dim=None, 
         InvalidArgumentError: `embedding_dim` differs from the file's dimension, or no
             vocabulary word has a vector in the file.
     """
-    if embedding_dim is not None and embedding_dim != vectors.dim:
-        raise InvalidArgumentError(
-            f"`{name}` {vectors.path} holds {vectors.dim}-dimensional vectors, but "
-            f"embedding_dim={embedding_dim}. Leave out `embedding_dim` (the file's dimension "
-            f"is used), or pass embedding_dim={vectors.dim}."
-        )
+    check_dimension(vectors, embedding_dim, name=name)
     import keras  # here: reading a file does not need TensorFlow
 
     keyed = vectors.keyed_vectors
@@ -297,13 +312,13 @@ def _share(part, whole):
 
 
 def coverage_line(coverage):
-    """One line for a run's summary, e.g. "word vectors: glove.txt (GloVe text, 50 dims):
-    9,812 of 10,000 words (98.1%: 9,100 exact, 712 lower-cased); 99.4% of training tokens"."""
+    """One line for a run's output, e.g. "glove.txt (GloVe text, 50 dims): 9,812 of 10,000
+    words (98.1%: 9,100 exact, 712 lower-cased); 99.4% of training tokens"."""
     found = coverage["words"] - coverage["missing"]
     parts = [f"{coverage['exact']:,} exact", f"{coverage['lowercase']:,} lower-cased"]
     if coverage["subword"]:
         parts.append(f"{coverage['subword']:,} from subword n-grams")
-    line = (f"word vectors: {os.path.basename(coverage['path'])} ({FORMATS[coverage['format']]}"
+    line = (f"{os.path.basename(coverage['path'])} ({FORMATS[coverage['format']]}"
             f", {coverage['dim']} dims): {found:,} of {coverage['words']:,} words "
             f"({_share(found, coverage['words'])}: {', '.join(parts)})")
     if "tokens" in coverage:
