@@ -19,6 +19,7 @@ the run directory.
 from seqrecipes import _validation
 from seqrecipes.models import wiring
 from seqrecipes.models.options import CHAR_FEATURES
+from seqrecipes.recipes.engine import fingerprint as _fingerprint
 from seqrecipes.recipes.engine import flags as _cli
 from seqrecipes.recipes.ner import data as _ner_data
 from seqrecipes.recipes.ner import documents as _ner_context
@@ -325,6 +326,7 @@ def run(
             vectors, vocabularies.tokens.get_vocabulary(), counts=counts,
             embedding_dim=settings["embedding_dim"], seed=seed,
         )
+        coverage["sha256"] = _fingerprint.sha256(vectors.path)  # as resume checks inputs
         print(f"Word vectors: {coverage_line(coverage)}")
     steps_per_epoch = -(-len(chunks["train"].tokens) // batch_size)  # about: buckets add a few
     model = _build_model(settings, vocabularies, steps_per_epoch, bilm_features, embeddings)

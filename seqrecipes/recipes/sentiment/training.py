@@ -14,6 +14,7 @@ from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.recipes.sentiment import baseline as _baseline
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import classification as _classification
+from seqrecipes.recipes.engine import fingerprint as _fingerprint
 from seqrecipes.recipes.sentiment import model as _model_flags
 from seqrecipes.recipes.engine import plots as _plots
 from seqrecipes.recipes.engine import training as _training
@@ -175,6 +176,7 @@ def train(config, run_dir, *, vectors=None):
             vectors, vectorizer.get_vocabulary(), counts=datasets.token_counts(train_ids, size),
             embedding_dim=config["embedding_dim"], seed=config["seed"],
         )
+        coverage["sha256"] = _fingerprint.sha256(vectors.path)  # as resume checks inputs
         print(f"Word vectors: {datasets.coverage_line(coverage)}")
 
     # 3. Model, seeded; trained with early stopping on the validation loss, resumable.
