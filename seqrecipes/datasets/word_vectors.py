@@ -3,16 +3,18 @@
 The files are read by gensim's `KeyedVectors` (the library made for them; an optional
 dependency, the `vectors` extra), never by a parser of our own:
 
-    format            what the file holds                              gensim reads it with
-    GloVe text        "word v1 ... vd" per line, no header             load_word2vec_format(no_header=True)
-    word2vec text     a "count dim" header line, then as GloVe         load_word2vec_format()
+    format            what the file holds                         gensim reads it with
+    GloVe text        "word v1 ... vd" per line, no header        load_word2vec_format
+                                                                  (no_header=True)
+    word2vec text     a "count dim" header line, then as GloVe    load_word2vec_format
                       (fastText's `.vec` files are word2vec text)
-    word2vec binary   the header, then "word " + d float32 per word    load_word2vec_format(binary=True)
-    fastText binary   Facebook's `.bin` (starts with the int32          load_facebook_vectors()
-                      793712314): words and subword n-gram buckets
+    word2vec binary   the header, then "word " + d float32 each   ... (binary=True)
+    fastText binary   Facebook's `.bin` (starts with the int32    load_facebook_vectors
+                      793712314): words and subword n-grams
 
 The format is read from the content, not the suffix: the fastText magic number at the start,
-else a "count dim" first line (binary when what follows is not UTF-8 text), else GloVe text.
+else a "count dim" first line (binary when what follows is not UTF-8 text or holds control
+bytes), else GloVe text.
 
 `vectors_for_vocabulary` gives a recipe's vocabulary its initial embedding matrix: each word
 takes the file's vector by exact match, else by lower-cased match (the file's first word
@@ -116,30 +118,34 @@ def _text_problem(path, fmt, *, values=True):
     shape (50,)"), and a row of one value it reads without a word (NumPy broadcasts the value
     into every dimension), so the file is read here too, split as gensim splits it (single
     spaces), to say where. With `values=False` only the number of values on each line is
-    checked (every load does that, before gensim reads the file), not that they are numbers.
+    checked, on the raw bytes (every load does that, before gensim reads the file); with
+    `values=True` (after gensim failed) also that the line is UTF-8 and its values numbers.
     """
     count = dim = None
+    number = 0
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8").rstrip()
-            except UnicodeDecodeError as error:
-                return f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start})"
+            raw = raw.rstrip()
             if number == 1 and fmt == "word2vec_text":
-                count, dim = (int(field) for field in line.split())
+                count, dim = (int(field) for field in raw.split())
                 continue
-            parts = line.split(" ")
+            found = raw.count(b" ")  # values after the word, as gensim's split(" ") sees them
             if dim is None:  # GloVe: the first line sets the dimension, as gensim reads it
-                dim = len(parts) - 1
+                dim = found
                 if dim == 0:
                     return (f"{path}:{number}: a word with no values after it (values are "
-                            f"separated by single spaces). Line: {line[:60]!r}")
-            if len(parts) - 1 != dim:
+                            f"separated by single spaces). Line: {_shown(raw)}")
+            if found != dim:
                 where = "the header" if fmt == "word2vec_text" else "line 1"
                 return (f"{path}:{number}: expected a word and {dim} values ({where} gives "
-                        f"{dim} dimensions), found {len(parts) - 1} values. Line: "
-                        f"{line[:60]!r}{'...' if len(line) > 60 else ''}")
-            for value in parts[1:] if values else ():
+                        f"{dim} dimensions), found {found} values. Line: {_shown(raw)}")
+            if not values:
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start})"
+            for value in line.split(" ")[1:]:
                 try:
                     float(value)
                 except ValueError:
@@ -149,6 +155,11 @@ def _text_problem(path, fmt, *, values=True):
         return (f"{path}:1: the header says {count:,} vectors, but the file has "
                 f"{number - 1:,} (correct the count on line 1)")
     return None
+
+
+def _shown(raw, width=60):
+    text = raw.decode("utf-8", errors="replace")
+    return repr(text[:width]) + ("..." if len(text) > width else "")
 
 
 def load_word_vectors(path, *, name="word_vectors"):
