@@ -33,4 +33,8 @@ __getattr__, __dir__, __all__ = _lazy.attach(__name__, {
         "build_text_vectorizer", "build_token_lookup", "decode_tags", "lower_and_split_scripts",
         "text_vectorizer_from_file",
     ],
+    "word_vectors": [
+        "WordVectors", "check_dimension", "coverage_line", "load_word_vectors", "token_counts",
+        "vectors_for_vocabulary",
+    ],
 })

@@ -28,6 +28,6 @@ __getattr__, __dir__, __all__ = _lazy.attach(__name__, {
     "language": ["build_language_model"],
     "bilm": ["BiLMFeatures", "build_bilm"],
     "stepping": ["run_recurrent", "sample_ids", "sequence_loss"],
-    "embedding": ["Embedding"],
+    "embedding": ["Embedding", "token_embedding"],
     "lazy_adam": ["LazyAdam"],
 })

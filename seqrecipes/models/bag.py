@@ -11,7 +11,7 @@ better than sequence models trained from scratch, and it trains in seconds per e
 import keras
 
 from seqrecipes import _validation
-from seqrecipes.models.embedding import Embedding
+from seqrecipes.models.embedding import token_embedding
 from seqrecipes.models.layers import MaskedGlobalAveragePooling1D
 
 
@@ -22,6 +22,8 @@ def build_bag_classifier(
     embedding_dim=64,
     dropout=0.0,
     sequence_length=None,
+    embeddings=None,
+    train_embeddings=True,
     name="bag_classifier",
 ):
     """Builds a fastText-style classifier: the mean of the token embeddings, then `Dense`.
@@ -36,6 +38,9 @@ def build_bag_classifier(
         embedding_dim: int. Width of each token's embedding. Defaults to 64.
         dropout: float. Dropout on the averaged embedding. Defaults to 0.
         sequence_length: int or None. Defaults to None (any length).
+        embeddings: array-like `[vocabulary_size, embedding_dim]` or None. Initial embedding
+            table (pretrained word vectors); saved in model.keras as weights. None: random.
+        train_embeddings: bool. Fine-tune the embedding (True) or freeze it. Defaults to True.
         name: str. The model's name.
 
     Returns:
@@ -58,7 +63,8 @@ def build_bag_classifier(
     binary = num_classes == 2
     layers = [
         keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids"),
-        Embedding(vocabulary_size, embedding_dim, mask_zero=True, name="embedding"),
+        token_embedding(vocabulary_size, embedding_dim, embeddings=embeddings,
+                        train_embeddings=train_embeddings),
         MaskedGlobalAveragePooling1D(name="mean_pool"),
     ]
     if dropout:

@@ -7,7 +7,7 @@ model with one convolution + max-pool branch per size, concatenated before the h
 import keras
 
 from seqrecipes import _validation
-from seqrecipes.models.embedding import Embedding
+from seqrecipes.models.embedding import check_embeddings, token_embedding
 from seqrecipes.models.layers import MaskedConv1D, MaskedGlobalMaxPooling1D
 
 
@@ -22,6 +22,8 @@ def build_conv_classifier(
     dropout=0.5,
     sequence_length=None,
     mask_zero=True,
+    embeddings=None,
+    train_embeddings=True,
     name="conv_classifier",
 ):
     """Builds a 1-D convolutional text classifier.
@@ -42,6 +44,9 @@ def build_conv_classifier(
         dropout: float. Dropout on the pooled features before the head. Defaults to 0.5.
         sequence_length: int or None. Defaults to None (any length).
         mask_zero: bool. Defaults to True.
+        embeddings: array-like `[vocabulary_size, embedding_dim]` or None. Initial embedding
+            table (pretrained word vectors); saved in model.keras as weights. None: random.
+        train_embeddings: bool. Fine-tune the embedding (True) or freeze it. Defaults to True.
         name: str. The model's name.
 
     Returns:
@@ -64,6 +69,7 @@ def build_conv_classifier(
     _validation.check_fraction("dropout", dropout)
     _validation.check_positive_int("sequence_length", sequence_length, allow_none=True)
     _validation.check_bool("mask_zero", mask_zero)
+    check_embeddings(embeddings, vocabulary_size, embedding_dim, train_embeddings)
     if sequence_length is not None and not mask_zero:
         _validation.check_conflict(
             max(sizes) > sequence_length,
@@ -78,8 +84,9 @@ def build_conv_classifier(
 
     binary = num_classes == 2
     inputs = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
-    embedding = Embedding(
-        vocabulary_size, embedding_dim, mask_zero=mask_zero, name="embedding"
+    embedding = token_embedding(
+        vocabulary_size, embedding_dim, embeddings=embeddings,
+        train_embeddings=train_embeddings, mask_zero=mask_zero,
     )
 
     def branch(size):

@@ -15,8 +15,11 @@ the backend is not TensorFlow, Keras's `call` runs.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
+from seqrecipes import _validation
+from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models import sizes
 
 
@@ -50,3 +53,66 @@ class Embedding(keras.layers.Embedding):
             inputs = tf.cast(inputs, "int32")
         rows = tf.nn.embedding_lookup(table.value, inputs)
         return keras.ops.cast(rows, self.compute_dtype)
+
+
+def check_embeddings(embeddings, vocabulary_size, embedding_dim, train_embeddings):
+    """Checks a builder's `embeddings` and `train_embeddings`; returns the matrix (or None)."""
+    _validation.check_bool("train_embeddings", train_embeddings)
+    if embeddings is None:
+        return None
+    try:
+        matrix = np.asarray(embeddings, dtype="float32")
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(
+            "`embeddings` must be a [vocabulary_size, embedding_dim] matrix of numbers (e.g. "
+            "from `datasets.vectors_for_vocabulary`) or None. Received: embeddings of type "
+            f"{type(embeddings).__name__}."
+        ) from None
+    if matrix.shape != (vocabulary_size, embedding_dim):
+        fix = (f" Pass embedding_dim={matrix.shape[1]}."
+               if matrix.ndim == 2 and matrix.shape[0] == vocabulary_size else "")
+        raise InvalidArgumentError(
+            "`embeddings` must be a [vocabulary_size, embedding_dim] = "
+            f"[{vocabulary_size}, {embedding_dim}] matrix. Received: embeddings of shape "
+            f"{tuple(matrix.shape)}.{fix}"
+        )
+    if not np.all(np.isfinite(matrix)):
+        raise InvalidArgumentError(
+            "`embeddings` holds NaN or infinite values (e.g. row "
+            f"{int(np.argwhere(~np.isfinite(matrix))[0][0])}). Pass finite numbers."
+        )
+    return matrix
+
+
+def token_embedding(vocabulary_size, embedding_dim, *, embeddings=None, train_embeddings=True,
+                    mask_zero=True, name="embedding"):
+    """Returns the `Embedding` of token ids every builder uses, started from `embeddings`.
+
+    The matrix becomes the layer's weights once it is built (Keras's own `weights=`), never
+    a `Constant` initializer: an initializer is part of the layer's config and would be
+    written as a list of V x d numbers into the config.json inside model.keras. As a weight it
+    is saved in model.keras like any other, so a saved model needs no vector file.
+    `train_embeddings=False` freezes the table (`trainable=False`): it gets no gradient, so
+    no optimizer (`LazyAdam` included) updates it.
+
+    Args:
+        vocabulary_size: int. Rows of the table.
+        embedding_dim: int. Width of each row.
+        embeddings: array-like `[vocabulary_size, embedding_dim]` or None. The initial table
+            (e.g. pretrained word vectors, `datasets.vectors_for_vocabulary`); None: Keras's
+            random initializer.
+        train_embeddings: bool. Fine-tune the table (True) or keep it as given. Defaults to
+            True.
+        mask_zero: bool. Id 0 is padding. Defaults to True.
+        name: str. The layer's name.
+
+    Example:
+
+    >>> layer = token_embedding(3, 2, embeddings=[[0, 0], [1, 1], [2, 2]],
+    ...                         train_embeddings=False)
+    >>> layer(tf.constant([[2, 0]])).numpy().tolist(), layer.trainable
+    ([[[2.0, 2.0], [0.0, 0.0]]], False)
+    """
+    matrix = check_embeddings(embeddings, vocabulary_size, embedding_dim, train_embeddings)
+    return Embedding(vocabulary_size, embedding_dim, mask_zero=mask_zero, weights=matrix,
+                     trainable=train_embeddings, name=name)

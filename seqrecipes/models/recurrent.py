@@ -11,7 +11,7 @@ import keras
 
 from seqrecipes import _validation
 from seqrecipes.models import params, sizes, wiring
-from seqrecipes.models.embedding import Embedding
+from seqrecipes.models.embedding import token_embedding
 from seqrecipes.models.layers import MaskedGlobalAveragePooling1D, MaskedGlobalMaxPooling1D
 from seqrecipes.models.options import POOLINGS
 
@@ -55,6 +55,8 @@ def input_layers(
     embedding_dim=64,
     sequence_length=None,
     mask_zero=True,
+    embeddings=None,
+    train_embeddings=True,
 ):
     """Returns the input layers: `Input` then `Embedding` (or `Masking` for numeric input).
 
@@ -65,6 +67,11 @@ def input_layers(
         sequence_length: int or None. Fixed length, or None for any length (bucketed batches).
         mask_zero: bool. Treat id 0 (or an all-zero feature vector) as padding that recurrent
             layers skip. Defaults to True.
+        embeddings: array-like `[vocabulary_size, embedding_dim]` or None. The embedding's
+            initial table, e.g. pretrained word vectors (`datasets.vectors_for_vocabulary`);
+            it is saved in model.keras as the layer's weights (`token_embedding`). None:
+            random.
+        train_embeddings: bool. Fine-tune the embedding (True) or freeze it. Defaults to True.
 
     Returns:
         A list of Keras layers (an `Input` first).
@@ -73,10 +80,14 @@ def input_layers(
     if vocabulary_size is not None:
         return [
             keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids"),
-            Embedding(
-                vocabulary_size, embedding_dim, mask_zero=mask_zero, name="embedding"
-            ),
+            token_embedding(vocabulary_size, embedding_dim, embeddings=embeddings,
+                            train_embeddings=train_embeddings, mask_zero=mask_zero),
         ]
+    _validation.check_conflict(
+        embeddings is not None or train_embeddings is not True,
+        "`embeddings` and `train_embeddings` are for token ids (`vocabulary_size`), not "
+        f"numeric input (`input_dim`={input_dim}). Leave them out.",
+    )
     layers = [keras.Input(shape=(sequence_length, input_dim), name="features")]
     if mask_zero:
         layers.append(keras.layers.Masking(mask_value=0.0, name="masking"))
@@ -184,6 +195,8 @@ def build_sequence_classifier(
     mask_zero=True,
     pooling="last",
     head_dropout=0.0,
+    embeddings=None,
+    train_embeddings=True,
     name="sequence_classifier",
     **stack,
 ):
@@ -202,6 +215,9 @@ def build_sequence_classifier(
         mask_zero: bool. Padding (id 0) is skipped. Defaults to True.
         pooling: str. "last" (the last layer's final output), "mean" or "max" over time.
         head_dropout: float. Dropout before the head. Defaults to 0.
+        embeddings: array-like `[vocabulary_size, embedding_dim]` or None. Initial embedding
+            table (pretrained word vectors); saved in model.keras as weights. None: random.
+        train_embeddings: bool. Fine-tune the embedding (True) or freeze it. Defaults to True.
         name: str. The model's name.
         **stack: `cell`, `units`, `bidirectional`, `merge_mode`, `dropout`,
             `recurrent_dropout`, as in `recurrent_stack`.
@@ -223,6 +239,7 @@ def build_sequence_classifier(
     return _build_stack_model(
         vocabulary_size, input_dim, embedding_dim, sequence_length, mask_zero, pooling,
         head_dropout, head, name, stack,
+        embedding={"embeddings": embeddings, "train_embeddings": train_embeddings},
     )
 
 
@@ -267,7 +284,7 @@ def build_sequence_regressor(
 
 def _build_stack_model(
     vocabulary_size, input_dim, embedding_dim, sequence_length, mask_zero, pooling,
-    head_dropout, head, name, stack,
+    head_dropout, head, name, stack, embedding=None,
 ):
     _validation.check_fraction("head_dropout", head_dropout)
     inputs = input_layers(
@@ -276,6 +293,7 @@ def _build_stack_model(
         embedding_dim=embedding_dim,
         sequence_length=sequence_length,
         mask_zero=mask_zero,
+        **(embedding or {}),
     )
     task, pool = _pooling_task(pooling)
     layers = inputs + recurrent_stack(task, **stack) + pool
@@ -293,6 +311,8 @@ def build_sequence_tagger(
     sequence_length=None,
     mask_zero=True,
     head_dropout=0.0,
+    embeddings=None,
+    train_embeddings=True,
     name="sequence_tagger",
     **stack,
 ):
@@ -302,7 +322,8 @@ def build_sequence_tagger(
         vocabulary_size: int or None. Number of token ids (padding 0 and OOV 1 included).
         num_tags: int >= 2. Size of the softmax at every step.
         input_dim: int or None. Features per step (frame-level labelling of numeric input).
-        Others: as in `build_sequence_classifier`.
+        Others (`embeddings`, `train_embeddings` included): as in
+            `build_sequence_classifier`.
 
     Returns:
         A `keras.Sequential` model whose output is `(batch, steps, num_tags)`.
@@ -321,6 +342,8 @@ def build_sequence_tagger(
         embedding_dim=embedding_dim,
         sequence_length=sequence_length,
         mask_zero=mask_zero,
+        embeddings=embeddings,
+        train_embeddings=train_embeddings,
     ) + recurrent_stack("many_to_many", **stack)
     if head_dropout:
         layers.append(keras.layers.Dropout(head_dropout, name="head_dropout"))
@@ -338,6 +361,8 @@ def build_recurrent_encoder(
     return_sequences=False,
     return_state=True,
     concatenate_states=False,
+    embeddings=None,
+    train_embeddings=True,
     name="recurrent_encoder",
     **stack,
 ):
@@ -386,6 +411,8 @@ def build_recurrent_encoder(
         embedding_dim=embedding_dim,
         sequence_length=sequence_length,
         mask_zero=mask_zero,
+        embeddings=embeddings,
+        train_embeddings=train_embeddings,
     ) + recurrent_stack(task, return_state=return_state, **stack)
     inputs = layers[0]
     results = inputs

@@ -15,7 +15,7 @@ from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models.bilm import BiLMFeatures
 from seqrecipes.models.crf import CRF
 from seqrecipes.models.crf_model import CRFModel
-from seqrecipes.models.embedding import Embedding
+from seqrecipes.models.embedding import token_embedding
 from seqrecipes.models.recurrent import recurrent_stack
 from seqrecipes.models.token_features import CHAR_FEATURES, CharacterEncoder, WordDropout
 
@@ -44,16 +44,15 @@ def _check_char_arguments(char_vocabulary_size, char_features, sizes):
     return char_features
 
 
-def _token_features(vocabulary_size, embedding_dim, word_dropout, char_encoder, bilm):
+def _token_features(vocabulary_size, embedding_dim, word_dropout, char_encoder, bilm,
+                    embedding):
     """Returns the input dict and the per-word features (word embedding + characters + bilm)."""
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     inputs = {"token_ids": token_ids}
     words = token_ids
     if word_dropout:
         words = WordDropout(word_dropout, name="word_dropout")(words)
-    features = Embedding(
-        vocabulary_size, embedding_dim, mask_zero=True, name="embedding"
-    )(words)
+    features = embedding(words)
     if char_encoder is not None:
         inputs["char_ids"] = keras.Input(shape=(None, None), dtype="int32", name="char_ids")
         chars = char_encoder(inputs["char_ids"])
@@ -89,6 +88,8 @@ def build_ner_tagger(
     head_dropout=0.5,
     crf=True,
     bilm=None,
+    embeddings=None,
+    train_embeddings=True,
     name="ner_tagger",
 ):
     """Builds a functional named-entity tagger with character features and a CRF head.
@@ -130,6 +131,11 @@ def build_ner_tagger(
             2018) concatenated to each word's features; the model then takes a third input,
             `"bilm_ids"` `[batch, words]`: the same words in the language models' vocabulary.
             Only its mixing weights and gamma train. Defaults to None.
+        embeddings: array-like `[vocabulary_size, embedding_dim]` or None. Initial word
+            embedding table (pretrained word vectors, `datasets.vectors_for_vocabulary`);
+            saved in model.keras as weights. None: random.
+        train_embeddings: bool. Fine-tune the word embedding (True) or freeze it. Defaults
+            to True.
         name: str. The model's name.
 
     Returns:
@@ -181,6 +187,8 @@ def build_ner_tagger(
             f"{type(bilm).__name__}."
         )
     _validation.check_string("name", name)
+    embedding = token_embedding(vocabulary_size, embedding_dim, embeddings=embeddings,
+                                train_embeddings=train_embeddings)
     stack = recurrent_stack(  # validates cell, units, bidirectional, merge_mode, dropouts
         "many_to_many",
         cell=cell,
@@ -202,7 +210,7 @@ def build_ner_tagger(
             name="char_encoder",
         )
     inputs, features = _token_features(
-        vocabulary_size, embedding_dim, word_dropout, char_encoder, bilm
+        vocabulary_size, embedding_dim, word_dropout, char_encoder, bilm, embedding
     )
     if embedding_dropout:
         features = keras.layers.Dropout(embedding_dropout, name="embedding_dropout")(features)

@@ -6,11 +6,15 @@ only through `ResourceGather` and scatters. The graph tests below find the dense
 traced step and name the variables they read.
 """
 
+import json
+
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from seqrecipes import models
+from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models import Embedding, LazyAdam
 
 
@@ -114,3 +118,77 @@ def test_every_builder_uses_it():
         embeddings = [layer for layer in model.layers
                       if isinstance(layer, keras.layers.Embedding)]
         assert embeddings and all(type(layer) is Embedding for layer in embeddings), model.name
+
+
+# --- Initial tables (pretrained word vectors): `token_embedding` and the builders' arguments --
+
+VOCABULARY, WIDTH = 12, 4
+TABLE = np.arange(VOCABULARY * WIDTH, dtype="float32").reshape(VOCABULARY, WIDTH) / 100
+BUILDERS = {  # each builder that makes an embedding, with the least it needs
+    "sequence_classifier": lambda **kw: models.build_sequence_classifier(
+        VOCABULARY, 2, embedding_dim=WIDTH, units=3, **kw),
+    "sequence_tagger": lambda **kw: models.build_sequence_tagger(
+        VOCABULARY, 3, embedding_dim=WIDTH, units=3, **kw),
+    "recurrent_encoder": lambda **kw: models.build_recurrent_encoder(
+        VOCABULARY, embedding_dim=WIDTH, units=3, **kw),
+    "conv_classifier": lambda **kw: models.build_conv_classifier(
+        VOCABULARY, 2, embedding_dim=WIDTH, filters=3, kernel_size=(2, 3), **kw),
+    "bag_classifier": lambda **kw: models.build_bag_classifier(
+        VOCABULARY, 2, embedding_dim=WIDTH, **kw),
+    "ner_tagger": lambda **kw: models.build_ner_tagger(
+        VOCABULARY, 3, embedding_dim=WIDTH, units=3, **kw),
+}
+
+
+def _table(model):
+    return model.get_layer("embedding").get_weights()[0]
+
+
+@pytest.mark.parametrize("builder", sorted(BUILDERS))
+def test_every_builder_starts_from_the_table_as_weights_not_config(builder, tmp_path):
+    model = BUILDERS[builder](embeddings=TABLE, train_embeddings=False)
+    np.testing.assert_array_equal(_table(model), TABLE)
+    layer = model.get_layer("embedding")
+    assert layer.trainable is False and not layer.trainable_weights
+    config = json.dumps(keras.saving.serialize_keras_object(model))
+    assert "weights" not in json.dumps(layer.get_config()) and str(TABLE[5, 1]) not in config
+    model.save(tmp_path / "model.keras")  # the table is saved as a weight, frozen as it was
+    loaded = keras.saving.load_model(tmp_path / "model.keras", compile=False)
+    np.testing.assert_array_equal(_table(loaded), TABLE)
+    assert loaded.get_layer("embedding").trainable is False
+
+
+def test_frozen_table_is_unchanged_by_lazy_adam_and_a_fine_tuned_one_changes():
+    x, y = next(_batches())
+    x = np.minimum(x, VOCABULARY - 1)
+    for train_embeddings in (False, True):
+        keras.utils.set_random_seed(3)
+        model = models.build_sequence_classifier(
+            VOCABULARY, 2, embedding_dim=WIDTH, units=3, embeddings=TABLE,
+            train_embeddings=train_embeddings)
+        model.compile(optimizer=LazyAdam(0.05), loss="binary_crossentropy")
+        before = [w.copy() for w in model.get_weights()]
+        model.fit(x, y, epochs=2, verbose=0)
+        changed = not np.array_equal(_table(model), TABLE)
+        assert changed is train_embeddings
+        assert not np.array_equal(model.get_weights()[-1], before[-1])  # the head trains
+
+
+@pytest.mark.parametrize("embeddings, message", [
+    (TABLE[:, :3], r"\[12, 4\] matrix\. Received: embeddings of shape \(12, 3\)\. "
+                   r"Pass embedding_dim=3\."),
+    (TABLE[:5], r"Received: embeddings of shape \(5, 4\)\.$"),
+    ("vectors.txt", "matrix of numbers .*Received: embeddings of type str"),
+    (np.full((VOCABULARY, WIDTH), np.nan), "NaN or infinite values .*row 0"),
+])
+def test_a_table_of_the_wrong_shape_or_values_is_refused(embeddings, message):
+    for builder in BUILDERS.values():
+        with pytest.raises(InvalidArgumentError, match=message):
+            builder(embeddings=embeddings)
+
+
+def test_train_embeddings_must_be_a_bool_and_numeric_input_takes_no_table():
+    with pytest.raises(InvalidArgumentError, match="`train_embeddings` must be True or False"):
+        models.build_bag_classifier(VOCABULARY, embedding_dim=WIDTH, train_embeddings="no")
+    with pytest.raises(InvalidArgumentError, match="not numeric input"):
+        models.build_sequence_classifier(input_dim=3, embeddings=TABLE)

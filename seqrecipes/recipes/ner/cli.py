@@ -64,7 +64,9 @@ def _train_parser(subparsers):
     model.add_argument("--char-kernel-size", type=int, default=3, help="character CNN window")
     model.add_argument("--char-units", type=int, default=25,
                        help="character BiLSTM units per direction")
-    model.add_argument("--embedding-dim", type=int, default=100, help="word embedding width")
+    model.add_argument("--embedding-dim", type=int, default=None,
+                       help="word embedding width (default: 100; with --word-vectors, the "
+                       "file's dimension)")
     model.add_argument("--word-dropout", type=float, default=0.1,
                        help="probability of replacing a training word by the unknown id")
     model.add_argument("--cell", default="lstm", help=", ".join(wiring.CELLS))
@@ -84,6 +86,12 @@ def _train_parser(subparsers):
     model.add_argument("--bilm", default=None, metavar="RUN_DIR",
                        help="a `seqrecipes bilm train` run: add its ELMo-style contextual "
                        "features (frozen language models, learned layer mix) to every word")
+    model.add_argument("--word-vectors", default=None, metavar="FILE",
+                       help="a GloVe, word2vec (text or binary) or fastText (.vec or .bin) "
+                       "file the word embedding starts from; prints and stores its coverage")
+    model.add_argument("--freeze-vectors", action=boolean, default=None,
+                       help="keep the word vectors unchanged in training (default: "
+                       "fine-tuned); only with --word-vectors")
     training = _cli.add_training_flags(
         parser, default_run_dir=DEFAULT_RUN_DIR, epochs=50, batch_size=32, learning_rate=1e-3,
         patience=5,

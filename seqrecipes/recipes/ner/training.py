@@ -20,6 +20,7 @@ and `export` need only the run directory.
 from seqrecipes import _validation
 from seqrecipes.models import wiring
 from seqrecipes.models.options import CHAR_FEATURES
+from seqrecipes.recipes.engine import fingerprint as _fingerprint
 from seqrecipes.recipes.engine import flags as _cli
 from seqrecipes.recipes.ner import data as _ner_data
 from seqrecipes.recipes.ner import documents as _ner_context
@@ -41,6 +42,7 @@ CHAR_SETTINGS = {
 DEFAULTS = {"dev_fraction": 0.1, "char_embedding_dim": 30, "char_filters": 30,
             "char_kernel_size": 3, "char_units": 25}
 PLOTTED = ("epoch", "loss", "val_entity_f1")  # the curves of training_curves.png
+EMBEDDING_DIM = 100  # the word embedding's width without `word_vectors` (with: the file's)
 
 
 def _check_settings(settings):
@@ -78,8 +80,20 @@ def _check_settings(settings):
     _validation.check_positive_int("max_chars", settings["max_chars"], allow_none=True)
     _validation.check_non_negative_int("context_tokens", settings["context_tokens"])
     for name in ("min_frequency", "char_embedding_dim", "char_filters", "char_kernel_size",
-                 "char_units", "embedding_dim"):
+                 "char_units"):
         _validation.check_positive_int(name, settings[name])
+    _validation.check_positive_int("embedding_dim", settings["embedding_dim"], allow_none=True)
+    if settings["word_vectors"] is not None:
+        _validation.check_existing_file("word_vectors", settings["word_vectors"])
+    if settings["freeze_vectors"] is not None:
+        _validation.check_bool("freeze_vectors", settings["freeze_vectors"])
+    _validation.check_conflict(
+        settings["freeze_vectors"] is not None and settings["word_vectors"] is None,
+        "`freeze_vectors` keeps the vectors of a `word_vectors` file unchanged in training; "
+        "without one there is nothing to freeze. Received: "
+        f"freeze_vectors={settings['freeze_vectors']!r}, word_vectors=None. Pass a "
+        "`word_vectors` file or leave out `freeze_vectors`.",
+    )
     for name in ("word_dropout", "dropout", "recurrent_dropout", "embedding_dropout",
                  "head_dropout"):
         _validation.check_fraction(name, settings[name])
@@ -107,7 +121,8 @@ def _optimizer(settings, steps_per_epoch):
     return _training.adam(rate, clipnorm=settings["clipnorm"])
 
 
-def _build_model(settings, vocabularies, steps_per_epoch, bilm_features=None):
+def _build_model(settings, vocabularies, steps_per_epoch, bilm_features=None,
+                 embeddings=None):
     import keras
 
     from seqrecipes.models import build_ner_tagger
@@ -134,6 +149,8 @@ def _build_model(settings, vocabularies, steps_per_epoch, bilm_features=None):
         head_dropout=settings["head_dropout"],
         crf=settings["crf"],
         bilm=bilm_features,
+        embeddings=embeddings,
+        train_embeddings=not settings["freeze_vectors"],
     )
     optimizer = _optimizer(settings, steps_per_epoch)
     if settings["crf"]:
@@ -172,7 +189,7 @@ def run(
     char_filters=None,
     char_kernel_size=None,
     char_units=None,
-    embedding_dim=100,
+    embedding_dim=None,
     word_dropout=0.3,
     cell="lstm",
     units=(200,),
@@ -183,6 +200,8 @@ def run(
     head_dropout=0.5,
     crf=True,
     bilm=None,
+    word_vectors=None,
+    freeze_vectors=None,
     run_dir=DEFAULT_RUN_DIR,
     overwrite=False,
     epochs=50,
@@ -217,9 +236,20 @@ def run(
             together, in chunks of at most this many tokens (see `_ner_context`); 0 reads
             sentences alone (as does a file without documents).
         char_features, char_embedding_dim, char_filters, char_kernel_size, char_units,
-            embedding_dim, word_dropout, cell, units, bidirectional, dropout,
-            recurrent_dropout, embedding_dropout, head_dropout, crf: as in
-            `build_ner_tagger`.
+            word_dropout, cell, units, bidirectional, dropout, recurrent_dropout,
+            embedding_dropout, head_dropout, crf: as in `build_ner_tagger`.
+        embedding_dim: int or None. Width of the word embedding. None: 100, or with
+            `word_vectors` the file's dimension (which a given value must equal).
+        word_vectors: str or None. A GloVe, word2vec (text or binary) or fastText (`.vec`
+            or `.bin`) file the word embedding starts from (`datasets.word_vectors`): each
+            vocabulary word takes its vector by exact match, then lower-cased (with
+            `lowercase=True` the vocabulary is lower-cased, so a cased file's "Paris" serves
+            "paris"), a fastText `.bin` composes one from subword n-grams for the rest, random
+            otherwise. The run prints and stores the coverage (config.json,
+            `word_vectors_coverage`); the vectors are saved inside model.keras. Defaults to
+            None (a random embedding).
+        freeze_vectors: bool or None. Keep the `word_vectors` unchanged in training (True)
+            or fine-tune them (False, the default when left out); only with `word_vectors`.
         bilm: str or None. A run directory of `seqrecipes bilm train`: its frozen forward
             and backward language models add ELMo-style features to every word (a learned
             mix of their layers, see `BiLMFeatures`). None: no such features.
@@ -247,6 +277,14 @@ def run(
     settings["units"] = list(_validation.check_positive_ints("units", units))
     bilm = settings["bilm"]
     settings = _check_settings(settings)
+    vectors = None
+    if settings["word_vectors"] is not None:  # read before any data: a bad file fails fast
+        from seqrecipes.datasets import check_dimension, load_word_vectors
+
+        vectors = load_word_vectors(settings["word_vectors"])
+        settings["embedding_dim"] = check_dimension(vectors, embedding_dim)
+    settings["embedding_dim"] = settings["embedding_dim"] or EMBEDDING_DIM
+    settings["freeze_vectors"] = settings["freeze_vectors"] is True
     config = {"recipe": RECIPE, **{key: value for key, value in settings.items()}}
     state_dir = _training.prepare_run_dir(run_dir, config, overwrite=overwrite)
     bilm_features = bilm_lookup = None
@@ -282,8 +320,20 @@ def run(
     )
     if vocabularies.chars is None and vocabularies.bilm is None:  # the input is always a dict
         train_ds = train_ds.map(lambda x, y: ({"token_ids": x}, y))
+    embeddings = coverage = None
+    if vectors is not None:  # coverage counted on the training split's words
+        from seqrecipes.datasets import coverage_line, token_counts, vectors_for_vocabulary
+
+        size = vocabularies.tokens.vocabulary_size()
+        counts = token_counts(vocabularies.features(chunks["train"].tokens)["token_ids"], size)
+        embeddings, coverage = vectors_for_vocabulary(
+            vectors, vocabularies.tokens.get_vocabulary(), counts=counts,
+            embedding_dim=settings["embedding_dim"], seed=seed,
+        )
+        coverage["sha256"] = _fingerprint.sha256(vectors.path)  # as resume checks inputs
+        print(f"Word vectors: {coverage_line(coverage)}")
     steps_per_epoch = -(-len(chunks["train"].tokens) // batch_size)  # about: buckets add a few
-    model = _build_model(settings, vocabularies, steps_per_epoch, bilm_features)
+    model = _build_model(settings, vocabularies, steps_per_epoch, bilm_features, embeddings)
     entity_f1 = EntityF1(
         vocabularies.features(chunks["dev"].tokens), dev_data.tags, tag_vocabulary,
         split=chunks["dev"].split,
@@ -329,6 +379,7 @@ def run(
         num_parameters=model.count_params(),
         trainable_parameters=sum(int(keras.ops.size(w)) for w in model.trainable_weights),
         bilm_data=bilm_config["data"] if bilm is not None else None,
+        word_vectors_coverage=coverage,
     )
     path = write_run(
         run_dir, model=serving, config=config, metrics=metrics, history=result.history,

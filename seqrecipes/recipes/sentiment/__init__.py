@@ -225,6 +225,8 @@ def train(
     dropout=None,
     recurrent_dropout=None,
     head_dropout=None,
+    word_vectors=None,
+    freeze_vectors=None,
     max_tokens=None,
     min_frequency=None,
     ngrams=None,
@@ -278,6 +280,17 @@ def train(
         embedding_dim, units, bidirectional, merge_mode, pooling, kernel_sizes, filters,
             dropout, recurrent_dropout, head_dropout: the model's settings (see
             `recipes._model_flags`); None takes the model's default.
+        word_vectors: path or None. A GloVe, word2vec (text or binary) or fastText (`.vec`
+            or `.bin`) file, its format read from the content (`datasets.word_vectors`): each
+            vocabulary word's embedding starts from its vector (exact match, then
+            lower-cased; a fastText `.bin` composes one from subword n-grams for the rest),
+            random otherwise. The run prints and stores the coverage (config.json,
+            `word_vectors_coverage`); the vectors are saved inside model.keras. Its dimension
+            is the embedding width (`embedding_dim`, if given, must equal it). Every model but
+            nbsvm. The vectors must come from the run's tokenizer (`seqrecipes vectors
+            train`). Defaults to None (a random embedding).
+        freeze_vectors: bool or None. Keep the `word_vectors` unchanged in training (True)
+            or fine-tune them (False, the default when left out); only with `word_vectors`.
         max_tokens: int or None. Vocabulary size, padding and OOV included. None: 200,000
             for fasttext (words and pairs), 2,000,000 for nbsvm (1-3-grams), 30,000 otherwise.
         min_frequency: int or None. Keep tokens seen at least this often in training. None:
@@ -313,7 +326,13 @@ def train(
     from seqrecipes.recipes.sentiment import training as _sentiment_train
 
     config = _resolve(dict(locals()))
-    return _sentiment_train.train(config, run_dir)
+    vectors = None
+    if config.get("word_vectors") is not None:  # read before any data: a bad file fails fast
+        from seqrecipes.datasets import check_dimension, load_word_vectors
+
+        vectors = load_word_vectors(config["word_vectors"])
+        config["embedding_dim"] = check_dimension(vectors, embedding_dim)
+    return _sentiment_train.train(config, run_dir, vectors=vectors)
 
 
 run = train  # the recipe's entry point, as every recipe has one

@@ -14,6 +14,7 @@ from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.recipes.sentiment import baseline as _baseline
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import classification as _classification
+from seqrecipes.recipes.engine import fingerprint as _fingerprint
 from seqrecipes.recipes.sentiment import model as _model_flags
 from seqrecipes.recipes.engine import plots as _plots
 from seqrecipes.recipes.engine import training as _training
@@ -112,7 +113,9 @@ def _fit_baseline(config, splits, class_weight):
 
 
 @_training.releases_locks
-def train(config, run_dir):
+def train(config, run_dir, *, vectors=None):
+    """Runs the recipe on a checked `config`; `vectors`: the `WordVectors` of
+    `config["word_vectors"]`, read by the caller, or None."""
     started = time.perf_counter()
     state_dir = _training.prepare_run_dir(run_dir, config, overwrite=config["overwrite"])
     language, tokenizer = config["language"], config["tokenizer"]
@@ -153,14 +156,28 @@ def train(config, run_dir):
         )
         train_size = splits.scan.num_texts
     else:
+        train_ids = datasets.encode_texts(sample, vectorizer)
         train_data = datasets.classification_dataset(
-            datasets.encode_texts(sample, vectorizer), splits.train[1], batch_size=batch_size,
-            shuffle=True, seed=config["seed"],
+            train_ids, splits.train[1], batch_size=batch_size, shuffle=True, seed=config["seed"],
         )
         train_size = len(sample)
     validation_data = datasets.classification_dataset(
         validation_ids, splits.validation[1], batch_size=batch_size
     )
+
+    # The word vectors' rows for the vocabulary; coverage counted on the training texts (a
+    # stream's sample of them).
+    embeddings = coverage = None
+    if vectors is not None:
+        if config["stream"]:
+            train_ids = datasets.encode_texts(sample, vectorizer)
+        size = vectorizer.vocabulary_size()
+        embeddings, coverage = datasets.vectors_for_vocabulary(
+            vectors, vectorizer.get_vocabulary(), counts=datasets.token_counts(train_ids, size),
+            embedding_dim=config["embedding_dim"], seed=config["seed"],
+        )
+        coverage["sha256"] = _fingerprint.sha256(vectors.path)  # as resume checks inputs
+        print(f"Word vectors: {datasets.coverage_line(coverage)}")
 
     # 3. Model, seeded; trained with early stopping on the validation loss, resumable.
     num_classes = len(splits.classes)
@@ -169,7 +186,7 @@ def train(config, run_dir):
         ratios = log_count_ratios(train_data, vectorizer.vocabulary_size(), num_classes)
     keras.utils.set_random_seed(config["seed"])
     core = _model_flags.build_classifier(config, vectorizer.vocabulary_size(), num_classes,
-                                         log_count_ratios=ratios)
+                                         log_count_ratios=ratios, embeddings=embeddings)
     _compile(core, config, num_classes)
     callbacks, monitor = [], f"val_{config['monitor']}"
     if config["monitor"] == "macro_f1":
@@ -216,6 +233,8 @@ def train(config, run_dir):
         "parameters": core.count_params(),
     }
     run_config = {**config, "classes": list(splits.classes), "test_from": splits.test_from}
+    if coverage is not None:
+        run_config["word_vectors_coverage"] = coverage
     model = datasets.with_text_input(core, vectorizer, name="sentiment")
     predicted = probabilities.argmax(axis=1)
     run_path = _artifacts.write_run(
@@ -286,6 +305,8 @@ def _summary(run_dir, run_path, config, metrics, splits, result, seconds):
           else []),
         f"  {'model':<10} {_model_flags.describe_model(config)}; "
         f"{metrics['parameters']:,} parameters",
+        *([f"  {'vectors':<10} {datasets.coverage_line(config['word_vectors_coverage'])}"]
+          if config.get("word_vectors_coverage") else []),
         f"  {'training':<10} {metrics['epochs_trained']} epochs{resumed}, best {result.best_epoch}"
         f" (val loss {best.get('loss', float('nan')):.4f}, val accuracy "
         f"{best.get('accuracy', float('nan')):.4f}); {stop}",
