@@ -27,7 +27,6 @@ import os
 
 from seqrecipes import _validation
 from seqrecipes.datasets import _files, _table
-from seqrecipes.datasets.conll import DOCSTART, load_conll
 from seqrecipes.datasets.tabular import TEXT_COLUMNS, pick_column
 from seqrecipes.errors import DataError, InvalidArgumentError
 from seqrecipes.portable.text import TextVectorizer
@@ -128,7 +127,7 @@ def detect_format(path, text, *, text_column=None):
     if name.endswith(CONLL_SUFFIXES):
         return "conll"
     first = next((line for line in text.split("\n", 50)[:50] if line.strip()), "")
-    if first.split() and first.split()[0] == DOCSTART:
+    if first.split() and first.split()[0] == "-DOCSTART-":  # `datasets.conll.DOCSTART`
         return "conll"
     names = text_column and (text_column,) or TEXT_COLUMNS
     for delimiter, format in (("\t", "tsv"), (",", "csv")):
@@ -218,6 +217,9 @@ def read_corpus(paths, *, format, text_column, token_column, delimiter, language
     sentences, sources = [], []
     for path, text, file_format in read:
         if file_format == "conll":
+            # Here: `datasets.conll` imports seqeval (and pandas), which `--help` must not.
+            from seqrecipes.datasets.conll import load_conll
+
             data = load_conll(path, token_column=token_column, tag_column=-1,
                               delimiter=delimiter, scheme="none")
             sentences += ner_words(data.tokens, lowercase)
