@@ -33,7 +33,7 @@ def english(tmp_path_factory):
 def fasttext(tmp_path_factory):
     """A fastText run on the English NER sample (CoNLL tokens, lower-cased)."""
     return vectors.train(data=sample_path("ner_en.conll"), algorithm="fasttext",
-                         run_dir=tmp_path_factory.mktemp("ft") / "run", **TINY)
+                         buckets=1000, run_dir=tmp_path_factory.mktemp("ft") / "run", **TINY)
 
 
 def test_the_vec_file_holds_the_sentiment_tokenizers_words(english):
@@ -65,6 +65,8 @@ def test_the_same_seed_gives_the_same_vectors(english, tmp_path):
 
 def test_fasttext_bin_gives_an_unseen_word_a_vector(fasttext):
     assert fasttext.word_vectors.name == "vectors.bin"
+    # 1,000 buckets x 8 floats for the n-grams, besides the words' own vectors.
+    assert fasttext.word_vectors.stat().st_size < 1000 * 8 * 4 + 1013 * 8 * 4 * 2 + 50_000
     loaded = load_facebook_vectors(str(fasttext.word_vectors))
     text = KeyedVectors.load_word2vec_format(str(fasttext.path / "vectors.vec"))
     assert "harwicks" not in loaded.key_to_index
@@ -152,6 +154,7 @@ def test_text_column_and_no_lowercase(tmp_path):
     (dict(min_count=True), "`min_count`"),
     (dict(tokenizer="morphemes"), "`tokenizer`"),  # an English run
     (dict(min_n=2), "`min_n`"),  # word2vec has no character n-grams
+    (dict(buckets=10), "`buckets`"),
     (dict(algorithm="fasttext", min_n=5, max_n=3), "`min_n` must not exceed `max_n`"),
     (dict(lowercase=False), "`lowercase`"),  # the sample is a table, not CoNLL
     (dict(token_column=1), "`token_column`"),

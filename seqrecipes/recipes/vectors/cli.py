@@ -76,6 +76,10 @@ def _train_parser(commands):
                        help="fasttext: shortest character n-gram (none: 3)")
     model.add_argument("--max-n", type=int, default=None,
                        help="fasttext: longest character n-gram (none: 6)")
+    model.add_argument("--buckets", type=int, default=None,
+                       help="fasttext: hash buckets of the character n-grams; vectors.bin "
+                       "holds buckets x --embedding-dim floats (none: 2,000,000, fastText's: "
+                       "800 MB at 100 dimensions)")
     model.add_argument("--workers", type=int,
                        help="gensim threads; only 1 gives the same vectors for the same seed")
     run = train.add_argument_group("run")

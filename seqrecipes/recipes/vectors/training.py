@@ -25,8 +25,11 @@ ARCHITECTURES = ("skipgram", "cbow")
 VECTORS_FILE = "vectors.vec"  # word2vec text format with its header line = fastText's .vec
 FASTTEXT_FILE = "vectors.bin"  # Facebook's fastText binary: subword n-grams included
 VECTORS_INSTALL = 'pip install "seqrecipes[vectors]"'
-FASTTEXT_SETTINGS = ("min_n", "max_n")
-FASTTEXT_DEFAULTS = {"min_n": 3, "max_n": 6}  # fastText's and gensim's character n-grams
+FASTTEXT_SETTINGS = ("min_n", "max_n", "buckets")
+# fastText's (and gensim's) defaults: character 3- to 6-grams hashed into 2M buckets, each a
+# vector, so the .bin holds 2M x embedding_dim floats: 800 MB at 100 dimensions (measured:
+# 800,128,888 bytes on the English sample), whatever the corpus size.
+FASTTEXT_DEFAULTS = {"min_n": 3, "max_n": 6, "buckets": 2_000_000}
 
 
 def import_gensim():
@@ -60,6 +63,7 @@ def train(
     epochs=5,
     min_n=None,
     max_n=None,
+    buckets=None,
     workers=1,
     run_dir=DEFAULT_RUN_DIR,
     overwrite=False,
@@ -108,11 +112,15 @@ def train(
         epochs: int. Passes over the corpus. Defaults to 5.
         min_n, max_n: int or None. fastText only: lengths of the character n-grams. Default to
             3 and 6.
+        buckets: int or None. fastText only: hash buckets the character n-grams share, each
+            a vector in `vectors.bin` (buckets x embedding_dim floats: 800 MB for fastText's
+            2,000,000 at 100 dimensions). Fewer make the file smaller, with more n-grams
+            sharing a vector. Defaults to 2,000,000.
         workers: int. gensim's worker threads. gensim gives the same vectors for the same seed
             only with one worker (threads interleave their updates), hence the default 1;
             more are faster and not reproducible. Defaults to 1.
-        run_dir, overwrite, seed, verbose: as every recipe has them (`verbose=2` shows gensim's
-            log).
+        run_dir, overwrite, seed, verbose: as every recipe has them; the summary is printed
+            whatever `verbose` is, and `verbose=2` adds gensim's log.
 
     Returns:
         A `VectorsResult`: the run directory, the path to pass to `--word-vectors`, the
@@ -143,11 +151,13 @@ def train(
         _validation.check_positive_int(name, value)
     _validation.check_settings_used(
         "algorithm", algorithm, {"word2vec": (), "fasttext": FASTTEXT_SETTINGS},
-        {"min_n": min_n, "max_n": max_n})
+        {"min_n": min_n, "max_n": max_n, "buckets": buckets})
     if algorithm == "fasttext":
-        min_n, max_n = (_validation.check_positive_int(name, value)
-                        for name, value in _validation.with_defaults(
-                            {"min_n": min_n, "max_n": max_n}, FASTTEXT_DEFAULTS).items())
+        min_n, max_n, buckets = (
+            _validation.check_positive_int(name, value)
+            for name, value in _validation.with_defaults(
+                {"min_n": min_n, "max_n": max_n, "buckets": buckets},
+                FASTTEXT_DEFAULTS).items())
         _validation.check_conflict(
             min_n > max_n, f"`min_n` must not exceed `max_n`. Received: min_n={min_n!r} and "
             f"max_n={max_n!r}.")
@@ -166,7 +176,8 @@ def train(
         "tokenizer": tokenizer, "lowercase": lowercase, "algorithm": algorithm,
         "architecture": architecture, "embedding_dim": embedding_dim, "window": window,
         "min_count": min_count, "epochs": epochs, "min_n": min_n, "max_n": max_n,
-        "workers": workers, "seed": seed, "overwrite": overwrite, "verbose": verbose,
+        "buckets": buckets, "workers": workers, "seed": seed, "overwrite": overwrite,
+        "verbose": verbose,
     }
     _training.prepare_run_dir(run_dir, config, overwrite=overwrite)
 
@@ -177,11 +188,10 @@ def train(
     config.update(tokenizer=corpus.tokenizer, lowercase=corpus.lowercase,
                   tokenizer_note=note, gensim=gensim.__version__)
     read_seconds = time.perf_counter() - started
-    if verbose:
-        for source in corpus.sources:
-            print(f"read {source.summary()}")
-        if note:
-            print(f"note: {note}")
+    for source in corpus.sources:  # the summary is printed whatever `verbose` is
+        print(f"read {source.summary()}")
+    if note:
+        print(f"note: {note}")
 
     model, vocabulary, train_seconds = _fit(gensim, corpus, config, verbose)
     config["corpus"] = {**corpus.describe(), "vocabulary": vocabulary,
@@ -198,8 +208,7 @@ def train(
                                 files=files)
     word_vectors = path / (FASTTEXT_FILE if algorithm == "fasttext" else VECTORS_FILE)
     result = VectorsResult(path, word_vectors, config["corpus"], metrics)
-    if verbose:
-        print(result.summary(config))
+    print(result.summary(config))
     return result
 
 
@@ -214,7 +223,7 @@ def _fit(gensim, corpus, config, verbose):
                    workers=config["workers"], seed=config["seed"])
     if config["algorithm"] == "fasttext":
         model = gensim.models.FastText(min_n=config["min_n"], max_n=config["max_n"],
-                                       **options)
+                                       bucket=config["buckets"], **options)
     else:
         model = gensim.models.Word2Vec(**options)
     logger = logging.getLogger("gensim")
@@ -259,7 +268,8 @@ class VectorsResult:
         lines = [
             f"{config['algorithm']} {config['architecture']}: {config['embedding_dim']} "
             f"dimensions, window {config['window']}, min count {config['min_count']}, "
-            f"{config['epochs']} epoch{'s' if config['epochs'] > 1 else ''}, seed {config['seed']}, {workers} worker"
+            f"{config['epochs']} epoch{'s' if config['epochs'] > 1 else ''}, "
+            f"seed {config['seed']}, {workers} worker"
             + ("s (not reproducible: one worker is)" if workers > 1 else " (reproducible)"),
             f"corpus: {corpus['texts']:,} texts, {corpus['tokens']:,} tokens, "
             f"{corpus['vocabulary']:,} distinct; {corpus['vectors']:,} words seen at least "
@@ -273,7 +283,8 @@ class VectorsResult:
             f"{config['embedding_dim']}",
         ]
         if config["algorithm"] == "fasttext":
-            lines.append(f"  ({self.word_vectors.name}: any word gets a vector from its "
-                         f"character n-grams; {VECTORS_FILE} beside it holds the "
-                         f"{corpus['vectors']:,} words)")
+            size = self.word_vectors.stat().st_size / 1e6
+            lines.append(f"  ({self.word_vectors.name}, {size:,.0f} MB: any word gets a vector "
+                         f"from its character n-grams, {config['buckets']:,} buckets; "
+                         f"{VECTORS_FILE} beside it holds the {corpus['vectors']:,} words)")
         return "\n".join(lines)
