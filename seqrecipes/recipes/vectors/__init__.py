@@ -14,7 +14,7 @@ pretrained vectors. There is no `evaluate`: unlabelled text has no reference to 
 against; the recipe that reads them measures what they add.
 """
 
-from seqrecipes.recipes.vectors.serve import Neighbours, describe, load, predict
+from seqrecipes.recipes.vectors.serve import Neighbours, load, predict
 from seqrecipes.recipes.vectors.training import (
     ALGORITHMS, ARCHITECTURES, DEFAULT_RUN_DIR, FASTTEXT_FILE, RECIPE, VECTORS_FILE,
     VectorsResult, run, train,
@@ -22,5 +22,5 @@ from seqrecipes.recipes.vectors.training import (
 
 __all__ = [
     "ALGORITHMS", "ARCHITECTURES", "DEFAULT_RUN_DIR", "FASTTEXT_FILE", "Neighbours", "RECIPE",
-    "VECTORS_FILE", "VectorsResult", "describe", "load", "predict", "run", "train",
+    "VECTORS_FILE", "VectorsResult", "load", "predict", "run", "train",
 ]

@@ -1,7 +1,6 @@
 """`vectors.load` and `vectors.predict`: a run's vectors and each word's nearest neighbours."""
 
 import dataclasses
-import json
 import pathlib
 
 from seqrecipes import _validation
@@ -86,8 +85,3 @@ def predict(run_dir, words, *, topn=10):
         results.append(Neighbours(word, key, from_subwords, neighbours))
     return results
 
-
-def describe(run_dir):
-    """The run's config.json (settings and corpus), for a caller that wants them."""
-    _artifacts.read_manifest(run_dir)
-    return json.loads((pathlib.Path(run_dir) / "config.json").read_text())
