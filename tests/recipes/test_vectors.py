@@ -230,3 +230,20 @@ def test_missing_gensim_names_the_extra(monkeypatch, tmp_path):
     with pytest.raises(ImportError, match=r'pip install "seqrecipes\[vectors\]"'):
         vectors.train(run_dir=tmp_path / "run", **TINY)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_text_over_gensims_limit_is_cut_not_truncated(tmp_path):
+    # gensim trains on the first 10,000 tokens of a text and drops the rest silently.
+    corpus = tmp_path / "one_line.txt"
+    corpus.write_text(" ".join(f"w{i % 6000}" for i in range(12_000)) + " tail tail\n")
+    result = vectors.train(data=corpus, run_dir=tmp_path / "run", **TINY)
+    words = KeyedVectors.load_word2vec_format(str(result.word_vectors)).key_to_index
+    assert "tail" in words and len(words) == 6001
+    assert result.corpus["texts_cut"] == 1 and result.corpus["texts"] == 1
+    # The pieces gensim is given: every token, none longer than its limit.
+    from gensim.models.word2vec_inner import MAX_WORDS_IN_BATCH
+
+    from seqrecipes.recipes.vectors.training import _pieces
+
+    pieces, cut = _pieces([["a"] * 25_000, ["b"] * 3], MAX_WORDS_IN_BATCH)
+    assert cut == 1 and [len(piece) for piece in pieces] == [10_000, 10_000, 5_000, 3]

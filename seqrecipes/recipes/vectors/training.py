@@ -193,8 +193,11 @@ def train(
     if note:
         print(f"note: {note}")
 
-    model, vocabulary, train_seconds = _fit(gensim, corpus, config, verbose)
-    config["corpus"] = {**corpus.describe(), "vocabulary": vocabulary,
+    from gensim.models.word2vec_inner import MAX_WORDS_IN_BATCH
+
+    sentences, cut = _pieces(corpus.sentences, MAX_WORDS_IN_BATCH)
+    model, vocabulary, train_seconds = _fit(gensim, sentences, corpus, config, verbose)
+    config["corpus"] = {**corpus.describe(), "texts_cut": cut, "vocabulary": vocabulary,
                         "vectors": len(model.wv)}
     metrics = {"read_seconds": round(read_seconds, 2),
                "train_seconds": round(train_seconds, 2), "vectors": len(model.wv),
@@ -215,9 +218,23 @@ def train(
 run = train  # every recipe's entry point has both names
 
 
-def _fit(gensim, corpus, config, verbose):
-    """Builds the vocabulary (refusing an empty one) and trains; returns (model, distinct
-    words in the corpus, seconds)."""
+def _pieces(sentences, limit):
+    """`(sentences, number cut)`: every token list longer than `limit` cut into pieces.
+
+    gensim's compiled training reads the first 10,000 tokens of a text (`MAX_WORDS_IN_BATCH`)
+    and drops the rest without a word (its Word2Vec docstring says so); cut into pieces, every
+    token is trained on, and only the windows across a cut lose their context.
+    """
+    long = sum(1 for sentence in sentences if len(sentence) > limit)
+    if not long:
+        return sentences, 0
+    return [sentence[start:start + limit] for sentence in sentences
+            for start in range(0, len(sentence), limit)], long
+
+
+def _fit(gensim, sentences, corpus, config, verbose):
+    """Builds the vocabulary of `sentences` (refusing an empty one) and trains; returns
+    (model, distinct words in the corpus, seconds)."""
     options = dict(vector_size=config["embedding_dim"], window=config["window"],
                    min_count=config["min_count"], sg=int(config["architecture"] == "skipgram"),
                    workers=config["workers"], seed=config["seed"])
@@ -233,7 +250,7 @@ def _fit(gensim, corpus, config, verbose):
         logger.setLevel(logging.INFO)
     try:
         started = time.perf_counter()
-        model.build_vocab(corpus.sentences, keep_raw_vocab=True)
+        model.build_vocab(sentences, keep_raw_vocab=True)
         vocabulary = len(model.raw_vocab)  # every distinct word, before min_count
         model.raw_vocab = {}  # not needed to train: free it
         if not len(model.wv):
@@ -242,8 +259,7 @@ def _fit(gensim, corpus, config, verbose):
                 f"{files}: no word occurs min_count={config['min_count']} times in the "
                 f"{corpus.num_tokens:,} tokens ({vocabulary:,} distinct words), so no word gets "
                 "a vector. Lower `min_count` (1 keeps every word) or give more text.")
-        model.train(corpus.sentences, total_examples=len(corpus.sentences),
-                    epochs=config["epochs"])
+        model.train(sentences, total_examples=len(sentences), epochs=config["epochs"])
         return model, vocabulary, time.perf_counter() - started
     finally:
         logger.setLevel(level)
@@ -275,7 +291,9 @@ class VectorsResult:
             f"{corpus['vocabulary']:,} distinct; {corpus['vectors']:,} words seen at least "
             f"{config['min_count']} time{'s' if config['min_count'] > 1 else ''} have a vector"
             + (f"; {corpus['spaced_tokens_left_out']:,} tokens holding a space left out "
-               "(the .vec format cannot hold them)" if corpus["spaced_tokens_left_out"] else ""),
+               "(the .vec format cannot hold them)" if corpus["spaced_tokens_left_out"] else "")
+            + (f"; {corpus['texts_cut']:,} texts over 10,000 tokens cut into pieces (gensim "
+               "reads 10,000 at a time)" if corpus["texts_cut"] else ""),
             f"read and tokenised in {self.metrics['read_seconds']:.1f} s, trained in "
             f"{self.metrics['train_seconds']:.1f} s",
             f"run written to {self.path}",
