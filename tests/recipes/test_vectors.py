@@ -48,7 +48,7 @@ def test_the_vec_file_holds_the_sentiment_tokenizers_words(english):
     texts = load_table(sample_path("sentiment_en")).texts
     expected = {token for text in texts for token in splitter.tokens(text)}
     assert set(loaded.key_to_index) == expected
-    config = json.loads((english.path / "config.json").read_text())
+    config = json.loads((english.path / "config.json").read_text(encoding="utf-8"))
     assert config["tokenizer"] == "words" and config["corpus"]["texts"] == len(texts)
     assert config["corpus"]["vectors"] == len(expected) == config["corpus"]["vocabulary"]
     assert config["corpus"]["tokens"] == sum(len(splitter.tokens(text)) for text in texts)
@@ -197,7 +197,7 @@ def test_the_run_directory_is_guarded_like_every_recipes(english, tmp_path):
     status, _, err = run_main("vectors", "train", "--run-dir", english.path, "--epochs", "1")
     assert status == 2 and "--overwrite" in err
     with pytest.raises(RunDirectoryError, match="not of 'vectors'"):
-        manifest = json.loads((english.path / "run.json").read_text())
+        manifest = json.loads((english.path / "run.json").read_text(encoding="utf-8"))
         copy = tmp_path / "copy"
         copy.mkdir()
         for name in manifest["files"]:
