@@ -247,3 +247,22 @@ def test_a_text_over_gensims_limit_is_cut_not_truncated(tmp_path):
 
     pieces, cut = _pieces([["a"] * 25_000, ["b"] * 3], MAX_WORDS_IN_BATCH)
     assert cut == 1 and [len(piece) for piece in pieces] == [10_000, 10_000, 5_000, 3]
+
+
+def test_training_vectors_imports_no_tensorflow(tmp_path):
+    # A fresh process: this one imported TensorFlow in conftest.
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    import seqrecipes
+
+    probe = ("import sys\nfrom seqrecipes.cli import main\n"
+             f"status = main(['vectors', 'train', '--run-dir', {str(tmp_path / 'run')!r}, "
+             "'--epochs', '1', '--dim', '4', '--quiet'])\n"
+             "print(status, sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n")
+    root = pathlib.Path(seqrecipes.__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(root)}, timeout=300)
+    assert result.stdout.strip() == "0 []", result.stderr[-2000:]
