@@ -33,6 +33,7 @@ RECIPE_MODULES = (
     "seqrecipes.recipes.inspect_cells",
     "seqrecipes.recipes.bilm",
     "seqrecipes.recipes.param_count",
+    "seqrecipes.recipes.vectors.cli",
 )
 
 

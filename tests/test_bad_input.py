@@ -15,7 +15,7 @@ from cli_runner import run_main
 import tensorflow as tf
 
 from seqrecipes.errors import SeqrecipesError
-from seqrecipes.recipes import sentiment, timeseries
+from seqrecipes.recipes import sentiment, timeseries, vectors
 from seqrecipes.recipes.sentiment import model as _model_flags
 from seqrecipes.recipes.ner.entities import entity_metrics
 
@@ -715,6 +715,17 @@ CALLER_CASES = [
                    "--run-dir", r],
      lambda f, r: timeseries.train(data=f["s.csv"], column="open", run_dir=r),
      ["--column open is not a column"], ["`column`='open' is not a column"]),
+    ("vectors: no word seen min_count times", {"c.txt": "one two three\n"},
+     lambda f, r: ["vectors", "train", "--data", f["c.txt"], "--run-dir", r],
+     lambda f, r: vectors.train(data=f["c.txt"], run_dir=r),
+     ["c.txt: no word occurs --min-count 5 times", "Lower `--min-count`"],
+     ["no word occurs min_count=5 times", "Lower `min_count`"]),
+    ("vectors: a CoNLL setting for a table", {"t.csv": "text\nHello there\n"},
+     lambda f, r: ["vectors", "train", "--data", f["t.csv"], "--token-column", "1",
+                   "--run-dir", r],
+     lambda f, r: vectors.train(data=f["t.csv"], token_column=1, run_dir=r),
+     ["`--token-column` (conll files) does not apply", "Received: --token-column 1."],
+     ["`token_column` (conll files) does not apply", "Received: token_column=1."]),
 ]
 
 

@@ -6,7 +6,7 @@ import inspect
 import pytest
 
 from seqrecipes.cli import build_parser
-from seqrecipes.recipes import bilm, char_lm, ner, sentiment, seq2seq, timeseries
+from seqrecipes.recipes import bilm, char_lm, ner, sentiment, seq2seq, timeseries, vectors
 from seqrecipes.recipes.engine import flags as _cli
 
 COMMANDS = [
@@ -16,6 +16,7 @@ COMMANDS = [
     (["timeseries", "train"], timeseries.train),
     (["seq2seq", "train"], seq2seq.train),
     (["bilm", "train"], bilm.train),
+    (["vectors", "train"], vectors.train),
 ]
 
 

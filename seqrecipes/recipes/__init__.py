@@ -26,4 +26,7 @@ VERBS = {  # command -> its verbs, in the order `--help` lists them
     "gradient-flow": (),
     "inspect-cells": (),
     "params": (),
+    # No evaluate: unlabelled text has no reference to score vectors against; the recipe that
+    # reads them (--word-vectors) measures what they add.
+    "vectors": ("train", "predict"),
 }

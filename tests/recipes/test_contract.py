@@ -18,7 +18,7 @@ from cli_runner import run_main
 from seqrecipes import cli
 from seqrecipes import recipes
 from seqrecipes.recipes import (
-    bilm, char_lm, generate_from_vector, ner, sentiment, seq2seq, timeseries,
+    bilm, char_lm, generate_from_vector, ner, sentiment, seq2seq, timeseries, vectors,
 )
 
 CONLL = "\n".join(["Ada B-PER", "Lovelace I-PER", "met O", "Paris B-LOC", "today O", ""] * 8)
@@ -58,7 +58,7 @@ def test_the_verb_table_is_the_parsers():
     assert set(recipes.VERBS) == set(PARSERS)
     for recipe, verbs in recipes.VERBS.items():
         assert tuple(subcommands(PARSERS[recipe])) == verbs, recipe
-    assert with_verb("predict") == ["sentiment", "ner", "seq2seq"]
+    assert with_verb("predict") == ["sentiment", "ner", "seq2seq", "vectors"]
     assert with_verb("export") == ["sentiment", "ner", "char-lm", "timeseries"]
 
 
@@ -99,7 +99,7 @@ def test_export_takes_run_and_dir_positionally_and_overwrite(recipe):
 
 
 @pytest.mark.parametrize("module", [sentiment, ner, char_lm, timeseries, seq2seq, bilm,
-                                    generate_from_vector])
+                                    generate_from_vector, vectors])
 def test_every_recipe_trains_with_train_and_keeps_run(module):
     assert callable(module.train) and module.run is module.train
 
@@ -120,7 +120,7 @@ def runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("contract")
     conll = folder / "train.conll"
     conll.write_text(CONLL)
-    made = {name: folder / name for name in ("sentiment", "ner", "seq2seq")}
+    made = {name: folder / name for name in ("sentiment", "ner", "seq2seq", "vectors")}
     for argv in (
         ["sentiment", "train", "--run-dir", made["sentiment"], "--epochs", "1",
          "--baseline", "none"],
@@ -128,6 +128,8 @@ def runs(tmp_path_factory):
          "--char-features", "none", "--embedding-dim", "4", "--units", "4",
          "--batch-size", "8"],
         ["seq2seq", "train", "--run-dir", made["seq2seq"], *SEQ2SEQ_TINY],
+        ["vectors", "train", "--run-dir", made["vectors"], "--epochs", "1", "--dim", "4",
+         "--min-count", "1"],
     ):
         status, _, err = run_main(*argv, "--verbose", "0")
         assert status == 0, err[-2000:]
@@ -143,6 +145,7 @@ def text_stdin(monkeypatch, text):
     ("sentiment", ["A moving film.", "Dull."]),
     ("ner", ["Ada Lovelace met Paris today", "Paris"]),
     ("seq2seq", ["123", "40"]),
+    ("vectors", ["film", "Dull"]),
 ])
 def test_predict_reads_standard_input_when_given_no_text(runs, monkeypatch, recipe, lines):
     text_stdin(monkeypatch, "\n".join(lines) + "\n")

@@ -41,21 +41,23 @@ RUN_FORMAT = 1
 OLDEST_READABLE_FORMAT = 1
 
 
-def package_versions():
-    """Returns the versions that matter for reproducing a run."""
-    import keras
+def package_versions(*, framework=True):
+    """Returns the versions that matter for reproducing a run.
+
+    `framework=False` leaves Keras and TensorFlow out, for a run without a Keras model
+    (`vectors`), which then never imports them (about 5 s here).
+    """
     import numpy
-    import tensorflow
 
     import seqrecipes
 
-    return {
-        "seqrecipes": seqrecipes.__version__,
-        "keras": keras.__version__,
-        "tensorflow": tensorflow.__version__,
-        "numpy": numpy.__version__,
-        "python": platform.python_version(),
-    }
+    versions = {"seqrecipes": seqrecipes.__version__}
+    if framework:
+        import keras
+        import tensorflow
+
+        versions.update(keras=keras.__version__, tensorflow=tensorflow.__version__)
+    return {**versions, "numpy": numpy.__version__, "python": platform.python_version()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,13 +91,15 @@ def write_run(run_dir, *, model, config, metrics, history=None, figures=None, fi
 
     Args:
         run_dir: path. The run directory; replaced as a whole if it exists.
-        model: a Keras model, saved as `model.keras`.
-        config: dict. Every setting of the run; how training was distributed (`--strategy`)
-            and the package versions are added.
+        model: a Keras model, saved as `model.keras`, or None for a run without one
+            (`vectors`: gensim's files, given in `files`).
+        config: dict. Every setting of the run; how training was distributed (`--strategy`,
+            for a Keras model) and the package versions are added.
         metrics: dict. Evaluation figures (JSON-serialisable).
         history: list of dicts or a DataFrame, one row per epoch, or None.
         figures: dict of file name -> matplotlib Figure (saved as PNG and closed).
-        files: dict of file name -> str / bytes / JSON-serialisable object, for anything else.
+        files: dict of file name -> str / bytes / JSON-serialisable object, for anything else,
+            or a function of the file's path that writes it (a file too large to hold twice).
 
     Returns:
         The `pathlib.Path` of the run directory.
@@ -120,12 +124,14 @@ def write_run(run_dir, *, model, config, metrics, history=None, figures=None, fi
 def _fill_run(staging, *, model, config, metrics, history, figures, files):
     import pandas
 
-    model.save(staging / MODEL_FILE)
-    from seqrecipes.recipes.engine.strategy import describe_current
+    framework = model is not None
+    if framework:
+        from seqrecipes.recipes.engine.strategy import describe_current
 
+        model.save(staging / MODEL_FILE)
+        config = {**config, "distribution": describe_current()}
     _write_json(staging / "config.json", {
-        **config, "distribution": describe_current(),
-        "versions": package_versions(),
+        **config, "versions": package_versions(framework=framework),
     })
     _write_json(staging / "metrics.json", metrics)
     if history is not None:
@@ -140,7 +146,9 @@ def _fill_run(staging, *, model, config, metrics, history, figures, files):
     for name, content in (files or {}).items():
         target = staging / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
+        if callable(content):
+            content(target)
+        elif isinstance(content, bytes):
             target.write_bytes(content)
         elif isinstance(content, str):
             target.write_text(content, encoding="utf-8")
@@ -148,7 +156,7 @@ def _fill_run(staging, *, model, config, metrics, history, figures, files):
             _write_json(target, content)
     manifest = {
         "format": RUN_FORMAT,
-        "versions": package_versions(),
+        "versions": package_versions(framework=framework),
         "recipe": config.get("recipe"),
         "files": {
             str(path.relative_to(staging)): {"bytes": path.stat().st_size,
