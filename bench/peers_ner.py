@@ -42,10 +42,16 @@ so far, and the recipe keeps its last finished epoch, which a second `ner train 
 <epochs done>` on the same run directory resumes and scores (the recipe's own resumption). A
 capped row says `capped`.
 
+Time to an F1: test F1 is computed once, after training (early stopping reads dev only), so
+the time a peer needs to reach a test F1 is not observable. Its dev curve is: every dev
+evaluation (spaCy's every 200 steps, the recipe's every epoch) with the time its log line came
+out, in the JSON; `--time-to-dev-f1 F` prints when each peer first reached dev F1 F.
+
     python bench/peers_ner.py                                   # both data sets, all peers
     python bench/peers_ner.py --data klue --max-minutes 1       # a smoke run: minutes
     python bench/peers_ner.py --data conll2003 --peers spacy-efficiency recipe \\
         --recipe-flags="--units 100"
+    python bench/peers_ner.py --data conll2003 --time-to-dev-f1 0.9
 
 Prints a table (peer, config, dev F1, test F1, training seconds, epochs) and writes every
 figure to bench/results/peers_ner.json. The data are read from ../shared/data beside the
@@ -125,26 +131,18 @@ def documents(vocab, data, context_tokens, *, gold):
     return result
 
 
-def sentence_tags(pairs, num_sentences):
-    """IOB2 tags of every sentence from the entities of `documents`' `(order, Doc)` pairs."""
-    tags = [None] * num_sentences
+def sentence_tags(pairs, tokens):
+    """IOB2 tags of every sentence of `tokens` from the entities of `documents`' pairs."""
+    tags = [None] * len(tokens)
     for order, doc in pairs:
         doc_tags = [f"{token.ent_iob_}-{token.ent_type_}" if token.ent_iob_ in ("B", "I")
                     else "O" for token in doc]
         start = 0
         for i in order:
-            end = start + _length(doc, start)
-            tags[i] = doc_tags[start:end]
-            start = end
+            tags[i], start = doc_tags[start:start + len(tokens[i])], start + len(tokens[i])
+        if start != len(doc):
+            raise RuntimeError(f"a Doc of {len(doc)} tokens for sentences of {start}")
     return tags
-
-
-def _length(doc, start):
-    """Tokens of the sentence starting at `start` (up to the next marked sentence start)."""
-    end = start + 1
-    while end < len(doc) and not doc[end].is_sent_start:
-        end += 1
-    return end - start
 
 
 def write_docbin(pairs, path):
@@ -239,7 +237,7 @@ def spacy_peer(optimize, language, splits, context_tokens, scratch, cap_seconds)
         words = documents(nlp.vocab, data, context_tokens, gold=False)
         predicted = [(order, doc) for (order, _), doc in
                      zip(words, nlp.pipe(doc for _, doc in words))]
-        row[role] = _scores(data.tags, sentence_tags(predicted, len(data)))
+        row[role] = _scores(data.tags, sentence_tags(predicted, data.tokens))
         own = get_ner_prf([Example(doc, gold_doc) for (_, doc), (_, gold_doc) in
                            zip(predicted, gold[role])])
         row[role]["spacy_scorer_f1"] = own["ents_f"]
@@ -336,7 +334,16 @@ def main(argv=None):
     parser.add_argument("--data-dir", type=pathlib.Path, default=SHARED)
     parser.add_argument("--results-dir", type=pathlib.Path, default=REPO / "bench" / "results")
     args = parser.parse_args(argv)
+    if args.max_minutes is not None and args.max_minutes <= 0:
+        parser.error(f"--max-minutes must be above 0 (received {args.max_minutes:g})")
     cap = args.max_minutes * 60 if args.max_minutes else None
+    peers = list(args.peers)
+    if any(peer.startswith("spacy-") for peer in peers):
+        try:
+            import spacy as _  # noqa: F401
+        except ImportError:
+            print('skipped spaCy: not installed (pip install "seqrecipes[bench]")')
+            peers = [peer for peer in peers if not peer.startswith("spacy-")]
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="peers_ner_"))
     rows = []
     for name in args.data:
@@ -350,7 +357,7 @@ def main(argv=None):
         sizes = dict(zip(("train", "dev", "test"), map(len, splits)))
         print(f"{name}: {sizes} sentences; chunks of at most {settings.context_tokens} "
               "tokens", flush=True)
-        for peer in args.peers:
+        for peer in peers:
             try:
                 if peer == "recipe":
                     row = recipe_peer(files, args.recipe_flags, scratch, cap)
@@ -378,7 +385,7 @@ def main(argv=None):
 
 
 def _table(rows):
-    print(f"\n{'data':<9} {'peer':<16} {'dev F1':>7} {'test F1':>7} {'train s':>8} "
+    print(f"\n{'data':<9} {'peer':<16} {'dev F1':>7} {'test F1':>7} {'wall s':>8} "
           f"{'CPU s':>8} {'epochs':>6}  stopped")
     for row in rows:
         if "error" in row:

@@ -34,7 +34,7 @@ def test_docbin_round_trip_is_exact(name, tmp_path):
     path = peers_ner.write_docbin(pairs, tmp_path / "sample.spacy")
     docs = list(DocBin().from_disk(path).get_docs(vocab))
     back = peers_ner.sentence_tags([(order, doc) for (order, _), doc in zip(pairs, docs)],
-                                   len(data))
+                                   data.tokens)
     assert back == data.tags
     assert [[token.text for token in doc] for doc in docs] == [
         [token for i in order for token in data.tokens[i]] for order, _ in pairs]
