@@ -36,6 +36,7 @@ from seqrecipes.cli import main  # noqa: E402
 from seqrecipes.datasets import load_conll  # noqa: E402
 
 KLUE_FLAGS = ["--char-features", "none", "--dev-fraction", "0.1"]  # a token is a character
+FOLDERS = {"conll2003": "conll2003", "klue": "klue_ner"}  # in ../shared/data
 
 
 def klue_split(source, folder):
@@ -53,6 +54,15 @@ def klue_split(source, folder):
     return paths
 
 
+def recipe_files(dataset, folder, scratch):
+    """The `ner train` flags naming a data set's files (KLUE's split is written to `scratch`)."""
+    if dataset == "conll2003":
+        return ["--train", str(folder / "train.txt"), "--dev", str(folder / "valid.txt"),
+                "--test", str(folder / "test.txt")]
+    paths = klue_split(folder / "dev.char.conll", scratch)
+    return ["--train", str(paths["train"]), "--test", str(paths["test"]), *KLUE_FLAGS]
+
+
 def main_(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dataset", choices=("conll2003", "klue"))
@@ -60,18 +70,12 @@ def main_(argv=None):
     parser.add_argument("--run-dir", default=None, help="default: a temporary directory")
     parser.add_argument("extra", nargs="*", help="flags for `seqrecipes ner train` (after --)")
     args = parser.parse_args(argv)
-    folder = pathlib.Path(args.data_dir or SHARED / {"conll2003": "conll2003",
-                                                     "klue": "klue_ner"}[args.dataset])
+    folder = pathlib.Path(args.data_dir or SHARED / FOLDERS[args.dataset])
     if not folder.is_dir():
         sys.exit(f"{folder} not found: the real datasets live in ../shared/data beside the repo")
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="quality_ner_"))
     run_dir = pathlib.Path(args.run_dir) if args.run_dir else scratch / "run"
-    if args.dataset == "conll2003":
-        files = ["--train", str(folder / "train.txt"), "--dev", str(folder / "valid.txt"),
-                 "--test", str(folder / "test.txt")]
-    else:
-        paths = klue_split(folder / "dev.char.conll", scratch)
-        files = ["--train", str(paths["train"]), "--test", str(paths["test"]), *KLUE_FLAGS]
+    files = recipe_files(args.dataset, folder, scratch)
     command = ["ner", "train", *files, "--run-dir", str(run_dir), "--overwrite",
                "--verbose", "2", *args.extra]
     print("seqrecipes " + " ".join(command), flush=True)

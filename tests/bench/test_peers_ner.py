@@ -1,0 +1,52 @@
+"""bench/peers_ner.py: spaCy is given exactly the recipe's sentences, tokens, tags and chunks."""
+
+import pathlib
+import sys
+
+import pytest
+
+spacy = pytest.importorskip("spacy")  # the `bench` extra
+
+from spacy.tokens import DocBin  # noqa: E402
+
+from seqrecipes.datasets import load_conll, sample_path  # noqa: E402
+from seqrecipes.recipes.ner import data as ner_data  # noqa: E402
+from seqrecipes.recipes.ner.documents import documents_of, pack  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "bench"))
+import peers_ner  # noqa: E402
+
+# spaCy 3.8's console table as `spacy train` prints it (two evaluations, then a new epoch).
+SPACY_LOG = """\
+E    #       LOSS TOK2VEC  LOSS NER  ENTS_F  ENTS_P  ENTS_R  SCORE
+---  ------  ------------  --------  ------  ------  ------  ------
+  0       0          0.00     17.65    0.00    0.00    0.00    0.00
+  0     200       4932.41   3740.03   41.66   45.83   38.18    0.42
+  1     400       1401.13   2938.94   38.01   41.26   35.62    0.38
+"""
+
+
+@pytest.mark.parametrize("name", sorted(ner_data.SAMPLES.values()))
+def test_docbin_round_trip_is_exact(name, tmp_path):
+    data = load_conll(sample_path(name))
+    vocab = spacy.blank("en").vocab
+    pairs = peers_ner.documents(vocab, data, 128, gold=True)
+    path = peers_ner.write_docbin(pairs, tmp_path / "sample.spacy")
+    docs = list(DocBin().from_disk(path).get_docs(vocab))
+    back = peers_ner.sentence_tags([(order, doc) for (order, _), doc in zip(pairs, docs)],
+                                   data.tokens)
+    assert back == data.tags
+    assert [[token.text for token in doc] for doc in docs] == [
+        [token for i in order for token in data.tokens[i]] for order, _ in pairs]
+    # The recipe's chunks: a document's sentences together, its separators left out.
+    chunks = pack(data.tokens, None, documents_of(data), context_tokens=128)
+    assert [order for order, _ in pairs] == [[i for i, _, _ in p] for p in chunks.pieces]
+    assert max(len(order) for order, _ in pairs) > 1
+
+
+def test_spacy_log_gives_epochs_steps_and_dev_curve():
+    lines = [(float(i), line) for i, line in enumerate(SPACY_LOG.splitlines())]
+    config = {"training": {"max_steps": 20000}}
+    log = peers_ner._spacy_log(lines, config)
+    assert log == {"epochs": 2, "steps": 400, "best_step": 200, "stopped": "patience",
+                   "dev_curve": [[2.0, 0.0], [3.0, 0.4166], [4.0, 0.3801]]}
