@@ -294,6 +294,10 @@ def recipe_peer(files, flags, scratch, cap_seconds):
     for role in ("dev", "test"):
         row[role] = {key: metrics[role][key] for key in ("precision", "recall", "f1",
                                                          "per_type")}
+        for group in ("seen", "unseen"):  # entities whose surface form training annotated
+            if metrics[role].get(group):
+                row[role][group] = {key: metrics[role][group][key]
+                                    for key in ("f1", "num_entities")}
     row.update(_timing(*children))
     return row
 
@@ -404,6 +408,11 @@ def _table(rows):
         else:
             print(f"{row['data']} recipe: {row['training_seconds']:.0f} s of training "
                   "(epochs and dev scoring) within its whole run")
+            if "seen" in row["test"]:
+                print(f"{row['data']} recipe: test seen F1 {row['test']['seen']['f1']:.4f} "
+                      f"({row['test']['seen']['num_entities']:,} entities), unseen F1 "
+                      f"{row['test']['unseen']['f1']:.4f} "
+                      f"({row['test']['unseen']['num_entities']:,})")
 
 
 
