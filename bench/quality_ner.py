@@ -68,8 +68,13 @@ def main_(argv=None):
     parser.add_argument("dataset", choices=("conll2003", "klue"))
     parser.add_argument("--data-dir", default=None, help="default: ../shared/data/<dataset>")
     parser.add_argument("--run-dir", default=None, help="default: a temporary directory")
-    parser.add_argument("extra", nargs="*", help="flags for `seqrecipes ner train` (after --)")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Everything after "--" goes to `ner train`, whatever stands before it (argparse alone
+    # drops the positional `extra` once an option comes between it and the dataset).
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
     args = parser.parse_args(argv)
+    args.extra = extra
     folder = pathlib.Path(args.data_dir or SHARED / FOLDERS[args.dataset])
     if not folder.is_dir():
         sys.exit(f"{folder} not found: the real datasets live in ../shared/data beside the repo")
