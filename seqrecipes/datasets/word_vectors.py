@@ -70,16 +70,20 @@ class WordVectors:
                 f"{self.num_words:,} words)")
 
 
-def import_gensim():
-    """Returns the `gensim.models` module, or says how to install gensim."""
+def import_gensim(purpose="Reading `word_vectors`"):
+    """Returns the `gensim` module (`models` imported), or says how to install gensim.
+
+    The one place gensim is imported from: reading vector files here, training them in
+    `recipes/vectors`.
+    """
     try:
         import gensim.models
     except ImportError as error:
         raise MissingDependencyError(
-            "Reading `word_vectors` needs gensim, which is not installed. Install it with: "
+            f"{purpose} needs gensim, which is not installed. Install it with: "
             f"{VECTORS_INSTALL}"
         ) from error
-    return gensim.models
+    return gensim
 
 
 def _empty(name, path):
@@ -181,7 +185,7 @@ def load_word_vectors(path, *, name="word_vectors"):
     """
     path = _validation.check_existing_file(name, path)
     fmt = detect_format(path, name=name)
-    models = import_gensim()
+    models = import_gensim().models
     problem = _text_problem(path, fmt, values=False) if fmt.endswith("_text") else None
     if problem is not None:
         raise DataError(f"`{name}`: {problem}. Fix the file, or pass another one.")

@@ -11,8 +11,9 @@ import time
 
 from seqrecipes import _validation
 from seqrecipes.datasets import sample_path
+from seqrecipes.datasets import word_vectors
 from seqrecipes.datasets._files import expand_paths
-from seqrecipes.errors import DataError, MissingDependencyError
+from seqrecipes.errors import DataError
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import training as _training
 from seqrecipes.recipes.sentiment.data import SAMPLES
@@ -24,7 +25,6 @@ ALGORITHMS = ("word2vec", "fasttext")
 ARCHITECTURES = ("skipgram", "cbow")
 VECTORS_FILE = "vectors.vec"  # word2vec text format with its header line = fastText's .vec
 FASTTEXT_FILE = "vectors.bin"  # Facebook's fastText binary: subword n-grams included
-VECTORS_INSTALL = 'pip install "seqrecipes[vectors]"'
 FASTTEXT_SETTINGS = ("min_n", "max_n", "buckets")
 # fastText's (and gensim's) defaults: character 3- to 6-grams hashed into 2M buckets, each a
 # vector, so the .bin holds 2M x embedding_dim floats: 800 MB at 100 dimensions (measured:
@@ -34,14 +34,7 @@ FASTTEXT_DEFAULTS = {"min_n": 3, "max_n": 6, "buckets": 2_000_000}
 
 def import_gensim():
     """Returns the `gensim` module, or raises `MissingDependencyError` with the pip command."""
-    try:
-        import gensim
-    except ImportError as error:
-        raise MissingDependencyError(
-            f"Training word vectors needs gensim, which is not installed. Install it with: "
-            f"{VECTORS_INSTALL}"
-        ) from error
-    return gensim
+    return word_vectors.import_gensim("Training word vectors")
 
 
 @_training.releases_locks
