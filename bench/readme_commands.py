@@ -70,6 +70,16 @@ WHERE = {
         "bench",
     'seqrecipes ner export runs/ner served/ner':
         "bench",
+    'seqrecipes vectors train --data corpus.txt --run-dir runs/vectors':
+        "test",
+    'seqrecipes vectors predict runs/vectors film':
+        "test",
+    'seqrecipes sentiment train --data reviews.csv --model gru --word-vectors runs/vectors/vectors.vec --run-dir runs/reviews-vectors':
+        "test",
+    'seqrecipes vectors train --data train.txt --algorithm fasttext --buckets 100000 --run-dir runs/ner-vectors':
+        "bench",
+    'seqrecipes ner train --train train.txt --dev valid.txt --word-vectors runs/ner-vectors/vectors.bin --run-dir runs/ner-vectors-run':
+        "bench",
     'seqrecipes sentiment explain runs/reviews "What a wonderful film" "Dull." --html why.html --png why.png':
         "test",
     'seqrecipes sentiment explain runs/reviews --top 15 --png top.png':
