@@ -156,6 +156,10 @@ class PeerFailed(Exception):
     """A peer gave no model to score; its row says why and the run goes on."""
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Child:
     """A child process with a wall-clock cap: its lines echoed and kept with their times."""
 
@@ -172,9 +176,12 @@ class Child:
         path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
         environment = {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1",
                        "ANSI_COLORS_DISABLED": "1"}
+        # SIGINT is how a cap stops the child; a shell that starts a job in the background
+        # (`cmd &`, nohup) ignores SIGINT for it, Python then never installs its handler, and
+        # the child would train on uncapped (seen here): restore the default before the exec.
         process = subprocess.Popen(self.command, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                   env=environment)
+                                   env=environment, preexec_fn=_default_sigint)
         reader = threading.Thread(target=self._read, args=(process, start), daemon=True)
         reader.start()
         self.capped = False
@@ -185,7 +192,13 @@ class Child:
             print(f"{self.prefix} capped after {self.cap_seconds / 60:g} min: SIGINT",
                   flush=True)
             process.send_signal(signal.SIGINT)
-            process.wait(timeout=SIGINT_GRACE)
+            try:
+                process.wait(timeout=SIGINT_GRACE)
+            except subprocess.TimeoutExpired:  # never leave it running without its reader
+                print(f"{self.prefix} still running {SIGINT_GRACE} s after SIGINT: killed",
+                      flush=True)
+                process.kill()
+                process.wait()
         reader.join()
         self.seconds = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
