@@ -114,7 +114,7 @@ class _StandInModel:
 def rewrite_and_die(run_dir, point):
     """In a forked child: rewrite `run_dir` and SIGKILL this process at `point`."""
     die = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)  # noqa: E731
-    _artifacts.package_versions = lambda: {"seqrecipes": "test"}  # no TensorFlow in the child
+    _artifacts.package_versions = lambda **_: {"seqrecipes": "test"}  # no TensorFlow in the child
     if point == "staged":  # everything of the new run is written, nothing swapped yet
         _folders.fsync_tree = die
     else:  # "between renames": the old run moved aside, the new one not yet in place
