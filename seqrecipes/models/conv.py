@@ -7,7 +7,7 @@ model with one convolution + max-pool branch per size, concatenated before the h
 import keras
 
 from seqrecipes import _validation
-from seqrecipes.models.embedding import check_embeddings, token_embedding
+from seqrecipes.models.embedding import token_embedding
 from seqrecipes.models.layers import MaskedConv1D, MaskedGlobalMaxPooling1D
 
 
@@ -69,7 +69,10 @@ def build_conv_classifier(
     _validation.check_fraction("dropout", dropout)
     _validation.check_positive_int("sequence_length", sequence_length, allow_none=True)
     _validation.check_bool("mask_zero", mask_zero)
-    check_embeddings(embeddings, vocabulary_size, embedding_dim, train_embeddings)
+    embedding = token_embedding(  # checks `embeddings` with the other arguments
+        vocabulary_size, embedding_dim, embeddings=embeddings,
+        train_embeddings=train_embeddings, mask_zero=mask_zero,
+    )
     if sequence_length is not None and not mask_zero:
         _validation.check_conflict(
             max(sizes) > sequence_length,
@@ -84,10 +87,6 @@ def build_conv_classifier(
 
     binary = num_classes == 2
     inputs = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
-    embedding = token_embedding(
-        vocabulary_size, embedding_dim, embeddings=embeddings,
-        train_embeddings=train_embeddings, mask_zero=mask_zero,
-    )
 
     def branch(size):
         if mask_zero:

@@ -55,7 +55,7 @@ class Embedding(keras.layers.Embedding):
         return keras.ops.cast(rows, self.compute_dtype)
 
 
-def check_embeddings(embeddings, vocabulary_size, embedding_dim, train_embeddings):
+def _check_embeddings(embeddings, vocabulary_size, embedding_dim, train_embeddings):
     """Checks a builder's `embeddings` and `train_embeddings`; returns the matrix (or None)."""
     _validation.check_bool("train_embeddings", train_embeddings)
     if embeddings is None:
@@ -113,6 +113,6 @@ def token_embedding(vocabulary_size, embedding_dim, *, embeddings=None, train_em
     >>> layer(tf.constant([[2, 0]])).numpy().tolist(), layer.trainable
     ([[[2.0, 2.0], [0.0, 0.0]]], False)
     """
-    matrix = check_embeddings(embeddings, vocabulary_size, embedding_dim, train_embeddings)
+    matrix = _check_embeddings(embeddings, vocabulary_size, embedding_dim, train_embeddings)
     return Embedding(vocabulary_size, embedding_dim, mask_zero=mask_zero, weights=matrix,
                      trainable=train_embeddings, name=name)

@@ -44,8 +44,7 @@ def _check_char_arguments(char_vocabulary_size, char_features, sizes):
     return char_features
 
 
-def _token_features(vocabulary_size, embedding_dim, word_dropout, char_encoder, bilm,
-                    embedding):
+def _token_features(embedding, word_dropout, char_encoder, bilm):
     """Returns the input dict and the per-word features (word embedding + characters + bilm)."""
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     inputs = {"token_ids": token_ids}
@@ -209,9 +208,7 @@ def build_ner_tagger(
             units=char_units,
             name="char_encoder",
         )
-    inputs, features = _token_features(
-        vocabulary_size, embedding_dim, word_dropout, char_encoder, bilm, embedding
-    )
+    inputs, features = _token_features(embedding, word_dropout, char_encoder, bilm)
     if embedding_dropout:
         features = keras.layers.Dropout(embedding_dropout, name="embedding_dropout")(features)
     for layer in stack:
