@@ -20,8 +20,8 @@ and `export` need only the run directory.
 from seqrecipes import _validation
 from seqrecipes.models import wiring
 from seqrecipes.models.options import CHAR_FEATURES
-from seqrecipes.recipes.engine import fingerprint as _fingerprint
 from seqrecipes.recipes.engine import flags as _cli
+from seqrecipes.recipes.engine import word_vectors as _word_vectors
 from seqrecipes.recipes.ner import data as _ner_data
 from seqrecipes.recipes.ner import documents as _ner_context
 from seqrecipes.recipes.engine import plots as _plots
@@ -87,13 +87,7 @@ def _check_settings(settings):
         _validation.check_existing_file("word_vectors", settings["word_vectors"])
     if settings["freeze_vectors"] is not None:
         _validation.check_bool("freeze_vectors", settings["freeze_vectors"])
-    _validation.check_conflict(
-        settings["freeze_vectors"] is not None and settings["word_vectors"] is None,
-        "`freeze_vectors` keeps the vectors of a `word_vectors` file unchanged in training; "
-        "without one there is nothing to freeze. Received: "
-        f"freeze_vectors={settings['freeze_vectors']!r}, word_vectors=None. Pass a "
-        "`word_vectors` file or leave out `freeze_vectors`.",
-    )
+    _word_vectors.check_freeze(settings["word_vectors"], settings["freeze_vectors"])
     for name in ("word_dropout", "dropout", "recurrent_dropout", "embedding_dropout",
                  "head_dropout"):
         _validation.check_fraction(name, settings[name])
@@ -279,10 +273,8 @@ def run(
     settings = _check_settings(settings)
     vectors = None
     if settings["word_vectors"] is not None:  # read before any data: a bad file fails fast
-        from seqrecipes.datasets import check_dimension, load_word_vectors
-
-        vectors = load_word_vectors(settings["word_vectors"])
-        settings["embedding_dim"] = check_dimension(vectors, embedding_dim)
+        vectors, settings["embedding_dim"] = _word_vectors.read(settings["word_vectors"],
+                                                                embedding_dim)
     settings["embedding_dim"] = settings["embedding_dim"] or EMBEDDING_DIM
     settings["freeze_vectors"] = settings["freeze_vectors"] is True
     config = {"recipe": RECIPE, **{key: value for key, value in settings.items()}}
@@ -313,8 +305,9 @@ def run(
     _ner_data.check_evaluation_tags(dev_data, tag_vocabulary, "dev")
     _ner_data.check_evaluation_tags(test_data, tag_vocabulary, "test")
 
+    train_features = vocabularies.features(chunks["train"].tokens)
     train_ds = tagging_dataset(
-        vocabularies.features(chunks["train"].tokens),
+        train_features,
         vocabularies.targets(chunks["train"].tags),
         batch_size=batch_size, shuffle=True, seed=seed,
     )
@@ -322,16 +315,10 @@ def run(
         train_ds = train_ds.map(lambda x, y: ({"token_ids": x}, y))
     embeddings = coverage = None
     if vectors is not None:  # coverage counted on the training split's words
-        from seqrecipes.datasets import coverage_line, token_counts, vectors_for_vocabulary
-
-        size = vocabularies.tokens.vocabulary_size()
-        counts = token_counts(vocabularies.features(chunks["train"].tokens)["token_ids"], size)
-        embeddings, coverage = vectors_for_vocabulary(
-            vectors, vocabularies.tokens.get_vocabulary(), counts=counts,
+        embeddings, coverage = _word_vectors.initial_table(
+            vectors, vocabularies.tokens.get_vocabulary(), train_features["token_ids"],
             embedding_dim=settings["embedding_dim"], seed=seed,
         )
-        coverage["sha256"] = _fingerprint.sha256(vectors.path)  # as resume checks inputs
-        print(f"Word vectors: {coverage_line(coverage)}")
     steps_per_epoch = -(-len(chunks["train"].tokens) // batch_size)  # about: buckets add a few
     model = _build_model(settings, vocabularies, steps_per_epoch, bilm_features, embeddings)
     entity_f1 = EntityF1(

@@ -328,10 +328,10 @@ def train(
     config = _resolve(dict(locals()))
     vectors = None
     if config.get("word_vectors") is not None:  # read before any data: a bad file fails fast
-        from seqrecipes.datasets import check_dimension, load_word_vectors
+        from seqrecipes.recipes.engine import word_vectors as _word_vectors
 
-        vectors = load_word_vectors(config["word_vectors"])
-        config["embedding_dim"] = check_dimension(vectors, embedding_dim)
+        vectors, config["embedding_dim"] = _word_vectors.read(config["word_vectors"],
+                                                              embedding_dim)
     return _sentiment_train.train(config, run_dir, vectors=vectors)
 
 

@@ -23,6 +23,7 @@ import argparse
 from seqrecipes import _validation
 from seqrecipes.models import wiring
 from seqrecipes.models.options import POOLINGS
+from seqrecipes.recipes.engine import word_vectors as _word_vectors
 
 MODELS = wiring.CELLS + ("cnn", "fasttext", "nbsvm")
 _VECTORS = ("word_vectors", "freeze_vectors")  # read by every family with an embedding
@@ -99,13 +100,7 @@ def resolve_model_settings(model, given, *, defaults=None):
     reads = SETTINGS[model]
     _validation.check_settings_used("model", model, SETTINGS,
                                     {name: given.get(name) for name in ALL_SETTINGS})
-    _validation.check_conflict(
-        given.get("freeze_vectors") is not None and given.get("word_vectors") is None,
-        "`freeze_vectors` keeps the vectors of a `word_vectors` file unchanged in training; "
-        f"without one there is nothing to freeze. Received: "
-        f"freeze_vectors={given.get('freeze_vectors')!r}, word_vectors=None. Pass a "
-        "`word_vectors` file or leave out `freeze_vectors`.",
-    )
+    _word_vectors.check_freeze(given.get("word_vectors"), given.get("freeze_vectors"))
     settings = {**DEFAULTS[model], **(defaults or {})}
     settings.update({name: value for name, value in given.items() if value is not None})
     resolved = {"model": model}

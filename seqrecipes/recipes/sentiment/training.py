@@ -14,10 +14,10 @@ from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.recipes.sentiment import baseline as _baseline
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import classification as _classification
-from seqrecipes.recipes.engine import fingerprint as _fingerprint
 from seqrecipes.recipes.sentiment import model as _model_flags
 from seqrecipes.recipes.engine import plots as _plots
 from seqrecipes.recipes.engine import training as _training
+from seqrecipes.recipes.engine import word_vectors as _word_vectors
 from seqrecipes.recipes.sentiment import data as text
 
 FILES = ("model.keras", "config.json", "metrics.json", "history.csv", "training_curves.png",
@@ -171,13 +171,10 @@ def train(config, run_dir, *, vectors=None):
     if vectors is not None:
         if config["stream"]:
             train_ids = datasets.encode_texts(sample, vectorizer)
-        size = vectorizer.vocabulary_size()
-        embeddings, coverage = datasets.vectors_for_vocabulary(
-            vectors, vectorizer.get_vocabulary(), counts=datasets.token_counts(train_ids, size),
+        embeddings, coverage = _word_vectors.initial_table(
+            vectors, vectorizer.get_vocabulary(), train_ids,
             embedding_dim=config["embedding_dim"], seed=config["seed"],
         )
-        coverage["sha256"] = _fingerprint.sha256(vectors.path)  # as resume checks inputs
-        print(f"Word vectors: {datasets.coverage_line(coverage)}")
 
     # 3. Model, seeded; trained with early stopping on the validation loss, resumable.
     num_classes = len(splits.classes)
