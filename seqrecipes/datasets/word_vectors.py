@@ -220,11 +220,11 @@ def check_dimension(vectors, embedding_dim, *, name="word_vectors"):
     return vectors.dim
 
 
-def token_counts(ids, size):
-    """Occurrences of each id in `ids` (a ragged or nested array of encoded training texts),
-    for `vectors_for_vocabulary`'s `counts`."""
-    flat = ids.flat_values.numpy() if hasattr(ids, "flat_values") else np.concatenate(
-        [np.ravel(row) for row in ids] or [np.zeros(0, dtype=np.int64)])
+def token_counts(encoded, size):
+    """Occurrences of each id in `encoded` (a ragged or nested array of encoded training
+    texts), for `vectors_for_vocabulary`'s `counts`."""
+    flat = encoded.flat_values.numpy() if hasattr(encoded, "flat_values") else np.concatenate(
+        [np.ravel(row) for row in encoded] or [np.zeros(0, dtype=np.int64)])
     return np.bincount(np.asarray(flat, dtype=np.int64), minlength=size)[:size]
 
 

@@ -130,9 +130,8 @@ def _fill_run(staging, *, model, config, metrics, history, figures, files):
 
         model.save(staging / MODEL_FILE)
         config = {**config, "distribution": describe_current()}
-    _write_json(staging / "config.json", {
-        **config, "versions": package_versions(framework=framework),
-    })
+    versions = package_versions(framework=framework)
+    _write_json(staging / "config.json", {**config, "versions": versions})
     _write_json(staging / "metrics.json", metrics)
     if history is not None:
         pandas.DataFrame(history).to_csv(staging / "history.csv", index=False)
@@ -156,7 +155,7 @@ def _fill_run(staging, *, model, config, metrics, history, figures, files):
             _write_json(target, content)
     manifest = {
         "format": RUN_FORMAT,
-        "versions": package_versions(framework=framework),
+        "versions": versions,
         "recipe": config.get("recipe"),
         "files": {
             str(path.relative_to(staging)): {"bytes": path.stat().st_size,

@@ -63,8 +63,7 @@ def surface_forms(tokens, tags):
 def forms_file(forms):
     """The content of `TRAIN_ENTITIES`: one JSON list of tokens per line, in sorted order.
 
-    JSON's escapes keep the file ASCII (Korean tokens as ``\\uXXXX``): `write_run` writes
-    text in the platform's encoding, which need not be UTF-8.
+    JSON's escapes keep the file ASCII (Korean tokens as ``\\uXXXX``), whatever reads it.
     """
     return "".join(json.dumps(list(form)) + "\n" for form in sorted(forms))
 
