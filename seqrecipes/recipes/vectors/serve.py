@@ -4,6 +4,7 @@ import dataclasses
 import pathlib
 
 from seqrecipes import _validation
+from seqrecipes.datasets import load_word_vectors
 from seqrecipes.errors import RunDirectoryError
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.vectors import training as _train
@@ -26,12 +27,9 @@ def load(run_dir):
         raise RunDirectoryError(
             f"{str(run_dir)!r} is a run of {manifest.get('recipe')!r}, not of 'vectors'. Give a "
             "run directory written by `seqrecipes vectors train`.")
-    gensim = _train.import_gensim()
-    if _train.FASTTEXT_FILE in manifest["files"]:
-        from gensim.models.fasttext import load_facebook_vectors
-
-        return load_facebook_vectors(str(run_dir / _train.FASTTEXT_FILE))
-    return gensim.models.KeyedVectors.load_word2vec_format(str(run_dir / _train.VECTORS_FILE))
+    name = (_train.FASTTEXT_FILE if _train.FASTTEXT_FILE in manifest["files"]
+            else _train.VECTORS_FILE)
+    return load_word_vectors(run_dir / name).keyed_vectors  # the reader --word-vectors uses
 
 
 @dataclasses.dataclass(frozen=True)
