@@ -25,7 +25,7 @@ def training_curves(history, title="Training"):
         {key for row in history for key in row if key != "epoch" and not key.startswith("val_")}
         | {key[4:] for row in history for key in row if key.startswith("val_")}
     )
-    names = [name for name in names if name not in ("learning_rate",)] or ["loss"]
+    names = [name for name in names if name not in ("learning_rate", "epoch_seconds")] or ["loss"]
     figure, axes = pyplot().subplots(1, len(names), figsize=(4.5 * len(names), 3.4), squeeze=False)
     epochs = [row["epoch"] for row in history]
     for axis, name in zip(axes[0], names):

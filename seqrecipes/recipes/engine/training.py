@@ -214,7 +214,9 @@ def fit_resumable(
         patience: int. Epochs without improvement before stopping; epochs in which the
             figure has not changed at all since the first epoch (an F1 still exactly 0)
             do not count.
-        callbacks: extra callbacks, run before the state is committed each epoch.
+        callbacks: extra callbacks, run before the state is committed each epoch. An
+            `EpochTimer` is added after them unless one is given: the history has each
+            epoch's `epoch_seconds`.
         verbose: int. Keras's progress display (1 = progress bar, 2 = one line per epoch).
         steps_per_execution: int. Batches per call of the compiled train function (see
             `run_batches`); the results do not depend on it.
@@ -259,6 +261,10 @@ def fit_resumable(
     )
     # Keras adds its own bar only when no `ProgbarLogger` is given: this one replaces it.
     progress = [_callbacks.ProgressBar()] if verbose else []
+    # Every run's history has each epoch's seconds (after the recipe's own callbacks, such as
+    # a dev-set evaluation, so their work counts), which the benches compare across backends.
+    if not any(isinstance(callback, _callbacks.EpochTimer) for callback in callbacks):
+        callbacks = [*callbacks, _callbacks.EpochTimer()]
     if not state["stopped_early"] and state["epochs_done"] < epochs:
         try:
             with warnings.catch_warnings(), run_batches(model, steps_per_execution):
