@@ -35,8 +35,10 @@ built, `mark_row_sparse`) take a masked dense update: a row is "used" when its g
 not all zero, and only used rows get Adam's update and have their moments decayed, the
 semantics above. The one difference from TensorFlow: a used row whose summed gradient is
 exactly zero stays where it is (on TensorFlow its moments decay). Every other variable gets
-Keras's own `Adam.update_step`. The masked update still reads and writes the whole table (XLA
-fuses it into one pass); measured on this CPU for a 20,000 x 100 table, see `bench/`.
+Keras's own `Adam.update_step`. The masked update still reads and writes the whole table, as
+Keras's Adam does, and costs no more: a jitted update of a 20,000 x 100 table with 1,280 rows
+used took 3.6-4.0 ms on this CPU against 5.6-5.8 ms for Keras's Adam
+(`bench/backend_steps.py`).
 """
 
 import keras
