@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+from keras.ops import convert_to_numpy
 
 from seqrecipes.datasets import language_model_dataset
 from seqrecipes.errors import InvalidArgumentError
@@ -66,7 +67,8 @@ def test_stateful_training_carries_the_state_between_batches_and_resets():
     assert np.abs(first - second).max() > 1e-4  # the second call started from the first's end
     # The carried state is the one `run_recurrent` ends in after reading the batch once.
     _, after_one = run_recurrent(model, batch)
-    carried = [[keras.ops.convert_to_numpy(state) for state in layer.states] for layer in recurrent_layers(model)]
+    carried = [[convert_to_numpy(state) for state in layer.states]
+               for layer in recurrent_layers(model)]
     _, after_two = run_recurrent(model, batch, after_one)
     np.testing.assert_allclose(carried[0][0], after_two[0][0], atol=1e-5)
     reset_states(model)
@@ -79,16 +81,16 @@ def test_validation_inside_fit_does_not_disturb_the_training_state():
     callback = StatefulResets()
     callback.set_model(model)
     model.predict_on_batch(ids())  # some training state
-    before = [keras.ops.convert_to_numpy(state).copy() for state in recurrent_layers(model)[0].states]
+    before = [convert_to_numpy(state).copy() for state in recurrent_layers(model)[0].states]
     callback.on_test_begin()
-    assert all(not keras.ops.convert_to_numpy(state).any() for state in recurrent_layers(model)[0].states)
+    assert all(not convert_to_numpy(state).any() for state in recurrent_layers(model)[0].states)
     model.predict_on_batch(ids(seed=1))  # validation runs through the same variables
     callback.on_test_end()
-    after = [keras.ops.convert_to_numpy(state) for state in recurrent_layers(model)[0].states]
+    after = [convert_to_numpy(state) for state in recurrent_layers(model)[0].states]
     for old, new in zip(before, after):
         np.testing.assert_array_equal(old, new)
     callback.on_epoch_begin(1)
-    assert all(not keras.ops.convert_to_numpy(state).any() for state in recurrent_layers(model)[0].states)
+    assert all(not convert_to_numpy(state).any() for state in recurrent_layers(model)[0].states)
 
 
 @STATEFUL_NEEDS_TENSORFLOW
@@ -105,7 +107,7 @@ def test_stateful_fit_over_streams_resets_every_epoch():
 
     model.fit(data, epochs=2, verbose=0, shuffle=False, callbacks=[StatefulResets(), Spy()])
     assert seen == [0.0, 0.0]
-    assert np.abs(keras.ops.convert_to_numpy(recurrent_layers(model)[0].states[0])).sum() > 0
+    assert np.abs(convert_to_numpy(recurrent_layers(model)[0].states[0])).sum() > 0
 
 
 @pytest.mark.skipif(keras.backend.backend() == "tensorflow", reason="refused off TensorFlow only")
