@@ -155,7 +155,8 @@ class CRF(keras.layers.Layer):
         # TensorFlow: XLA cannot compile the gradient of a `while_loop` whose number of steps
         # is unknown (Keras's `ops.scan` sets no `maximum_iterations`). Keras turns
         # `jit_compile="auto"` on for GPUs unless a layer opts out, so the CRF opts out there.
-        # JAX's `lax.scan` compiles; opting out would run JAX's steps eagerly, op by op.
+        # JAX's `lax.scan` compiles; opting out would run JAX's steps eagerly, op by op
+        # (measured: 2.5 s against 42 ms a step of a BiLSTM(100)+CRF tagger, T=40, batch 32).
         self.supports_jit = keras.backend.backend() != "tensorflow"
         # Set by `CRFModel` while a train / test step is traced: `call` returns scores (True),
         # or scores and the Viterbi tags ("with_tags", for compiled metrics).
