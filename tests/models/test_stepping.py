@@ -41,6 +41,17 @@ def test_explicit_states_give_the_models_own_output(cell):
     assert np.abs(fresh - second).max() > 1e-4
 
 
+def test_a_compiled_run_reads_the_weights_of_the_moment():
+    """The run is compiled once per model; weights changed later (training) are the ones used."""
+    model = compiled(build_language_model(VOCABULARY, cell="gru", units=4))
+    batch = ids()
+    before, _ = run_recurrent(model, batch)
+    model.train_on_batch(batch, ids(seed=1))
+    after, _ = run_recurrent(model, batch)
+    assert np.abs(after - before).max() > 1e-4
+    np.testing.assert_allclose(after, model(batch), atol=1e-5)
+
+
 def test_recorded_states_are_named_and_end_in_the_final_states():
     model = build_language_model(VOCABULARY, cell="lstm", units=(5, 4))
     _, states, recorded = run_recurrent(model, ids(), record=True)
