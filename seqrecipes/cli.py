@@ -95,7 +95,10 @@ def main(argv=None):
             parser.print_help()
             return 0
         args = parser.parse_args(argv)
+        from seqrecipes.recipes.engine import backend as _backend
         from seqrecipes.recipes.engine import strategy as _strategy
+
+        _backend.for_command(args)  # before anything imports Keras
 
         if getattr(args, "verbose", None) == 2 or _tf_logs.requested():
             quiet = contextlib.nullcontext()
