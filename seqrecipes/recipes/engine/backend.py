@@ -5,8 +5,8 @@ imported; it cannot change afterwards. The command line therefore chooses it her
 flags are parsed and before anything imports Keras (building the parser imports none):
 
 * a `train` subcommand (`add_training_flags`) runs on its `--backend`; without the flag, on
-  `KERAS_BACKEND` when the environment sets it, else on the recipe's default backend (each
-  recipe's cli names its own, so the default can follow its measurements);
+  `KERAS_BACKEND` when the environment sets it, else on the recipe's default backend
+  (`flags.DEFAULT_BACKENDS`, one line per recipe, so each default can follow its measurements);
 * `evaluate`, `predict`, `export` and `explain` (`SERVING_BACKEND`) run on TensorFlow
   whatever `KERAS_BACKEND` says: a saved model takes raw strings and splits them with
   TensorFlow's string ops inside the model (`datasets.string_input`), which only TensorFlow
@@ -25,8 +25,7 @@ import sys
 from seqrecipes.errors import SeqrecipesError
 
 BACKENDS = ("tensorflow", "jax")
-# Every recipe's `train` takes its default from here unless it names its own.
-DEFAULT_BACKEND = "tensorflow"
+DEFAULT_BACKEND = "tensorflow"  # where a caller names no default (each recipe names its own)
 SERVING_BACKEND = "tensorflow"
 VARIABLE = "KERAS_BACKEND"
 

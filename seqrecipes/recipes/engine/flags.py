@@ -16,6 +16,18 @@ from seqrecipes.errors import DataError
 from seqrecipes.recipes.engine import backend as _backend
 from seqrecipes.recipes.engine.strategy import STRATEGIES as _STRATEGIES
 
+# Each recipe's `train` backend when neither `--backend` nor KERAS_BACKEND names one: one line
+# per recipe, to follow its measurements (issue 21: JAX where it wins end to end).
+DEFAULT_BACKENDS = {
+    "sentiment": "tensorflow",
+    "ner": "tensorflow",
+    "char-lm": "tensorflow",
+    "bilm": "tensorflow",
+    "seq2seq": "tensorflow",
+    "timeseries": "tensorflow",
+    "generate-from-vector": "tensorflow",
+}
+
 # argparse bookkeeping that is not a keyword argument of `run()`.
 # `strategy` is applied around the whole command by `_strategy.run_handler` (called by cli.main);
 # the backend before it, by `backend.for_command`; `quiet` around the call, by `bind`.
@@ -72,12 +84,12 @@ def bind(parser, function):
 
 def add_training_flags(
     parser, *, default_run_dir, epochs, batch_size, learning_rate, patience=3, seed=1234,
-    backend=_backend.DEFAULT_BACKEND,
+    backend,
 ):
     """Adds the flags every `train` subcommand has, with the recipe's own defaults.
 
-    `backend` is the recipe's default Keras backend, taken when neither `--backend` nor
-    `KERAS_BACKEND` names one (`engine.backend.choose`).
+    `backend` is the recipe's default Keras backend (its `DEFAULT_BACKENDS` entry), taken
+    when neither `--backend` nor `KERAS_BACKEND` names one (`engine.backend.choose`).
     """
     group = parser.add_argument_group("training")
     group.add_argument("--backend", default=None, choices=_backend.BACKENDS,
