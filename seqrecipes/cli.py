@@ -11,6 +11,10 @@ Building the parser imports no TensorFlow (the recipe modules import it inside t
 that train or predict), so `--help` answers at once; TensorFlow's start-up lines are kept off
 the terminal (`seqrecipes._tf_logs`) unless `--verbose 2` or `SEQRECIPES_TF_LOGS=1` asks for
 them. With no arguments at all, the command prints its help and exits with status 0.
+
+The Keras backend is chosen once the flags are parsed and before anything imports Keras
+(`recipes.engine.backend.for_command`): a `train`'s `--backend`, TensorFlow for the verbs that
+load a saved model.
 """
 
 import argparse
