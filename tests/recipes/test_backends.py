@@ -190,6 +190,17 @@ def test_choose_takes_the_flag_then_the_environment_then_the_default(monkeypatch
         _backend.choose(None, environ={"KERAS_BACKEND": "torch"})
 
 
+def test_choose_names_the_extra_when_jax_is_missing(monkeypatch):
+    from seqrecipes.errors import MissingDependencyError
+
+    monkeypatch.setattr(_backend, "loaded", lambda: None)
+    monkeypatch.setattr(_backend.importlib.util, "find_spec", lambda name: None)
+    environ = {}
+    with pytest.raises(MissingDependencyError, match=r'pip install "seqrecipes\[jax\]"'):
+        _backend.choose("jax", environ=environ)
+    assert environ == {}  # nothing set: Keras is not half-configured
+
+
 def test_a_resume_on_another_backend_is_refused(tmp_path):
     """An interrupted run resumes on the backend it started on only (other dropout masks)."""
     from seqrecipes.errors import RunDirectoryError

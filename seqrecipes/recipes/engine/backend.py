@@ -19,10 +19,11 @@ test, a notebook calling `seqrecipes.cli.main`), the backend cannot change: a co
 asks for another one is refused, saying how to get it.
 """
 
+import importlib.util
 import os
 import sys
 
-from seqrecipes.errors import SeqrecipesError
+from seqrecipes.errors import MissingDependencyError, SeqrecipesError
 
 BACKENDS = ("tensorflow", "jax")
 DEFAULT_BACKEND = "tensorflow"  # where a caller names no default (each recipe names its own)
@@ -57,6 +58,7 @@ def choose(requested=None, *, default=DEFAULT_BACKEND, environ=None):
     Raises:
         BackendError: `KERAS_BACKEND` names a backend seqrecipes does not train on, or Keras
             is already imported with another backend than the one `requested`.
+        MissingDependencyError: JAX is asked for and not installed.
     """
     environ = os.environ if environ is None else environ
     current = loaded()
@@ -76,6 +78,11 @@ def choose(requested=None, *, default=DEFAULT_BACKEND, environ=None):
             f"backend cannot change once Keras is imported; this command needs "
             f"backend={requested!r}. Run it in a new process (or set "
             f"{VARIABLE}={requested} before Keras is imported)."
+        )
+    if current is None and requested == "jax" and importlib.util.find_spec("jax") is None:
+        raise MissingDependencyError(
+            "backend='jax' needs JAX, which is not installed: pip install \"seqrecipes[jax]\" "
+            "(or train on backend='tensorflow')."
         )
     environ[VARIABLE] = requested
     return requested
