@@ -26,9 +26,8 @@ the padding vector; "zeros" is the zero vector. Padding steps of a batch have x 
 "padding" baseline, so their attribution is exactly 0; a masked step cannot change F, so its
 gradient, and its attribution, is 0 under any baseline.
 
-The arithmetic is `keras.ops`; the gradient needs the backend's own differentiation, and only
-TensorFlow's (`tf.GradientTape`) is written here (`_gradients`): the recipes' saved models hold
-TensorFlow preprocessing layers anyway.
+The arithmetic is `keras.ops`; the gradient needs the backend's own differentiation
+(`_gradients`): `tf.GradientTape` on TensorFlow, `jax.vjp` on JAX.
 """
 
 import contextlib
@@ -97,8 +96,27 @@ def layer_output(model, inputs, layer):
 def _gradients(model, inputs, layer, path, target):
     """F on every path point and dF/dpath, F = `target(model output)`: one value per row.
 
-    TensorFlow: `tf.GradientTape` (the one backend-specific step of this module).
+    The one backend-specific step of this module: `tf.GradientTape` on TensorFlow,
+    `jax.vjp` on JAX (the model runs eagerly on the traced path; its weights are constants).
+    Each row's F depends on its own path row only, so the gradient of the summed values is
+    every row's own gradient on both.
     """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        def values_of(points):
+            with _replaced_call(layer, points):
+                return target(model(inputs, training=False))
+
+        values, pullback = jax.vjp(values_of, ops.convert_to_tensor(path))
+        (gradient,) = pullback(ops.ones_like(values))
+        return np.asarray(values), np.asarray(gradient)
+    if backend != "tensorflow":
+        raise InvalidArgumentError(
+            "Integrated gradients need the TensorFlow or JAX backend. Received: "
+            f"KERAS_BACKEND={backend!r}. Set KERAS_BACKEND=tensorflow or jax."
+        )
     import tensorflow as tf
 
     path = tf.convert_to_tensor(path)

@@ -152,11 +152,13 @@ class CRF(keras.layers.Layer):
         self.transitions_initializer = keras.initializers.get(transitions_initializer)
         self.transitions_regularizer = keras.regularizers.get(transitions_regularizer)
         self.supports_masking = True
-        # XLA cannot compile the gradient of a `while_loop` whose number of steps is unknown
-        # (Keras's `ops.scan` sets no `maximum_iterations`). Keras turns `jit_compile="auto"`
-        # on for GPUs unless a layer opts out, so the CRF opts out.
-        self.supports_jit = False
-        # Set by `CRFModel` while a train / test step is traced: `call` returns scores.
+        # TensorFlow: XLA cannot compile the gradient of a `while_loop` whose number of steps
+        # is unknown (Keras's `ops.scan` sets no `maximum_iterations`). Keras turns
+        # `jit_compile="auto"` on for GPUs unless a layer opts out, so the CRF opts out there.
+        # JAX's `lax.scan` compiles; opting out would run JAX's steps eagerly, op by op.
+        self.supports_jit = keras.backend.backend() != "tensorflow"
+        # Set by `CRFModel` while a train / test step is traced: `call` returns scores (True),
+        # or scores and the Viterbi tags ("with_tags", for compiled metrics).
         self._return_scores = False
 
     def build(self, input_shape):
@@ -195,7 +197,14 @@ class CRF(keras.layers.Layer):
     def call(self, emissions, mask=None):
         if self._return_scores:
             emissions, mask = prepare_emissions(emissions, mask)
-            return pack_scores(emissions, mask)
+            scores = pack_scores(emissions, mask)
+            if self._return_scores == "with_tags":
+                # Decoded here, in the forward pass, for compiled metrics: Keras's JAX trainer
+                # computes metrics where the model's variables (the transitions) are unset.
+                tags = self.decode(ops.stop_gradient(emissions), mask)
+                scores = ops.concatenate([scores, ops.expand_dims(ops.cast(tags, "float32"), -1)],
+                                         axis=-1)
+            return scores
         return self.decode(emissions, mask)
 
     def compute_mask(self, inputs, mask=None):

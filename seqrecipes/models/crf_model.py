@@ -71,19 +71,29 @@ class CRFModel(keras.Model):
 
     @contextlib.contextmanager
     def _scoring(self):
-        self.crf._return_scores = True
+        # With compiled metrics the CRF also returns its Viterbi tags (see `CRF.call`).
+        self.crf._return_scores = "with_tags" if self._compile_metrics is not None else True
         try:
             yield
         finally:
             self.crf._return_scores = False
 
-    def train_step(self, data):
+    # The backend's own steps, whatever their signature: `(data)` on TensorFlow and PyTorch,
+    # `(state, data)` on JAX. The switch is read when the step is traced, so it holds for the
+    # compiled step.
+    def train_step(self, *args):
         with self._scoring():
-            return super().train_step(data)
+            return super().train_step(*args)
 
-    def test_step(self, data):
+    def test_step(self, *args):
         with self._scoring():
-            return super().test_step(data)
+            return super().test_step(*args)
+
+    # Keras's JAX trainer builds the compiled metrics and loss before the first step, from a
+    # symbolic `y_pred` (`Trainer._symbolic_build`): they consume scores there too.
+    def _symbolic_build(self, *args, **kwargs):
+        with self._scoring():
+            return super()._symbolic_build(*args, **kwargs)
 
     def _emissions_and_mask(self, y_pred):
         if y_pred is None or "int" in str(y_pred.dtype):
@@ -92,6 +102,8 @@ class CRFModel(keras.Model):
                 "produce, not decoded tags. Train with `fit`, or call "
                 "`model.crf.log_likelihood(emissions, tags, mask)` directly."
             )
+        if y_pred.shape[-1] == self.crf.num_tags + 2:  # scores, mask, then the tags
+            return unpack_scores(y_pred[..., :-1])
         return unpack_scores(y_pred)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -118,7 +130,10 @@ class CRFModel(keras.Model):
         if self._compile_metrics is None:
             return self.get_metrics_result()
         emissions, mask = self._emissions_and_mask(y_pred)
-        tags = self.crf.decode(emissions, mask)
+        if y_pred.shape[-1] == self.crf.num_tags + 2:
+            tags = ops.cast(y_pred[..., -1], "int32")
+        else:
+            tags = self.crf.decode(emissions, mask)
         weight = ops.cast(mask, "float32")
         if sample_weight is not None:
             weight = weight * ops.reshape(ops.cast(sample_weight, "float32"), (-1, 1))

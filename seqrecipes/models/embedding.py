@@ -11,16 +11,21 @@ about 1 ms of a 10 ms step on this CPU). Here the rows are gathered from the var
 copies only those rows; the gradient is the same `tf.IndexedSlices`, and the results are
 Keras's to the bit (tests/test_embedding.py). Everything else (arguments, masks, saving, LoRA,
 quantisation) is Keras's own: whenever the table is not a plain variable (LoRA adds to it) or
-the backend is not TensorFlow, Keras's `call` runs.
+the backend is not TensorFlow, Keras's `call` runs (the gather from the variable is TensorFlow
+only: JAX has no variables to read from, and differentiates Keras's `ops.take` densely).
+
+The layer marks its table for `LazyAdam` when it is built (`lazy_adam.mark_row_sparse`): on
+JAX, where no gradient says which rows a batch used, that mark is what gives this table, and
+no other variable, LazyAdam's row-wise update.
 """
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models import sizes
+from seqrecipes.models.lazy_adam import mark_row_sparse
 
 
 @keras.saving.register_keras_serializable(package="seqrecipes")
@@ -32,7 +37,7 @@ class Embedding(keras.layers.Embedding):
     Example:
 
     >>> layer = Embedding(10, 4, mask_zero=True)
-    >>> tuple(layer(tf.constant([[3, 0]])).shape)
+    >>> tuple(layer(np.array([[3, 0]])).shape)
     (1, 2, 4)
     """
 
@@ -45,10 +50,17 @@ class Embedding(keras.layers.Embedding):
                 fix="Choose a smaller `embedding_dim` or a smaller vocabulary.",
             )
 
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        if isinstance(getattr(self, "_embeddings", None), keras.Variable):  # not quantised
+            mark_row_sparse(self._embeddings)
+
     def call(self, inputs):
         table = self.embeddings
         if keras.backend.backend() != "tensorflow" or not isinstance(table, keras.Variable):
             return super().call(inputs)
+        import tensorflow as tf  # TensorFlow only: the gather from the tf.Variable
+
         if inputs.dtype not in ("int32", "int64"):
             inputs = tf.cast(inputs, "int32")
         rows = tf.nn.embedding_lookup(table.value, inputs)
@@ -110,7 +122,7 @@ def token_embedding(vocabulary_size, embedding_dim, *, embeddings=None, train_em
 
     >>> layer = token_embedding(3, 2, embeddings=[[0, 0], [1, 1], [2, 2]],
     ...                         train_embeddings=False)
-    >>> layer(tf.constant([[2, 0]])).numpy().tolist(), layer.trainable
+    >>> keras.ops.convert_to_numpy(layer(np.array([[2, 0]]))).tolist(), layer.trainable
     ([[[2.0, 2.0], [0.0, 0.0]]], False)
     """
     matrix = _check_embeddings(embeddings, vocabulary_size, embedding_dim, train_embeddings)

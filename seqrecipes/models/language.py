@@ -14,6 +14,13 @@ Dense` giving next-token logits at every step (many-to-many: `wiring.return_sequ
   is a constant for the tape) while the state, and so the context, runs on through the whole
   stream. `StatefulResets` zeroes the states at the start of every epoch.
 
+Stateful training needs the TensorFlow backend. Keras 3.15 creates a stateful layer's state
+variables untracked (`RNN._create_state_variables`), so they are not among the model's
+non-trainable variables, and Keras's JAX trainer, which runs every step as a pure function of
+those, drops the state each layer assigns (measured: the carried state stays zero after
+`predict_on_batch` and `fit`). `build_language_model(stateful=True)` refuses JAX instead of
+training without the carried context.
+
 Validation and generation never touch those state variables: `seqrecipes.models.stepping`
 runs the same cells with the states passed in and returned explicitly, for any batch size.
 """
@@ -53,7 +60,8 @@ def build_language_model(
             head, never on the recurrent connection). Defaults to 0.
         stateful: bool. Keep each layer's final state as the next batch's initial state
             (truncated BPTT over `language_model_dataset(stateful=True)` batches). Needs a
-            fixed `batch_size`. Defaults to False.
+            fixed `batch_size` and the TensorFlow backend (see the module docstring).
+            Defaults to False.
         batch_size: int or None. The fixed batch size of a stateful model (the number of
             streams); leave None when `stateful=False`.
         name: str. The model's name.
@@ -66,8 +74,6 @@ def build_language_model(
     >>> model = build_language_model(20, cell="gru", units=(8, 4))
     >>> model.output_shape
     (None, None, 20)
-    >>> build_language_model(20, units=4, stateful=True, batch_size=3).output_shape
-    (3, None, 20)
     """
     _validation.check_positive_int("vocabulary_size", vocabulary_size)
     _validation.check_choice("cell", cell, wiring.CELLS)
@@ -86,6 +92,13 @@ def build_language_model(
         not stateful and batch_size is not None,
         f"`batch_size` fixes the batch of a stateful model. Received: batch_size={batch_size!r}"
         " with stateful=False. Leave batch_size out, or set stateful=True.",
+    )
+    _validation.check_conflict(
+        stateful and keras.backend.backend() != "tensorflow",
+        "`stateful=True` needs the TensorFlow backend: Keras's "
+        f"{keras.backend.backend()} trainer drops the state a stateful layer carries "
+        "between batches. Set KERAS_BACKEND=tensorflow, or pass stateful=False (fixed "
+        "windows).",
     )
     stack = []
     flags = wiring.return_sequences(len(units), "many_to_many")

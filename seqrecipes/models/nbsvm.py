@@ -33,7 +33,8 @@ class DistinctIds(keras.layers.Layer):
 
     Example:
 
-    >>> DistinctIds()(np.array([[5, 3, 5, 0, 3]])).numpy().tolist()  # sorted, repeats 0
+    >>> ids = DistinctIds()(np.array([[5, 3, 5, 0, 3]]))
+    >>> ops.convert_to_numpy(ids).tolist()  # sorted, repeats 0
     [[0, 3, 0, 5, 0]]
     """
 

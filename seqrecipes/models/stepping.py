@@ -7,13 +7,17 @@ the states passed in and returned as values, for any batch size, without disturb
 training state, and every state of every layer at every step. `run_recurrent` runs the
 model's own cells (the same weights, `keras.ops.scan` over time) that way; the rest of this
 module builds on it.
+
+The run is compiled once per model (and per input shape) by the backend's own compiler:
+`tf.function` on TensorFlow; on JAX `jax.jit` of a pure function of the model's weights
+(`keras.StatelessScope` maps each variable to its value), so a jitted run never keeps weights
+from before a later training step; other backends run it eagerly.
 """
 
 import weakref
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from seqrecipes import _validation
 from seqrecipes.errors import InvalidArgumentError
@@ -77,17 +81,35 @@ def state_names(model):
     return names
 
 
-_RUNNERS = weakref.WeakKeyDictionary()  # model -> {record: traced function}
+_RUNNERS = weakref.WeakKeyDictionary()  # model -> {record: compiled function}
+
+
+def _compiled(run, weights):
+    """`run(ids, states)` compiled by the backend (see the module docstring)."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(run, reduce_retracing=True)
+    if backend == "jax":
+        import jax
+
+        def stateless(values, ids, states):
+            with keras.StatelessScope(state_mapping=list(zip(weights, values))):
+                return run(ids, states)
+
+        jitted = jax.jit(stateless)
+        return lambda ids, states: jitted([weight.value for weight in weights], ids, states)
+    return run
 
 
 def _runner(model, record):
-    """One traced function per (model, record): ids, states -> logits, states (, steps)."""
+    """One compiled function per (model, record): ids, states -> logits, states (, steps)."""
     cached = _RUNNERS.setdefault(model, {})
     if record in cached:
         return cached[record]
     embedding, recurrent, head = _parts(model)
 
-    @tf.function(reduce_retracing=True)
     def run(ids, states):
         outputs = embedding(ids)
         final, recorded = [], []
@@ -106,8 +128,10 @@ def _runner(model, record):
                 recorded += [keras.ops.transpose(values, (1, 0, 2)) for values in per_step]
         return head(outputs), final, recorded
 
-    cached[record] = run
-    return run
+    weights = [*embedding.weights, *(weight for layer in recurrent for weight in layer.weights),
+               *head.weights]
+    cached[record] = _compiled(run, weights)
+    return cached[record]
 
 
 def run_recurrent(model, ids, states=None, *, record=False):
@@ -137,7 +161,8 @@ def run_recurrent(model, ids, states=None, *, record=False):
         )
     if states is None:
         states = zero_states(model, ids.shape[0])
-    logits, final, recorded = _runner(model, record)(tf.constant(ids, tf.int32), states)
+    logits, final, recorded = _runner(model, record)(
+        keras.ops.convert_to_tensor(ids, "int32"), states)
     final = [[np.asarray(state) for state in layer] for layer in final]
     if record:
         return np.asarray(logits), final, [np.asarray(values) for values in recorded]

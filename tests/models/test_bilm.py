@@ -36,8 +36,8 @@ def test_reversal_index_reverses_only_the_tokens_and_is_its_own_inverse():
 
 def test_padding_changes_no_feature_and_padding_features_are_zero():
     _, features = _trained_like_features()
-    short = features(np.array([[5, 6, 7, 8]])).numpy()
-    long = features(np.array([[5, 6, 7, 8, 0, 0, 0]])).numpy()
+    short = keras.ops.convert_to_numpy(features(np.array([[5, 6, 7, 8]])))
+    long = keras.ops.convert_to_numpy(features(np.array([[5, 6, 7, 8, 0, 0, 0]])))
     np.testing.assert_allclose(long[:, :4], short, atol=1e-6)
     assert np.all(long[:, 4:] == 0)
     mask = features.compute_mask(np.array([[5, 6, 0]]))
@@ -65,8 +65,9 @@ def test_backward_states_are_the_backward_model_read_on_the_reversed_sentence():
 
 def test_each_direction_reads_only_its_own_side_of_a_word():
     _, features = _trained_like_features()
-    first = features.layer_states(np.array([[3, 9, 4, 12, 5]]))[-1].numpy()
-    changed = features.layer_states(np.array([[3, 9, 15, 12, 5]]))[-1].numpy()  # word 2
+    first = keras.ops.convert_to_numpy(features.layer_states(np.array([[3, 9, 4, 12, 5]]))[-1])
+    changed = keras.ops.convert_to_numpy(
+        features.layer_states(np.array([[3, 9, 15, 12, 5]]))[-1])  # word 2
     forward, backward = slice(0, 4), slice(4, 8)
     np.testing.assert_allclose(first[0, :2, forward], changed[0, :2, forward], atol=1e-6)
     np.testing.assert_allclose(first[0, 3:, backward], changed[0, 3:, backward], atol=1e-6)
@@ -83,7 +84,7 @@ def test_output_is_gamma_times_the_softmax_weighted_sum_of_the_layers():
     weights = np.exp([0.5, -1.0, 2.0]) / np.exp([0.5, -1.0, 2.0]).sum()
     expected = 1.7 * np.einsum("l,lbtd->btd", weights, states)
     expected[:, 3] = 0.0
-    np.testing.assert_allclose(features(ids).numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(features(ids)), expected, atol=1e-5)
 
 
 def test_only_the_mix_trains_while_the_language_models_stay_frozen():
@@ -131,8 +132,8 @@ def test_language_model_loss_ignores_padding():
     assert first["forward_loss"] == pytest.approx(second["forward_loss"], rel=1e-5)
     assert first["backward_loss"] == pytest.approx(second["backward_loss"], rel=1e-5)
     inputs, targets = batch
-    assert inputs["backward_ids"].numpy()[1].tolist() == [10, 9, 8]  # reversed, then cut
-    assert targets["backward"].numpy()[1].tolist() == [9, 8, 7]
+    assert keras.ops.convert_to_numpy(inputs["backward_ids"])[1].tolist() == [10, 9, 8]  # reversed, then cut
+    assert keras.ops.convert_to_numpy(targets["backward"])[1].tolist() == [9, 8, 7]
 
 
 def test_tagging_pipeline_pads_bilm_ids_with_the_tokens():
@@ -212,10 +213,16 @@ def test_bilm_train_writes_a_loadable_run(bilm_run, capsys):
     features, lookup, _ = bilm_recipe.load_features(bilm_run)
     assert (features.units, features.num_layers, features.vocabulary_size) == (
         4, 2, len(vocabulary))
-    assert lookup(tf.constant(["brilliant", "", "zzzunseen"])).numpy().tolist() == [
+    assert keras.ops.convert_to_numpy(
+        lookup(tf.constant(["brilliant", "", "zzzunseen"]))).tolist() == [
         vocabulary.index("brilliant"), 0, 1]
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="the NER recipe's predict feeds strings to the model (recipes/ner/tagger.py), "
+    "which JAX cannot take; the recipes on JAX are issue 21's item 2",
+)
 def test_ner_with_bilm_features_trains_saves_and_predicts(bilm_run, tmp_path, capsys):
     run_dir = tmp_path / "ner"
     assert main(["ner", "train", "--bilm", str(bilm_run), "--run-dir", str(run_dir),

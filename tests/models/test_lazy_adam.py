@@ -1,17 +1,27 @@
-"""`LazyAdam`: Adam's update on the embedding rows a batch uses, the others left alone."""
+"""`LazyAdam`: Adam's update on the embedding rows a batch uses, the others left alone.
+
+On TensorFlow the embedding's gradient is a `tf.IndexedSlices`; on JAX it is dense and the
+table of our `Embedding` is marked for the row-wise update. The same tests hold on both.
+"""
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from backend_helpers import dense, gradients
 
-from seqrecipes.models import LazyAdam
+from seqrecipes.models import Embedding, LazyAdam
+from seqrecipes.models.lazy_adam import is_row_sparse
+
+TENSORFLOW_ONLY = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="tf.IndexedSlices are TensorFlow's: JAX's gradient of a gather is dense",
+)
 
 
 def _model(optimizer):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([
-        keras.Input((3,), dtype="int32"), keras.layers.Embedding(10, 4),
+        keras.Input((3,), dtype="int32"), Embedding(10, 4),
         keras.layers.Flatten(), keras.layers.Dense(1),
     ])
     model.compile(optimizer=optimizer, loss="mse")
@@ -36,11 +46,12 @@ def _adam_rows(table, gradients, rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e
 
 
 def _embedding_gradient(model, x):
-    """The embedding's gradient for batch `x` (an IndexedSlices) and its dense sum."""
-    with tf.GradientTape() as tape:
-        loss = keras.losses.mean_squared_error(np.array([[1.0]]), model(x))
-    gradient = tape.gradient(loss, model.layers[0].embeddings)
-    return gradient, tf.convert_to_tensor(gradient).numpy()  # duplicates summed
+    """The embedding's gradient for batch `x` as the backend gives it, and its dense sum."""
+    def loss():
+        return keras.ops.sum(keras.losses.mean_squared_error(np.array([[1.0]]), model(x)))
+
+    (gradient,) = gradients(loss, variables=[model.layers[0].embeddings])
+    return gradient, dense(gradient)  # duplicates summed
 
 
 def test_first_step_is_adam_and_a_repeated_token_counts_once():
@@ -93,14 +104,45 @@ def test_the_update_of_a_used_row_follows_adam_with_lazy_moments():
                                atol=1e-7)
 
 
-def test_clipnorm_measures_each_row_once_and_keeps_the_gradient_sparse():
+def test_clipnorm_measures_each_row_once():
     model = _model(LazyAdam(0.01, clipnorm=1e-4))
     gradient, summed = _embedding_gradient(model, np.array([[1, 1, 2]]))
-    clipped = model.optimizer._clip_gradients([gradient])[0]
-    assert isinstance(clipped, tf.IndexedSlices)
-    dense = tf.convert_to_tensor(clipped).numpy()
-    np.testing.assert_allclose(np.linalg.norm(dense), 1e-4, rtol=1e-4)
-    np.testing.assert_allclose(dense, summed * 1e-4 / np.linalg.norm(summed), rtol=1e-4)
+    clipped = dense(model.optimizer._clip_gradients([gradient])[0])
+    np.testing.assert_allclose(np.linalg.norm(clipped), 1e-4, rtol=1e-4)
+    np.testing.assert_allclose(clipped, summed * 1e-4 / np.linalg.norm(summed), rtol=1e-4)
+
+
+@TENSORFLOW_ONLY
+def test_clipnorm_keeps_the_gradient_sparse():
+    import tensorflow as tf
+
+    model = _model(LazyAdam(0.01, clipnorm=1e-4))
+    gradient, _ = _embedding_gradient(model, np.array([[1, 1, 2]]))
+    assert isinstance(gradient, tf.IndexedSlices)
+    assert isinstance(model.optimizer._clip_gradients([gradient])[0], tf.IndexedSlices)
+
+
+def test_only_our_embedding_tables_are_marked_for_the_row_update():
+    model = _model(LazyAdam(0.01))
+    assert is_row_sparse(model.layers[0].embeddings)
+    assert not any(is_row_sparse(weight) for weight in model.layers[-1].weights)
+    plain = keras.layers.Embedding(5, 2)  # Keras's own layer: not marked
+    plain.build()
+    assert not is_row_sparse(plain.embeddings)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX's dense gradients only")
+def test_on_jax_a_used_row_with_a_zero_summed_gradient_stays_put():
+    """The one difference from TensorFlow's sparse path, written in the module's docstring."""
+    model = _model(LazyAdam(0.01))
+    variable = model.layers[0].embeddings
+    table = keras.ops.convert_to_numpy(variable).copy()
+    gradient = np.zeros_like(table)
+    gradient[2] = 0.5
+    model.optimizer.apply_gradients([(gradient, variable)])
+    after = keras.ops.convert_to_numpy(variable)
+    np.testing.assert_array_equal(np.delete(after, 2, axis=0), np.delete(table, 2, axis=0))
+    assert np.all(after[2] < table[2])  # a positive gradient moves the row down
 
 
 def test_a_model_saved_with_lazy_adam_loads_with_it(tmp_path):
@@ -109,12 +151,12 @@ def test_a_model_saved_with_lazy_adam_loads_with_it(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
     assert isinstance(loaded.optimizer, LazyAdam)
-    assert loaded.optimizer.learning_rate.numpy() == pytest.approx(0.02)
+    assert float(loaded.optimizer.learning_rate) == pytest.approx(0.02)
 
 
 @pytest.mark.parametrize("options", [{}, {"clipnorm": 0.5, "weight_decay": 0.01}])
 def test_dense_weights_follow_keras_adam_step_after_step(options):
-    """Dense gradients take TensorFlow's fused Adam kernel: Keras's arithmetic, in one op."""
+    """Dense gradients get Keras's arithmetic (on TensorFlow in one fused kernel)."""
     def model(optimizer):
         keras.utils.set_random_seed(1)
         built = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="tanh"),

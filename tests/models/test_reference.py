@@ -1,7 +1,7 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from backend_helpers import gradients
 
 from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models import reference
@@ -90,19 +90,23 @@ def test_initial_state_is_used():
     np.testing.assert_allclose(ref_states[1], states[1], atol=1e-5)
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() == "jax",
+    reason="central differences need float64, and Keras 3.15's recurrent cells compute in "
+    "float32 on JAX even with dtype='float64' and jax_enable_x64 on (measured: a "
+    "SimpleRNNCell with float64 weights returns float32)",
+)
 @pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru", "gru_reset_before"])
 def test_numerical_gradient_agrees_with_gradient_tape(cell):
-    """Central differences on the NumPy equations give the gradient TensorFlow computes."""
+    """Central differences on the NumPy equations give the gradient the backend computes."""
     layer = CELLS[cell](return_sequences=True, dtype="float64")
     x = np.random.default_rng(1).normal(size=(2, 3, 2))
     layer(x)
     weights = np.random.default_rng(2).normal(size=(2, 3, UNITS))  # loss = sum(weights * h)
     kernel = layer.cell.kernel
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(weights * layer(x))
-    analytic = tape.gradient(loss, kernel.value).numpy()
-
-    saved = kernel.numpy()
+    (analytic,) = gradients(lambda: keras.ops.sum(weights * layer(x)), variables=[kernel])
+    analytic = keras.ops.convert_to_numpy(analytic)
+    saved = keras.ops.convert_to_numpy(kernel)
 
     def loss_of(array):
         kernel.assign(array)
