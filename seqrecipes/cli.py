@@ -11,6 +11,10 @@ Building the parser imports no TensorFlow (the recipe modules import it inside t
 that train or predict), so `--help` answers at once; TensorFlow's start-up lines are kept off
 the terminal (`seqrecipes._tf_logs`) unless `--verbose 2` or `SEQRECIPES_TF_LOGS=1` asks for
 them. With no arguments at all, the command prints its help and exits with status 0.
+
+The Keras backend is chosen once the flags are parsed and before anything imports Keras
+(`recipes.engine.backend.for_command`): a `train`'s `--backend`, TensorFlow for the verbs that
+load a saved model.
 """
 
 import argparse
@@ -95,7 +99,10 @@ def main(argv=None):
             parser.print_help()
             return 0
         args = parser.parse_args(argv)
+        from seqrecipes.recipes.engine import backend as _backend
         from seqrecipes.recipes.engine import strategy as _strategy
+
+        _backend.for_command(args)  # before anything imports Keras
 
         if getattr(args, "verbose", None) == 2 or _tf_logs.requested():
             quiet = contextlib.nullcontext()

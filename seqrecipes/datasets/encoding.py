@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqrecipes import _validation
+from seqrecipes.datasets.vocab import in_pipeline
 from seqrecipes.errors import InvalidArgumentError
 
 
@@ -41,8 +42,9 @@ def encode_texts(texts, vectorizer, *, batch_size=1024):
     batches = tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)).batch(batch_size)
     # The vectorizer pads each batch with 0; real ids are >= 1, so stripping the trailing
     # zeros gives back each text's exact tokens.
+    vectorize = in_pipeline(vectorizer)
     parts = list(batches.map(
-        lambda batch: tf.RaggedTensor.from_tensor(tf.cast(vectorizer(batch), tf.int32), padding=0)
+        lambda batch: tf.RaggedTensor.from_tensor(tf.cast(vectorize(batch), tf.int32), padding=0)
     ))
     if not parts:
         return tf.RaggedTensor.from_row_lengths(tf.zeros([0], tf.int32), tf.zeros([0], tf.int64))

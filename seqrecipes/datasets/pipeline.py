@@ -241,9 +241,10 @@ def predict_in_order(
         to_output=lambda batch: (_x(batch), batch["index"]),
     )
     results = [None] * size
-    for x, index in dataset:
+    # NumPy batches: Keras's JAX trainer takes no TensorFlow tensors in `predict_on_batch`.
+    for x, index in dataset.as_numpy_iterator():
         output = np.asarray(model.predict_on_batch(x))
-        for row, position in enumerate(index.numpy()):
+        for row, position in enumerate(index):
             results[position] = output[row, : lengths[position]] if per_token else output[row]
     if per_token:
         return results

@@ -32,6 +32,7 @@ from seqrecipes.datasets import _files, _table, bucketing
 from seqrecipes.datasets.tabular import (
     EMPTY_POLICIES, INTEGER, LABEL_COLUMNS, TEXT_COLUMNS, pick_column,
 )
+from seqrecipes.datasets.vocab import in_pipeline
 from seqrecipes.errors import DataError
 
 BOUNDARY_SAMPLE = 10_000  # texts read to estimate bucket boundaries when none are given
@@ -404,10 +405,11 @@ def stream_classification_dataset(
             tf.TensorSpec((None,), tf.string), tf.TensorSpec((None,), tf.int32),
         ),
     )
+    vectorize = in_pipeline(vectorizer)
     dataset = dataset.map(
         lambda texts, labels: {
             "token_ids": tf.RaggedTensor.from_tensor(
-                tf.cast(vectorizer(texts), tf.int32), padding=0
+                tf.cast(vectorize(texts), tf.int32), padding=0
             ),
             "y": labels,
         }

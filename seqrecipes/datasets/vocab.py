@@ -188,20 +188,50 @@ def build_text_vectorizer(
     _validation.check_string("name", name)
     texts = _validation.check_strings("texts", texts, max_samples)
     batches = tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)).batch(batch_size)
-    full = keras.layers.TextVectorization(max_tokens=None, ragged=True, **options)
+    # Dense ids, padded with 0 per batch (`ragged=True` runs on TensorFlow only): the padding
+    # is counted in `counts[0]`, which is never read.
+    full = keras.layers.TextVectorization(max_tokens=None, **options)
     full.adapt(batches)  # Keras counts every token, sorts by count, ties by token
     vocabulary = full.get_vocabulary()
     counts = np.zeros(len(vocabulary), np.int64)
     if min_frequency > 1:
-        for batch in batches:
-            ids = full(batch).flat_values.numpy()
-            counts += np.bincount(ids, minlength=len(vocabulary))
+        for ids in batches.map(in_pipeline(full)).as_numpy_iterator():
+            counts += np.bincount(ids.ravel(), minlength=len(vocabulary))
     else:
         counts[2:] = 1  # every token of the full vocabulary was seen at least once
     kept = _keep(zip(vocabulary[2:], counts[2:]), max_tokens, min_frequency, "token")
     return keras.layers.TextVectorization(
         max_tokens=max_tokens, vocabulary=kept, name=name, **options
     )
+
+
+def in_pipeline(vectorizer):
+    """`vectorizer` as a function that `tf.data.Dataset.map` can call on any Keras backend.
+
+    Inside tf.data a Keras preprocessing layer computes with TensorFlow whatever the backend,
+    except that Keras 3.15's `TextVectorization` hands a callable `standardize` (ours:
+    `lower_and_split_scripts`, `lower_strip_html_and_punctuation`) a NumPy array on every
+    backend but TensorFlow, which a tf.data graph cannot make ("Cannot convert a symbolic
+    tf.Tensor to a numpy array", text_vectorization.py `_apply_standardize_with_np_arrays`).
+    Here such a standardisation runs first, as the TensorFlow function it is, and then a twin
+    of the layer without it splits and looks up: the same ids as `vectorizer(texts)`.
+
+    Args:
+        vectorizer: a `TextVectorization` (`build_text_vectorizer`).
+
+    Returns:
+        A callable from a batch of strings to its ids (`vectorizer` itself when its
+        standardisation is not a function).
+    """
+    config = vectorizer.get_config()
+    standardize = config["standardize"]
+    if not callable(standardize):
+        return vectorizer
+    config.update(standardize=None, name=f"{vectorizer.name}_split")
+    split = keras.layers.TextVectorization.from_config(config)
+    if not config["vocabulary"]:  # an adapted layer: the vocabulary is its state
+        split.set_vocabulary(vectorizer.get_vocabulary(include_special_tokens=False))
+    return lambda texts: split(standardize(texts))
 
 
 def text_vectorizer_from_file(

@@ -325,7 +325,7 @@ def add_parser(subparsers):
     group.add_argument("--dropout", type=float, default=0.1,
                        help="dropout after each recurrent layer")
     _cli.add_training_flags(train, default_run_dir="runs/bilm", epochs=10, batch_size=32,
-                            learning_rate=2e-3)
+                            learning_rate=2e-3, backend=_cli.DEFAULT_BACKENDS["bilm"])
     train.set_defaults(clipnorm=5.0)
     _cli.bind(train, run)
     return parser

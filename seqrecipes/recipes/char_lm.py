@@ -461,7 +461,7 @@ def add_parser(subparsers):
     group.add_argument("--temperature", type=float, default=0.8)
     group.add_argument("--top-k", type=int, default=None, help="sample among the k likeliest")
     _cli.add_training_flags(train, default_run_dir="runs/char-lm", epochs=20, batch_size=16,
-                            learning_rate=0.002)
+                            learning_rate=0.002, backend=_cli.DEFAULT_BACKENDS["char-lm"])
     train.set_defaults(clipnorm=5.0)
 
     _cli.bind(train, run)

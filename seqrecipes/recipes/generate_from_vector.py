@@ -206,6 +206,7 @@ def add_parser(subparsers):
     group.add_argument("--validation-size", type=int, default=500)
     group.add_argument("--test-size", type=int, default=1000)
     _cli.add_training_flags(train_parser, default_run_dir="runs/generate-from-vector",
-                            epochs=30, batch_size=64, learning_rate=0.003)
+                            epochs=30, batch_size=64, learning_rate=0.003,
+                            backend=_cli.DEFAULT_BACKENDS["generate-from-vector"])
     _cli.bind(train_parser, run)
     return parser

@@ -252,7 +252,8 @@ def add_parser(subparsers):
     group.add_argument("--validation-size", type=int, default=1000)
     group.add_argument("--test-size", type=int, default=1000)
     _cli.add_training_flags(train_parser, default_run_dir="runs/seq2seq", epochs=30,
-                            batch_size=64, learning_rate=0.003)
+                            batch_size=64, learning_rate=0.003,
+                            backend=_cli.DEFAULT_BACKENDS["seq2seq"])
     _cli.bind(train_parser, run)
 
     predict_parser = commands.add_parser(

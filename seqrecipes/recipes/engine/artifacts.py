@@ -57,6 +57,10 @@ def package_versions(*, framework=True):
         import tensorflow
 
         versions.update(keras=keras.__version__, tensorflow=tensorflow.__version__)
+        if keras.backend.backend() == "jax":
+            import jax
+
+            versions["jax"] = jax.__version__
     return {**versions, "numpy": numpy.__version__, "python": platform.python_version()}
 
 
@@ -93,8 +97,9 @@ def write_run(run_dir, *, model, config, metrics, history=None, figures=None, fi
         run_dir: path. The run directory; replaced as a whole if it exists.
         model: a Keras model, saved as `model.keras`, or None for a run without one
             (`vectors`: gensim's files, given in `files`).
-        config: dict. Every setting of the run; how training was distributed (`--strategy`,
-            for a Keras model) and the package versions are added.
+        config: dict. Every setting of the run; for a Keras model, the Keras backend it
+            trained on ("backend") and how training was distributed (`--strategy`), and the
+            package versions are added.
         metrics: dict. Evaluation figures (JSON-serialisable).
         history: list of dicts or a DataFrame, one row per epoch, or None.
         figures: dict of file name -> matplotlib Figure (saved as PNG and closed).
@@ -126,10 +131,13 @@ def _fill_run(staging, *, model, config, metrics, history, figures, files):
 
     framework = model is not None
     if framework:
+        import keras
+
         from seqrecipes.recipes.engine.strategy import describe_current
 
         model.save(staging / MODEL_FILE)
-        config = {**config, "distribution": describe_current()}
+        config = {**config, "backend": keras.backend.backend(),
+                  "distribution": describe_current()}
     versions = package_versions(framework=framework)
     _write_json(staging / "config.json", {**config, "versions": versions})
     _write_json(staging / "metrics.json", metrics)

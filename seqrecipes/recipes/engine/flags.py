@@ -13,12 +13,26 @@ import sys
 
 from seqrecipes import _validation
 from seqrecipes.errors import DataError
+from seqrecipes.recipes.engine import backend as _backend
 from seqrecipes.recipes.engine.strategy import STRATEGIES as _STRATEGIES
+
+# Each recipe's `train` backend when neither `--backend` nor KERAS_BACKEND names one: one line
+# per recipe, to follow its measurements (issue 21: JAX where it wins end to end).
+DEFAULT_BACKENDS = {
+    "sentiment": "tensorflow",
+    "ner": "tensorflow",
+    "char-lm": "tensorflow",
+    "bilm": "tensorflow",
+    "seq2seq": "tensorflow",
+    "timeseries": "tensorflow",
+    "generate-from-vector": "tensorflow",
+}
 
 # argparse bookkeeping that is not a keyword argument of `run()`.
 # `strategy` is applied around the whole command by `_strategy.run_handler` (called by cli.main);
-# `quiet` around the call, by `bind`.
-_NOT_ARGUMENTS = ("func", "recipe", "command", "handler", "strategy", "quiet")
+# the backend before it, by `backend.for_command`; `quiet` around the call, by `bind`.
+_NOT_ARGUMENTS = ("func", "recipe", "command", "handler", "strategy", "quiet", "backend",
+                  "default_backend", "serving_backend")
 
 
 def keyword_arguments(args):
@@ -69,10 +83,20 @@ def bind(parser, function):
 
 
 def add_training_flags(
-    parser, *, default_run_dir, epochs, batch_size, learning_rate, patience=3, seed=1234
+    parser, *, default_run_dir, epochs, batch_size, learning_rate, patience=3, seed=1234,
+    backend,
 ):
-    """Adds the flags every `train` subcommand has, with the recipe's own defaults."""
+    """Adds the flags every `train` subcommand has, with the recipe's own defaults.
+
+    `backend` is the recipe's default Keras backend (its `DEFAULT_BACKENDS` entry), taken
+    when neither `--backend` nor `KERAS_BACKEND` names one (`engine.backend.choose`).
+    """
     group = parser.add_argument_group("training")
+    group.add_argument("--backend", default=None, choices=_backend.BACKENDS,
+                       help=f"the Keras backend to train on (default: {_backend.VARIABLE} when "
+                       f"the environment sets it, else {backend}); evaluate, predict and "
+                       "export run on tensorflow whichever trained the run")
+    parser.set_defaults(default_backend=backend)
     group.add_argument("--run-dir", default=default_run_dir,
                        help="where the run is written; the same command resumes it")
     group.add_argument("--overwrite", action="store_true",
@@ -97,7 +121,9 @@ def add_training_flags(
     group.add_argument("--strategy", default="default", choices=_STRATEGIES,
                        help="tf.distribute: default (one device), mirrored (every GPU of this "
                        "machine) or multi-worker (several machines, configured by the TF_CONFIG "
-                       "environment variable; only the chief writes --run-dir)")
+                       "environment variable; only the chief writes --run-dir); on --backend "
+                       "jax, keras.distribution: mirrored is DataParallel over every local "
+                       "device, multi-worker is refused")
     return group
 
 
@@ -120,6 +146,8 @@ def quiet_if(quiet):
 def add_run_dir_argument(parser):
     """Adds the positional RUN_DIR of `evaluate`, `predict` and `export`."""
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
+    # A saved model splits raw strings with TensorFlow's string ops: it runs on TensorFlow.
+    parser.set_defaults(serving_backend=_backend.SERVING_BACKEND)
 
 
 # The one shape of every recipe's `predict` and `export` (STYLE.md, "Naming"):

@@ -88,6 +88,9 @@ def check(state_dir, config, *, resumable):
     run_dir = state_dir.parent
     state = read_state(state_dir)
     started = state["config"]
+    if "backend" in config and "backend" not in started:
+        # Written before runs recorded their Keras backend: TensorFlow, the only one then.
+        started = {**started, "backend": "tensorflow"}
     changed = [key for key in sorted(set(started) | set(config))
                if key not in resumable and started.get(key) != config.get(key)]
     changes = [f"`{key}`: {started.get(key)!r} then, {config.get(key)!r} now"

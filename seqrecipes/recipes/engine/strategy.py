@@ -1,4 +1,5 @@
-"""`--strategy default|mirrored|multi-worker`: a recipe's `train` under TensorFlow's own strategies.
+"""`--strategy default|mirrored|multi-worker`: a recipe's `train` on several devices, with the
+backend's own distribution: TensorFlow's strategies, or Keras's distribution API on JAX.
 
 One mechanism for every recipe: the command line's `train` runs inside `distributed(...)`, which
 builds the `tf.distribute` strategy and enters its scope for the whole run, so every model is
@@ -14,6 +15,16 @@ model is created and distributes `fit` / `predict` with it). Nothing else in a r
                   "task": {"type": "worker", "index": 0}}'
 
   (the second machine runs the same command with `"index": 1`).
+
+On the JAX backend the same flag uses Keras's own distribution API instead (`keras.distribution`,
+`jax_distribution`): `mirrored` is `keras.distribution.DataParallel` over every local device
+(the GPUs, else the CPU), which replicates the variables and splits each batch along its first
+axis; `multi-worker` is refused there (TF_CONFIG describes a TensorFlow cluster; a JAX one is
+started differently, by `keras.distribution.initialize`). It covers `fit` only
+(`data_parallel`): Keras 3.15's JAX loop lays out every batch as its first one and cannot split
+a batch whose size the devices do not divide (`IndivisibleError`), which the bucketed pipelines
+make at the end of every bucket. In `fit` such a batch is padded with rows of weight 0; the
+evaluation and prediction after it run on the replicated weights without splitting.
 
 `--batch-size` is the GLOBAL batch: each step takes that many examples, split evenly across all
 replicas of all workers. `fit_resumable` sets `AutoShardPolicy.DATA` on the input pipelines (the
@@ -116,6 +127,86 @@ def make_strategy(name, *, devices=None):
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
+def jax_distribution(name):
+    """Returns the `keras.distribution.Distribution` for `--strategy name` on JAX (None: one
+    device).
+
+    Raises:
+        SeqrecipesError: `name` is "multi-worker", which trains on TensorFlow only.
+    """
+    import keras
+
+    name = _validation.check_choice("strategy", name, STRATEGIES)
+    if name == "default":
+        return None
+    if name == "multi-worker":
+        raise SeqrecipesError(
+            "strategy='multi-worker' trains on the TensorFlow backend only: its cluster is "
+            "TensorFlow's (TF_CONFIG), and the JAX backend has none of it. Pass "
+            "backend='tensorflow' to train on several machines, or strategy='mirrored' to "
+            "train on every device of this one with JAX."
+        )
+    return keras.distribution.DataParallel(devices=keras.distribution.list_devices())
+
+
+@contextlib.contextmanager
+def data_parallel(model, datasets, class_weight=None):
+    """Within it, `model.fit` runs under the JAX distribution of `--strategy` (if any).
+
+    Yields `(datasets, class_weight)` to give `fit`: unchanged without a JAX distribution.
+    With one, the model's, its optimizer's and its metrics' variables are laid out on the
+    distribution's devices (the model was built before, outside it), its scope is entered,
+    and each dataset's batches are padded to a multiple of the devices by repeating their
+    last row with sample weight 0 (`class_weight` folded into the weights, as Keras refuses
+    both). A padded batch's loss is then averaged over its padded size: the last batch of a
+    bucket, n rows padded by fewer than the devices, counts n / (n + padding) of its weight.
+    """
+    distribution = _active.get("distribution")
+    if distribution is None:
+        yield datasets, class_weight
+        return
+    import jax
+
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    optimizer_variables = model.optimizer.variables if model.optimizer is not None else []
+    with distribution.scope():
+        for variable in [*model.variables, *model.metrics_variables, *optimizer_variables]:
+            layout = distribution.get_variable_layout(variable).backend_layout
+            variable.assign(jax.device_put(variable.value, layout))
+        replicas = int(distribution.device_mesh.devices.size)
+        yield ([_padded(dataset, replicas, class_weight) for dataset in datasets], None)
+
+
+def _padded(dataset, replicas, class_weight):
+    import tensorflow as tf
+
+    if not isinstance(dataset, tf.data.Dataset):
+        return dataset
+    table = None
+    if class_weight:
+        keys = sorted(class_weight)
+        table = tf.scatter_nd([[key] for key in keys],
+                              tf.constant([class_weight[key] for key in keys], tf.float32),
+                              [max(keys) + 1])
+
+    def pad(x, y, weight=None):
+        rows = tf.shape(tf.nest.flatten(x)[0])[0]
+        extra = (replicas - rows % replicas) % replicas
+        if weight is None:
+            weight = (tf.ones([rows]) if table is None
+                      else tf.gather(table, tf.cast(tf.reshape(y, [rows]), tf.int32)))
+
+        def grow(tensor):
+            return tf.concat([tensor, tf.repeat(tensor[-1:], extra, axis=0)], axis=0)
+
+        weight = tf.concat([tf.cast(weight, tf.float32),
+                            tf.zeros(tf.concat([[extra], tf.shape(weight)[1:]], 0))], axis=0)
+        return tf.nest.map_structure(grow, x), tf.nest.map_structure(grow, y), weight
+
+    return dataset.map(pad)
+
+
 def is_chief(strategy):
     """True unless `strategy` is multi-worker and this process is not its chief."""
     resolver = getattr(strategy, "cluster_resolver", None)
@@ -196,8 +287,17 @@ def distributed(name, run_dir, *, devices=None):
     inside it. The chief gets `run_dir`; any other worker gets a temporary folder, deleted at
     the end (or `$SEQRECIPES_WORKER_RUN_DIR`, kept, for tests).
     """
+    import keras
+
     from seqrecipes import _seeding
 
+    if keras.backend.backend() == "jax":
+        _active.update(name=name, distribution=jax_distribution(name))  # for `data_parallel`
+        try:
+            yield run_dir
+        finally:
+            _active.update(name="default", distribution=None)
+        return
     if name == "multi-worker":
         read_tf_config()  # a clear error before TensorFlow waits for the cluster
         state = pathlib.Path(run_dir) / ".training" / "state.json"
@@ -234,9 +334,18 @@ def distributed(name, run_dir, *, devices=None):
 
 def describe_current():
     """How the run in progress is distributed, for its config.json: `--strategy` ("default"
-    outside `distributed`), TensorFlow's strategy class, the replicas (all workers' devices
-    together) and the number of workers."""
+    outside `distributed`), TensorFlow's strategy class (on JAX: Keras's distribution class,
+    None for one device), the replicas (all workers' devices together) and the number of
+    workers."""
+    import keras
     import tensorflow as tf
+
+    if keras.backend.backend() == "jax":
+        distribution = _active.get("distribution")
+        replicas = 1 if distribution is None else int(distribution.device_mesh.devices.size)
+        return {"strategy": _active["name"],
+                "keras_distribution": type(distribution).__name__ if distribution else None,
+                "replicas": replicas, "workers": 1}
 
     strategy = tf.distribute.get_strategy()
     resolver = getattr(strategy, "cluster_resolver", None)

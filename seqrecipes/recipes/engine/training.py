@@ -93,7 +93,8 @@ def plain_paths(settings):
             for key, value in settings.items()}
 
 
-def prepare_run_dir(run_dir, config, *, overwrite=False, resumable=RESUMABLE_DIFFERENCES):
+def prepare_run_dir(run_dir, config, *, overwrite=False, resumable=RESUMABLE_DIFFERENCES,
+                    framework=True):
     """Checks that `run_dir` can receive this training run; returns the training-state path.
 
     Call it at the top of a recipe's `train`, before any data is read. Path objects among
@@ -110,6 +111,11 @@ def prepare_run_dir(run_dir, config, *, overwrite=False, resumable=RESUMABLE_DIF
         resumable: the settings an interrupted run may be resumed with changed. A recipe whose
             computation depends on one of them (a learning-rate schedule over `epochs`)
             passes a smaller set.
+        framework: bool. The run trains a Keras model: `config["backend"]` is set to the
+            Keras backend of this process. An interrupted run resumes on the backend it
+            started on only: another one draws other dropout masks from the same seeds, so
+            the resumed run would not be the uninterrupted one (`resume.check` names the
+            change). False for a run without Keras (`vectors`).
 
     It takes the run directory's lock (`engine.lock`) for this process; the recipe's
     `train` releases it when it returns or raises (`lock.releases_locks`).
@@ -124,6 +130,10 @@ def prepare_run_dir(run_dir, config, *, overwrite=False, resumable=RESUMABLE_DIF
             a parent is a file, the file system is read-only, ...).
     """
     config.update(plain_paths(config))
+    if framework:
+        import keras
+
+        config["backend"] = keras.backend.backend()
     run_dir = pathlib.Path(run_dir)
     state_dir = run_dir / _artifacts.TRAINING_STATE_DIR
     _hold(run_dir)
@@ -267,7 +277,10 @@ def fit_resumable(
         callbacks = [*callbacks, _callbacks.EpochTimer()]
     if not state["stopped_early"] and state["epochs_done"] < epochs:
         try:
-            with warnings.catch_warnings(), run_batches(model, steps_per_execution):
+            with warnings.catch_warnings(), run_batches(model, steps_per_execution), \
+                    _strategy.data_parallel(model, (train_data, validation_data),
+                                            class_weight) as ((train_data, validation_data),
+                                                              class_weight):
                 # A stream's number of batches is unknown until its first pass ends, and Keras
                 # then warns "Your input ran out of data; interrupting training" at the end of
                 # every epoch (epoch_iterator.py), although the epoch simply ended there.

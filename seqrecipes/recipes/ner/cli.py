@@ -94,7 +94,7 @@ def _train_parser(subparsers):
                        "fine-tuned); only with --word-vectors")
     training = _cli.add_training_flags(
         parser, default_run_dir=DEFAULT_RUN_DIR, epochs=50, batch_size=32, learning_rate=1e-3,
-        patience=5,
+        patience=5, backend=_cli.DEFAULT_BACKENDS["ner"],
     )
     training.add_argument("--learning-rate-decay", type=float, default=0.0,
                           help="the rate is learning-rate / (1 + decay * epoch)")

@@ -100,7 +100,7 @@ def add_parser(subparsers):
                           help="the validation figure early stopping watches")
     _cli.add_training_flags(
         train, default_run_dir=api.DEFAULT_RUN_DIR, epochs=20, batch_size=32,
-        learning_rate=1e-3, patience=2,
+        learning_rate=1e-3, patience=2, backend=_cli.DEFAULT_BACKENDS["sentiment"],
     )
     _cli.bind(train, api.train)
 

@@ -44,7 +44,8 @@ def add_parser(subparsers):
     group.add_argument("--units", type=int, nargs="+", default=[32])
     group.add_argument("--dropout", type=float, default=0.0)
     _cli.add_training_flags(train, default_run_dir="runs/timeseries", epochs=30,
-                            batch_size=32, learning_rate=0.003, patience=5)
+                            batch_size=32, learning_rate=0.003, patience=5,
+                            backend=_cli.DEFAULT_BACKENDS["timeseries"])
 
     _cli.bind(train, timeseries.train)
 

@@ -25,7 +25,7 @@ def add_parser(subparsers):
     _cli.add_predict_arguments(predict, what="words", metavar="WORD")
     predict.add_argument("--topn", type=int, default=10, help="neighbours per word")
     _cli.add_quiet_flag(predict)
-    predict.set_defaults(func=_predict)
+    predict.set_defaults(func=_predict, serving_backend=None)  # gensim: no Keras to choose for
     return parser
 
 

@@ -172,7 +172,7 @@ def train(
         "buckets": buckets, "workers": workers, "seed": seed, "overwrite": overwrite,
         "verbose": verbose,
     }
-    _training.prepare_run_dir(run_dir, config, overwrite=overwrite)
+    _training.prepare_run_dir(run_dir, config, overwrite=overwrite, framework=False)
 
     started = time.perf_counter()
     corpus, note = _data.read_corpus(
