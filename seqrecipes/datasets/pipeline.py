@@ -59,7 +59,7 @@ def classification_dataset(
     vectorizer=None,
     batch_size=32,
     boundaries=None,
-    num_buckets=16,
+    num_buckets=None,
     shuffle=False,
     seed=None,
     min_length=1,
@@ -78,7 +78,9 @@ def classification_dataset(
         boundaries: list of int or None. Bucket boundaries; None derives them from these
             texts' lengths (`bucket_boundaries`). Pass the training boundaries to evaluate
             with the same shapes, or any other list.
-        num_buckets: int. Quantile buckets when `boundaries` is None. Defaults to 16.
+        num_buckets: int or None. Quantile buckets when `boundaries` is None. Defaults to
+            16 (8 on JAX, where every batch shape compiles the step again:
+            `bucketing.default_num_buckets`).
         shuffle: bool. Reshuffle the texts every epoch (before bucketing). Defaults to False.
         seed: int or None. Shuffle seed: the same seed gives the same batches, epoch by epoch.
         min_length: int. Pad every batch to at least this many steps (a `Conv1D` with
@@ -130,7 +132,7 @@ def tagging_dataset(
     max_chars=None,
     batch_size=32,
     boundaries=None,
-    num_buckets=16,
+    num_buckets=None,
     shuffle=False,
     seed=None,
     min_length=1,
@@ -207,7 +209,7 @@ def predict_in_order(
     vectorizer=None,
     batch_size=32,
     boundaries=None,
-    num_buckets=16,
+    num_buckets=None,
     min_length=1,
     per_token=False,
 ):
