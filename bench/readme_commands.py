@@ -40,7 +40,7 @@ WHERE = {
     # Set-up: CI runs the test command itself (.ci/run); the main job's command runs below.
     'python3 -m venv .venv && . .venv/bin/activate && pip install -q . && seqrecipes sentiment train':
         "test",
-    'python3 -m venv .venv && . .venv/bin/activate && pip install -q ".[test]" && python -m pytest':
+    'python3 -m venv .venv && . .venv/bin/activate && pip install -q ".[test]" && python -m pytest && KERAS_BACKEND=jax python -m pytest -m backends':
         "CI runs it: .ci/run executes this line from a fresh clone",
     'seqrecipes params --model gru --units 128 64 --bidirectional --embedding-dim 100':
         "test",
