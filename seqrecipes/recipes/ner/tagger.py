@@ -18,6 +18,11 @@ the empty string: a batch of sentences of different lengths is padded with "" on
 `with_token_input` (datasets/string_input.py) does the first line for a model that outputs its
 own predictions; here the decoder needs the word mask and replaces the model's head, so the
 graph is written out (it reuses `CharacterIds` for the characters).
+
+Training's own dev and test tagging skips the first and last lines (`tag_encoded`): it runs
+the same scores model and decoder (`_decoded`) on the ids it has already, and names the tags
+with NumPy, because JAX has no string tensor. Building and saving the string model needs
+none: its string layers are symbolic until TensorFlow serves it.
 """
 
 import keras
