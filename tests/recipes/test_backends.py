@@ -75,11 +75,6 @@ def test_sentiment_trains_then_predicts_and_evaluates(tmp_path, family):
 
 
 @pytest.mark.backends
-@pytest.mark.xfail(
-    BACKEND == "jax", strict=True, raises=TypeError,
-    reason="the NER recipe trains on JAX (epochs and dev entity F1 run), but its final dev/test "
-    "evaluation tags through the string-input serving model (ner/tagger.tag_sentences), whose "
-    "tag-name output JAX cannot hold (\"data type 'string' not understood\")")
 def test_ner_trains_then_evaluates(tmp_path):
     run_dir = tmp_path / "run"
     train("ner", "train", "--epochs", "1", "--units", "4", "--embedding-dim", "4",

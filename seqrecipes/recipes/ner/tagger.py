@@ -18,6 +18,11 @@ the empty string: a batch of sentences of different lengths is padded with "" on
 `with_token_input` (datasets/string_input.py) does the first line for a model that outputs its
 own predictions; here the decoder needs the word mask and replaces the model's head, so the
 graph is written out (it reuses `CharacterIds` for the characters).
+
+Training's own dev and test tagging skips the first and last lines (`tag_encoded`): it runs
+the same scores model and decoder (`_decoded`) on the ids it has already, and names the tags
+with NumPy, because JAX has no string tensor. Building and saving the string model needs
+none: its string layers are symbolic until TensorFlow serves it.
 """
 
 import keras
@@ -36,6 +41,22 @@ def _scores_model(tagger):
         emissions = keras.tree.flatten(tagger.crf.input)[0]
         return keras.Model(tagger.input, emissions, name="emission_scores")
     return tagger
+
+
+def _decoded(tagger, inputs):
+    """The serving decoder over the tagger's ids: `{"tag_ids", "confidences"}` (symbolic).
+
+    `inputs` is the dict of id tensors the tagger takes (`token_ids`, and `char_ids` /
+    `bilm_ids` where it has them). Tag ids are `build_tag_lookup`'s (model tag k is k + 1,
+    0 at padding). The CRF decoder copies the CRF's weights: build after training.
+    """
+    scores = _scores_model(tagger)(inputs)
+    mask = keras.ops.not_equal(inputs["token_ids"], 0)  # the word mask: padding has id 0
+    if isinstance(tagger, CRFModel):
+        decoder = CRFDecoder.from_crf(tagger.crf)
+    else:
+        decoder = SoftmaxDecoder(name="softmax_decoder")
+    return decoder(scores, mask=mask)
 
 
 def build_string_tagger(
@@ -62,13 +83,7 @@ def build_string_tagger(
         inputs["char_ids"] = CharacterIds.from_lookup(char_lookup, max_chars=max_chars)(tokens)
     if bilm_lookup is not None:
         inputs["bilm_ids"] = bilm_lookup(tokens)
-    scores = _scores_model(tagger)(inputs)
-    mask = keras.ops.not_equal(token_ids, 0)  # the word mask: "" (padding) has id 0
-    if isinstance(tagger, CRFModel):
-        decoder = CRFDecoder.from_crf(tagger.crf)
-    else:
-        decoder = SoftmaxDecoder(name="softmax_decoder")
-    decoded = decoder(scores, mask=mask)
+    decoded = _decoded(tagger, inputs)
     names = keras.layers.StringLookup(
         vocabulary=list(tag_vocabulary), mask_token=PAD_TOKEN, num_oov_indices=0, invert=True,
         name="tag_names",
@@ -99,6 +114,56 @@ def tag_sentences(model, sentences, *, batch_size=64):
             length = len(sentences[i])
             tags[i] = [name.decode("utf-8") for name in names[row, :length]]
             confidences[i] = [float(score) for score in scores[row, :length]]
+    return tags, confidences
+
+
+def build_ids_tagger(tagger, features):
+    """The serving model's decoding over ids: what `tag_encoded` runs (no string tensor).
+
+    The same scores model and decoder as `build_string_tagger` (`_decoded`), over the
+    id inputs `predict_in_order` gives for `features` (a bare `token_ids` tensor when it is
+    the only one, else a dict). One output, as `predict_in_order` takes:
+    `[batch, words, 2]` float32, the tag id (exact: float32 holds integers to 2**24) then
+    its confidence.
+
+    Args:
+        tagger: the trained `build_ner_tagger` model.
+        features: the ids of `Vocabularies.features` (only their names are read).
+    """
+    inputs = {
+        name: keras.Input(shape=tagger.input[name].shape[1:], dtype=tagger.input[name].dtype,
+                          name=name)
+        for name in features
+    }
+    decoded = _decoded(tagger, inputs)
+    stacked = keras.ops.stack(
+        [keras.ops.cast(decoded["tag_ids"], "float32"), decoded["confidences"]], axis=-1)
+    return keras.Model(inputs if len(inputs) > 1 else inputs["token_ids"], stacked,
+                       name="ner_tagger_ids")
+
+
+def tag_encoded(tagger, features, tag_vocabulary, *, batch_size=256):
+    """Tags sentences already turned into ids; returns (tags, confidences) per sentence.
+
+    What training reports on its dev and test sets: `build_ids_tagger` through
+    `predict_in_order`, as the dev entity F1 of every epoch runs (`EntityF1`), with tag names
+    from `tag_vocabulary` in NumPy. No string tensor is made, so it runs on every backend
+    (JAX has no string dtype); on TensorFlow it gives what `tag_sentences` gives on the same
+    tokens (the same layers and decoder, and rows do not depend on their batch).
+
+    Args:
+        tagger: the trained `build_ner_tagger` model.
+        features: the sentences' ids (`Vocabularies.features`).
+        tag_vocabulary: list of str. Model tag k is `tag_vocabulary[k]`.
+        batch_size: int. Sentences per prediction batch.
+    """
+    from seqrecipes.datasets.pipeline import predict_in_order
+
+    rows = predict_in_order(build_ids_tagger(tagger, features), features,
+                            batch_size=batch_size, per_token=True)
+    names = np.asarray([PAD_TOKEN, *tag_vocabulary], dtype=object)  # tag id 0 is padding
+    tags = [[str(name) for name in names[row[:, 0].astype(int)]] for row in rows]
+    confidences = [[float(score) for score in row[:, 1]] for row in rows]
     return tags, confidences
 
 

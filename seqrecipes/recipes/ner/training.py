@@ -266,7 +266,7 @@ def run(
     from seqrecipes.recipes.engine.callbacks import EpochTimer
     from seqrecipes.recipes.ner import seen as _seen
     from seqrecipes.recipes.ner.entities import EntityF1, entity_metrics, summary_line
-    from seqrecipes.recipes.ner.tagger import build_string_tagger, tag_sentences
+    from seqrecipes.recipes.ner.tagger import build_string_tagger, tag_encoded
 
     settings["units"] = list(_validation.check_positive_ints("units", units))
     bilm = settings["bilm"]
@@ -321,8 +321,10 @@ def run(
         )
     steps_per_epoch = -(-len(chunks["train"].tokens) // batch_size)  # about: buckets add a few
     model = _build_model(settings, vocabularies, steps_per_epoch, bilm_features, embeddings)
+    features = {role: vocabularies.features(chunks[role].tokens)
+                for role in ("dev", "test") if role in chunks}
     entity_f1 = EntityF1(
-        vocabularies.features(chunks["dev"].tokens), dev_data.tags, tag_vocabulary,
+        features["dev"], dev_data.tags, tag_vocabulary,
         split=chunks["dev"].split,
     )
     result = _training.fit_resumable(
@@ -347,7 +349,8 @@ def run(
     for role, data in (("dev", dev_data), ("test", test_data)):
         if data is None:
             continue
-        predicted, confidences = tag_sentences(serving, chunks[role].tokens)
+        # On the ids, not through `serving`: JAX holds no string tensor (`tag_encoded`).
+        predicted, confidences = tag_encoded(model, features[role], tag_vocabulary)
         predicted, confidences = chunks[role].split(predicted), chunks[role].split(confidences)
         metrics[role] = entity_metrics(data.tags, predicted)
         metrics[role].update(

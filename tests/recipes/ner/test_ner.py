@@ -96,13 +96,33 @@ def test_train_writes_a_complete_run(sample_run, capsys):
 
 
 def test_dev_f1_of_the_callback_equals_the_saved_model_dev_f1(learned_run):
-    # The callback scores the id model on bucketed batches; metrics.json scores the saved
-    # string model on its own batches. Same weights, same gold mask: the same figure.
+    # The callback scores the tagger's Viterbi tags; metrics.json the serving decoder over
+    # the ids (`tag_encoded`). Same weights, same gold mask: the same figure.
     loaded = load_run(learned_run)
     history = pd.read_csv(learned_run / "history.csv")
     best = history.loc[history["epoch"] == loaded.metrics["best_epoch"], "val_entity_f1"]
     assert float(best.iloc[0]) == pytest.approx(loaded.metrics["dev"]["f1"])
     assert loaded.metrics["dev"]["f1"] == 1.0  # the tiny language is learned
+
+
+def test_dev_predictions_are_what_the_saved_string_model_gives(learned_run):
+    """Training tags dev on ids (`tag_encoded`, any backend); the saved model tags strings:
+    both give the same tags and confidences, so `evaluate` repeats train's figures."""
+    from seqrecipes.datasets import load_conll
+    from seqrecipes.recipes.ner.documents import documents_of
+
+    loaded = load_run(learned_run)
+    dev = load_conll(loaded.config["dev"])
+    chunks = pack(dev.tokens, dev.tags, documents_of(dev), context_tokens=14)
+    tags, confidences = tag_sentences(loaded.model, chunks.tokens)
+    rows = [line.split() for line in
+            (learned_run / "dev_predictions.conll").read_text().splitlines()[2:] if line]
+    assert [row[0] for row in rows] == [t for sentence in dev.tokens for t in sentence]
+    assert [row[2] for row in rows] == [t for sentence in chunks.split(tags) for t in sentence]
+    np.testing.assert_allclose([float(row[3]) for row in rows],
+                               [c for sentence in chunks.split(confidences) for c in sentence],
+                               atol=1e-4)
+    assert len({row[2] for row in rows}) > 1  # entities were tagged, not only 'O'
 
 
 def test_predict_gives_entity_spans_with_offsets_and_confidences(learned_run, capsys):
