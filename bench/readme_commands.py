@@ -138,6 +138,9 @@ WHERE = {
         "bench",
     'seqrecipes bilm train --data corpus.txt --tokenizer whitespace':
         "bench",
+    # A JAX process of its own: the tests' process has imported Keras on TensorFlow already.
+    'seqrecipes ner train --backend jax --run-dir runs/ner-jax':
+        "bench",
     'seqrecipes ner train --train small.conll --bilm runs/bilm --run-dir runs/ner-bilm':
         "bench",
 }

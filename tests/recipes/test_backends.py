@@ -199,6 +199,9 @@ def test_choose_names_the_extra_when_jax_is_missing(monkeypatch):
     with pytest.raises(MissingDependencyError, match=r'pip install "seqrecipes\[jax\]"'):
         _backend.choose("jax", environ=environ)
     assert environ == {}  # nothing set: Keras is not half-configured
+    # A recipe whose default is JAX trains on TensorFlow where JAX is not installed.
+    assert _backend.choose(None, default="jax", environ=environ) == "tensorflow"
+    assert environ == {"KERAS_BACKEND": "tensorflow"}
 
 
 def test_a_resume_on_another_backend_is_refused(tmp_path):

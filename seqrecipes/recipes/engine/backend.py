@@ -43,13 +43,22 @@ def loaded():
     return config.backend()
 
 
+def installed(default):
+    """`default`, or TensorFlow when the default is JAX and JAX is not installed: a recipe's
+    default backend follows measurements (`flags.DEFAULT_BACKENDS`) and never needs an extra."""
+    if default == "jax" and importlib.util.find_spec("jax") is None:
+        return "tensorflow"
+    return default
+
+
 def choose(requested=None, *, default=DEFAULT_BACKEND, environ=None):
     """Sets the Keras backend of this process before Keras is imported; returns its name.
 
     Args:
         requested: str or None. The backend the command asks for (`--backend`), or None to
             take `KERAS_BACKEND` when it is set, else `default`.
-        default: str. The backend when neither asks for one.
+        default: str. The backend when neither asks for one (TensorFlow instead of a
+            default of JAX when JAX is not installed: `installed`).
         environ: the environment to read and set (default `os.environ`).
 
     Returns:
@@ -65,7 +74,7 @@ def choose(requested=None, *, default=DEFAULT_BACKEND, environ=None):
     if requested is None:
         if current is not None:
             return current  # Keras chose already, from the same environment
-        requested = environ.get(VARIABLE) or default
+        requested = environ.get(VARIABLE) or installed(default)
         if requested not in BACKENDS:
             raise BackendError(
                 f"The environment sets {VARIABLE}={requested!r}, and seqrecipes trains on "

@@ -94,7 +94,9 @@ def add_training_flags(
     group = parser.add_argument_group("training")
     group.add_argument("--backend", default=None, choices=_backend.BACKENDS,
                        help=f"the Keras backend to train on (default: {_backend.VARIABLE} when "
-                       f"the environment sets it, else {backend}); evaluate, predict and "
+                       f"the environment sets it, else {backend}"
+                       f"{' when installed, tensorflow otherwise' if backend == 'jax' else ''}"
+                       "); evaluate, predict and "
                        "export run on tensorflow whichever trained the run")
     parser.set_defaults(default_backend=backend)
     group.add_argument("--run-dir", default=default_run_dir,

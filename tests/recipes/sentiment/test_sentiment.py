@@ -226,7 +226,9 @@ def test_interrupted_training_resumes_and_matches_an_uninterrupted_run(
     resumed = _artifacts.load_run(run_dir)
     reference = _artifacts.load_run(reference_dir)
     assert resumed.metrics["test"] == reference.metrics["test"]  # same seed, same result
-    pd.testing.assert_frame_equal(resumed.history(), reference.history())
+    # Every figure but the epochs' wall-clock seconds.
+    pd.testing.assert_frame_equal(resumed.history().drop(columns="epoch_seconds"),
+                                  reference.history().drop(columns="epoch_seconds"))
 
 
 @pytest.mark.parametrize(
