@@ -263,7 +263,6 @@ def run(
 
     from seqrecipes.datasets import tagging_dataset
     from seqrecipes.recipes.bilm import load_features
-    from seqrecipes.recipes.engine.callbacks import EpochTimer
     from seqrecipes.recipes.ner import seen as _seen
     from seqrecipes.recipes.ner.entities import EntityF1, entity_metrics, summary_line
     from seqrecipes.recipes.ner.tagger import build_string_tagger, tag_encoded
@@ -330,7 +329,7 @@ def run(
     result = _training.fit_resumable(
         model, train_ds, validation_data=None, epochs=epochs, state_dir=state_dir,
         config=config, seed=seed, monitor="val_entity_f1", mode="max", patience=patience,
-        callbacks=[entity_f1, EpochTimer()], verbose=verbose,  # timed with the dev F1
+        callbacks=[entity_f1], verbose=verbose,  # fit_resumable's timer counts the dev F1
     )
 
     serving = build_string_tagger(
