@@ -16,6 +16,7 @@ from seqrecipes.models import BiLMFeatures, build_bilm, build_ner_tagger
 from seqrecipes.models.bilm import reversal_index
 from seqrecipes.recipes import bilm as bilm_recipe
 from seqrecipes.recipes.engine.artifacts import load_run
+from tests.backend_e2e import one_bucket
 
 NER_TINY = ["--embedding-dim", "8", "--units", "4", "--char-features", "none",
             "--batch-size", "16", "--epochs", "1", "--verbose", "0"]
@@ -185,9 +186,10 @@ def _all_layers(model):
 @pytest.fixture(scope="module")
 def bilm_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("bilm") / "run"
-    status = main(["bilm", "train", "--run-dir", str(run_dir), "--epochs", "2", "--units", "4",
-                   "--num-layers", "2", "--batch-size", "32", "--learning-rate", "0.02",
-                   "--verbose", "0"])
+    with one_bucket():  # on JAX: few compiled shapes (tests/backend_e2e.py)
+        status = main(["bilm", "train", "--run-dir", str(run_dir), "--epochs", "2", "--units",
+                       "4", "--num-layers", "2", "--batch-size", "32", "--learning-rate",
+                       "0.02", "--verbose", "0"])
     assert status == 0
     return run_dir
 
