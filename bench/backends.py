@@ -27,6 +27,7 @@ Data sets (../shared/data, or `--data-dir`):
     python bench/backends.py --data imdb nsmc --epochs 2       # a quicker comparison
     python bench/backends.py --data conll2003 --backends jax
     python bench/backends.py --data imdb -- --model cnn        # flags after -- go to train
+    python bench/backends.py --data conll2003 --conll-megabytes 1   # NER's size threshold
 
 Writes every figure to bench/results/backends.json (or `--results`).
 """
@@ -89,6 +90,35 @@ def metric(metrics, path):
     for key in path:
         metrics = metrics[key]
     return float(metrics)
+
+
+def first_documents(source, target, limit):
+    """Writes the first whole documents (-DOCSTART- to -DOCSTART-) of CoNLL file `source`
+    holding at least `limit` bytes to `target`; returns (bytes, sentences) written."""
+    text = source.read_text(encoding="utf-8")
+    kept, size = [], 0
+    for document in text.split("-DOCSTART-")[1:]:
+        kept.append("-DOCSTART-" + document)
+        size += len(kept[-1].encode("utf-8"))
+        if size >= limit:
+            break
+    written = "".join(kept)
+    target.write_text(written, encoding="utf-8")
+    sentences = sum(1 for block in written.split("\n\n")
+                    if block.strip() and not block.lstrip().startswith("-DOCSTART-"))
+    return len(written.encode("utf-8")), sentences
+
+
+def conll_subset(data_dir, scratch, megabytes):
+    """A data folder whose conll2003/ holds the first `megabytes` MB of train.txt (whole
+    documents), the first quarter as much of valid.txt, and all of test.txt."""
+    source, folder = data_dir / "conll2003", scratch / "subset" / "conll2003"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, limit in (("train.txt", megabytes * 1e6), ("valid.txt", megabytes * 0.25e6)):
+        size, sentences = first_documents(source / name, folder / name, limit)
+        print(f"{name}: the first {size:,} bytes, {sentences:,} sentences", flush=True)
+    (folder / "test.txt").write_bytes((source / "test.txt").read_bytes())
+    return folder.parent
 
 
 def run_one(name, backend, data_dir, scratch, epochs, extra, cap_seconds):
@@ -171,6 +201,10 @@ def main(argv=None):
                         help="cap each run's wall time (SIGINT; the run keeps its last epoch)")
     parser.add_argument("--target-f1", type=float, default=0.862)
     parser.add_argument("--data-dir", default=str(SHARED))
+    parser.add_argument("--conll-megabytes", type=float, default=None,
+                        help="train NER on the first documents of CoNLL-2003's train.txt up "
+                        "to this many MB (dev: a quarter as much of valid.txt; test.txt "
+                        "whole), to measure where its default backend should change")
     parser.add_argument("--results", default=str(REPO / "bench" / "results" / "backends.json"))
     parser.add_argument("--scratch", default=None, help="where the runs go (default: a "
                         "temporary directory, removed at the end)")
@@ -186,9 +220,12 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as temporary:
         scratch = pathlib.Path(args.scratch or temporary)
         scratch.mkdir(parents=True, exist_ok=True)
+        subset = (conll_subset(data_dir, scratch, args.conll_megabytes)
+                  if args.conll_megabytes and "conll2003" in args.data else None)
         for name in args.data:
+            folder = subset if name == "conll2003" and subset else data_dir
             for backend in args.backends:
-                rows.append(run_one(name, backend, data_dir, scratch, args.epochs, extra, cap))
+                rows.append(run_one(name, backend, folder, scratch, args.epochs, extra, cap))
                 print_table(rows, args.target_f1)
     results = pathlib.Path(args.results)
     results.parent.mkdir(parents=True, exist_ok=True)

@@ -68,3 +68,20 @@ def test_the_table_prints_each_ratio_tensorflow_over_jax_and_the_target(capsys):
     assert "conll2003 tensorflow: test F1 0.8601 < 0.862 after 5.0 min" in output
     assert "(not reached)" in output.splitlines()[-2]
     assert "conll2003 jax: test F1 0.8625 >= 0.862 after 3.3 min of wall time" in output
+
+
+def test_a_conll_subset_keeps_whole_documents_up_to_the_size(tmp_path):
+    """`--conll-megabytes`: the first documents of train.txt holding at least that much."""
+    source = tmp_path / "data" / "conll2003"
+    source.mkdir(parents=True)
+    document = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n\nPeter NNP B-NP B-PER\n\n"
+    size = len(document.encode())
+    (source / "train.txt").write_text(document * 10, encoding="utf-8")
+    (source / "valid.txt").write_text(document * 10, encoding="utf-8")
+    (source / "test.txt").write_text(document, encoding="utf-8")
+    folder = backends.conll_subset(tmp_path / "data", tmp_path / "scratch", 3.5 * size / 1e6)
+    train = (folder / "conll2003" / "train.txt").read_text(encoding="utf-8")
+    assert train == document * 4  # 3.5 documents' bytes: the fourth whole document too
+    assert (folder / "conll2003" / "valid.txt").read_text(encoding="utf-8") == document
+    assert (folder / "conll2003" / "test.txt").read_text(encoding="utf-8") == document
+    assert backends.first_documents(source / "train.txt", tmp_path / "t.txt", 1) == (size, 2)

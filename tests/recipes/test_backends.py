@@ -80,3 +80,93 @@ def test_a_resume_on_another_backend_is_refused(tmp_path):
         assert config["backend"] == BACKEND
     finally:
         _lock.release(run_dir)
+
+
+def test_a_size_rule_takes_jax_for_large_training_files_only(tmp_path, monkeypatch, capsys):
+    """`PreferJax` with a size: JAX's compiles pay off on large data only; a stateful mode
+    and multi-worker stay on TensorFlow."""
+    import argparse
+
+    monkeypatch.setattr(_backend, "loaded", lambda: None)  # as before Keras is imported
+    monkeypatch.setattr(_backend.importlib.util, "find_spec", lambda name: object())
+    environ = {}
+    rule = _backend.PreferJax(data="train", min_bytes=1000, unless=(("mode", "stateful"),))
+    small, large = tmp_path / "small.txt", tmp_path / "large.txt"
+    small.write_text("x" * 999)
+    large.write_text("x" * 1000)
+
+    def command(**flags):
+        monkeypatch.setattr(_backend.os, "environ", dict(environ))  # choose() sets it
+        values = {"train": None, "mode": "windows", "strategy": "default", "backend": None,
+                  "quiet": False, "default_backend": rule}
+        return argparse.Namespace(**{**values, **flags})
+
+    assert rule(command(train=str(small))) == "tensorflow"
+    assert rule(command(train=str(large))) == "jax"
+    assert rule(command(train=str(large), mode="stateful")) == "tensorflow"
+    assert rule(command(train=str(large), strategy="multi-worker")) == "tensorflow"
+    assert rule(command(train=str(large), strategy="mirrored")) == "jax"
+    assert rule(command(train=str(tmp_path / "missing.txt"))) == "tensorflow"  # said later
+    assert rule(command()) == "tensorflow"  # no file: the embedded sample
+
+    assert _backend.for_command(command(train=str(large))) == "jax"
+    out = capsys.readouterr().out
+    assert "Training on JAX" in out and "--train file of 0.001 MB or more" in out
+    assert "--backend tensorflow" in out
+    assert _backend.for_command(command(train=str(small))) == "tensorflow"
+    assert _backend.for_command(command(train=str(large), backend="tensorflow")) == "tensorflow"
+    assert _backend.for_command(command(train=str(large), quiet=True)) == "jax"
+    assert capsys.readouterr().out == ""  # said once, and not when TF or --quiet
+    # The environment's KERAS_BACKEND still comes before the rule.
+    environ = {"KERAS_BACKEND": "tensorflow"}
+    assert _backend.for_command(command(train=str(large))) == "tensorflow"
+    # JAX not installed: the rule's JAX falls back to TensorFlow, as any default of JAX.
+    environ = {}
+    monkeypatch.setattr(_backend.importlib.util, "find_spec", lambda name: None)
+    assert _backend.for_command(command(train=str(large))) == "tensorflow"
+    assert _backend.describe(rule).startswith(
+        "jax when installed and --train is a file of at least 0.001 MB")
+    assert _backend.describe(rule).endswith(
+        "tensorflow otherwise, and with --strategy multi-worker, --mode stateful")
+
+
+def test_each_recipe_names_its_default_backend_in_its_train_flags(tmp_path):
+    """`flags.DEFAULT_BACKENDS` reaches the parsed command: NER takes JAX for a large file."""
+    from seqrecipes.cli import build_parser
+
+    large = tmp_path / "train.txt"
+    large.write_bytes(b"EU B-ORG\nrejects O\n\n" * 50_000)  # 1.05 MB of CoNLL
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"EU B-ORG\n\n")
+
+    def default(*argv):
+        args = build_parser().parse_args(list(argv))
+        rule = args.default_backend
+        return rule(args) if callable(rule) else rule
+
+    assert default("ner", "train", "--train", str(large)) == "jax"
+    assert default("ner", "train", "--train", str(small)) == "tensorflow"
+    assert default("ner", "train") == "tensorflow"  # the embedded sample
+    assert default("ner", "train", "--train", str(large), "--strategy",
+                   "multi-worker") == "tensorflow"
+    assert default("sentiment", "train", "--data", str(large)) == "tensorflow"
+    assert default("char-lm", "train") == "jax"  # the embedded play: one shape, one compile
+    assert default("char-lm", "train", "--mode", "stateful") == "tensorflow"
+    assert default("timeseries", "train") == "tensorflow"
+
+
+def test_a_rule_without_a_size_takes_jax_where_installed(monkeypatch, capsys):
+    import argparse
+
+    monkeypatch.setattr(_backend, "loaded", lambda: None)
+    monkeypatch.setattr(_backend.importlib.util, "find_spec", lambda name: object())
+    monkeypatch.setattr(_backend.os, "environ", {})
+    rule = _backend.PreferJax(unless=(("mode", "stateful"),))
+    args = argparse.Namespace(mode="windows", strategy="default", backend=None, quiet=False,
+                              default_backend=rule)
+    assert _backend.for_command(args) == "jax"
+    assert "Training on JAX, this recipe's default where JAX is installed" in (
+        capsys.readouterr().out)
+    assert _backend.describe(rule) == (
+        "jax when installed, where it trains faster (measured); tensorflow otherwise, and "
+        "with --strategy multi-worker, --mode stateful")

@@ -17,11 +17,20 @@ from seqrecipes.recipes.engine import backend as _backend
 from seqrecipes.recipes.engine.strategy import STRATEGIES as _STRATEGIES
 
 # Each recipe's `train` backend when neither `--backend` nor KERAS_BACKEND names one: one line
-# per recipe, to follow its measurements (issue 21: JAX where it wins end to end).
+# per recipe, following its measurements (issue 21: JAX where it wins end to end and the metric
+# holds; README's "Backends" has the runs). TensorFlow where JAX lost: sentiment (NBSVM epochs
+# are seconds, JAX's compiles tens of seconds; slower epochs on NSMC's n-gram tables).
+# NER: JAX for a training file of 1 MB or more (CoNLL-2003's 3.3 MB: TensorFlow's best dev F1
+# in 0.76x the time, 0.5 points more test F1; its first 1 MB, 4,419 sentences: 2.3 minutes of
+# compiles, then epochs of 8.6 s against 20.3 s, 0.74x the wall time), TensorFlow below (the
+# embedded sample: 12 compiles outlast TensorFlow's whole run). char-lm: JAX (windows have one
+# shape, ~2 s of compiling; 1.5x less CPU on Tiny Shakespeare, 0.011 bits/char behind on two
+# seeds each, TensorFlow's own two seeds as far apart; 38 s against 55 s on the embedded play),
+# but TensorFlow for --mode stateful, which JAX cannot train (`models.language`).
 DEFAULT_BACKENDS = {
     "sentiment": "tensorflow",
-    "ner": "tensorflow",
-    "char-lm": "tensorflow",
+    "ner": _backend.PreferJax(data="train", min_bytes=1_000_000),
+    "char-lm": _backend.PreferJax(unless=(("mode", "stateful"),)),
     "bilm": "tensorflow",
     "seq2seq": "tensorflow",
     "timeseries": "tensorflow",
@@ -94,8 +103,7 @@ def add_training_flags(
     group = parser.add_argument_group("training")
     group.add_argument("--backend", default=None, choices=_backend.BACKENDS,
                        help=f"the Keras backend to train on (default: {_backend.VARIABLE} when "
-                       f"the environment sets it, else {backend}"
-                       f"{' when installed, tensorflow otherwise' if backend == 'jax' else ''}"
+                       f"the environment sets it, else {_backend.describe(backend)}"
                        "); evaluate, predict and "
                        "export run on tensorflow whichever trained the run")
     parser.set_defaults(default_backend=backend)
