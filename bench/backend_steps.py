@@ -1,4 +1,4 @@
-"""Training-step time on each Keras backend (TensorFlow, JAX), and LazyAdam's update on JAX.
+"""Training-step time on each Keras backend (TensorFlow, JAX, PyTorch), and LazyAdam's update on JAX.
 
 Two models, the shapes of issue 21's measurements, synthetic ids (speed does not depend on
 the words), right-padded batches with masks:
@@ -10,7 +10,12 @@ the words), right-padded batches with masks:
 
 Each backend runs in its own child process (Keras fixes its backend at import), one after the
 other; a step is `train_on_batch` on the same batch, after warm-up steps that compile it; the
-median of the timed steps is printed in ms. On JAX it also times the optimizer update alone
+median of the timed steps is printed in ms. PyTorch (`--backends torch`, with torch installed:
+`pip install torch==2.13.0` takes the CPU build this machine has on disk) is measured, not
+offered for training: with a mask (and an `Embedding` with `mask_zero` always makes one),
+Keras 3.15 sends its LSTM and GRU to the generic loop over time steps
+(`keras/src/backend/torch/rnn.py` raises NotImplementedError for a mask; its fused path is
+CUDA only). It times 1 warm-up step and 3 steps (`SLOW`). On JAX it also times the optimizer update alone
 for a 20,000 x 100 embedding table (jitted `stateless_apply`): LazyAdam's masked dense update
 against Keras's Adam.
 
@@ -30,6 +35,7 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 WARMUP = 3  # steps that trace / compile the step function
 TIMED = {"classifier": 10, "tagger": 20}  # ~0.3-0.5 s and ~0.1 s a step on this CPU
+SLOW = {"torch"}  # eager steps: 1 warm-up, 3 timed
 
 
 def _batch(rng, batch, steps, vocabulary):
@@ -40,7 +46,13 @@ def _batch(rng, batch, steps, vocabulary):
 
 
 def _time_steps(model, x, y, count):
-    for _ in range(WARMUP):
+    import keras
+
+    if keras.backend.backend() in SLOW:
+        count, warmup = 3, 1
+    else:
+        warmup = WARMUP
+    for _ in range(warmup):
         model.train_on_batch(x, y)
     times = []
     for _ in range(count):
@@ -82,29 +94,30 @@ def child():
 
     from seqrecipes.models import LazyAdam, build_ner_tagger, build_sequence_classifier
 
+    def report(name, value):  # as soon as measured: a slow backend may not get further
+        print(f"{keras.backend.backend():10s} {name:22s} {value:9.1f} ms", flush=True)
+
     rng = np.random.default_rng(0)
     keras.utils.set_random_seed(0)
-    results = {}
     classifier = build_sequence_classifier(20000, 2, cell="lstm", units=64, bidirectional=True)
     classifier.compile(optimizer=LazyAdam(1e-3), loss="binary_crossentropy")  # 1 sigmoid
     x = _batch(rng, 64, 200, 20000)
     y = rng.integers(0, 2, size=(64, 1)).astype("float32")
-    results["classifier"] = _time_steps(classifier, x, y, TIMED["classifier"])
+    report("classifier", _time_steps(classifier, x, y, TIMED["classifier"]))
     tagger = build_ner_tagger(20000, 9, embedding_dim=100, units=100)
     tagger.compile(optimizer=LazyAdam(1e-3))
     x = _batch(rng, 32, 40, 20000)
-    results["tagger"] = _time_steps(tagger, {"token_ids": x}, rng.integers(0, 9, size=x.shape),
-                                    TIMED["tagger"])
+    report("tagger", _time_steps(tagger, {"token_ids": x}, rng.integers(0, 9, size=x.shape),
+                                 TIMED["tagger"]))
     if keras.backend.backend() == "jax":
-        results["update LazyAdam"] = _optimizer_update_ms(LazyAdam)
-        results["update Adam"] = _optimizer_update_ms(keras.optimizers.Adam)
-    for name, value in results.items():
-        print(f"{keras.backend.backend():10s} {name:16s} {value:8.1f} ms")
+        report("update LazyAdam", _optimizer_update_ms(LazyAdam))
+        report("update Adam", _optimizer_update_ms(keras.optimizers.Adam))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"])
+    parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"],
+                        choices=["tensorflow", "jax", "torch"])
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

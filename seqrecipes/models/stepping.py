@@ -163,10 +163,11 @@ def run_recurrent(model, ids, states=None, *, record=False):
         states = zero_states(model, ids.shape[0])
     logits, final, recorded = _runner(model, record)(
         keras.ops.convert_to_tensor(ids, "int32"), states)
-    final = [[np.asarray(state) for state in layer] for layer in final]
+    numpy = keras.ops.convert_to_numpy  # not np.asarray: PyTorch's tensors need detaching
+    final = [[numpy(state) for state in layer] for layer in final]
     if record:
-        return np.asarray(logits), final, [np.asarray(values) for values in recorded]
-    return np.asarray(logits), final
+        return numpy(logits), final, [numpy(values) for values in recorded]
+    return numpy(logits), final
 
 
 def sequence_loss(model, ids, *, streams=1, sequence_length=100, carry_state=True):

@@ -1,4 +1,10 @@
-"""Gradients in tests, on the backend Keras runs: `tf.GradientTape` or `jax.grad`."""
+"""Gradients in tests, on the backend Keras runs: `tf.GradientTape`, `jax.grad` or
+`torch.autograd.grad`; and `numpy`, a model's output as NumPy on any of them.
+
+PyTorch is not a backend seqrecipes trains on (README, "Backends": masked recurrent layers take
+Keras's generic loop there), but the model tests run on it too when torch is installed:
+`KERAS_BACKEND=torch python -m pytest -m backends tests/models`.
+"""
 
 import keras
 
@@ -7,7 +13,8 @@ def gradients(loss, inputs=(), variables=()):
     """d loss(*inputs) / d(inputs, then variables), as the backend gives them.
 
     `loss` returns a scalar. TensorFlow: tensors, or `tf.IndexedSlices` for a gathered table;
-    JAX: arrays (a gathered table's gradient is dense). `dense` turns either into NumPy.
+    JAX and PyTorch: arrays (a gathered table's gradient is dense). `dense` turns any into
+    NumPy.
     """
     inputs = [keras.ops.convert_to_tensor(value) for value in inputs]
     variables = list(variables)
@@ -30,7 +37,20 @@ def gradients(loss, inputs=(), variables=()):
             inputs, [variable.value for variable in variables]
         )
         return list(of_inputs) + list(of_variables)
+    if backend == "torch":
+        import torch
+
+        inputs = [value.detach().clone().requires_grad_(True) for value in inputs]
+        value = loss(*inputs)
+        return list(torch.autograd.grad(value, inputs + [variable.value for variable in variables],
+                                        allow_unused=True))
     raise NotImplementedError(f"gradients on the {backend} backend")
+
+
+def numpy(value):
+    """A tensor as NumPy on any backend (`np.asarray` fails on a PyTorch tensor that requires
+    a gradient, as a model's output does there)."""
+    return keras.ops.convert_to_numpy(value)
 
 
 def dense(gradient):

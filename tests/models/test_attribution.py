@@ -1,11 +1,17 @@
 """Integrated gradients from the embedding outputs: completeness, padding, masks, n-grams."""
 
+import keras
 import numpy as np
 import pytest
 
 from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models import attribution
 from seqrecipes.recipes.sentiment import model as _model_flags
+
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() not in ("tensorflow", "jax"),
+    reason="integrated gradients run on the backends seqrecipes trains on, TensorFlow and JAX "
+    "(attribution._gradients refuses any other, a message that names them)")
 
 FAMILIES = {
     "fasttext": {},

@@ -19,6 +19,9 @@ from seqrecipes.models import CRFModel, LazyAdam
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OTHER = {"tensorflow": "jax", "jax": "tensorflow"}
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() not in OTHER,
+    reason="between the two backends seqrecipes trains on, TensorFlow and JAX")
 
 CHILD = textwrap.dedent("""
     import sys

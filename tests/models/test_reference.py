@@ -104,7 +104,8 @@ def test_numerical_gradient_agrees_with_gradient_tape(cell):
     layer(x)
     weights = np.random.default_rng(2).normal(size=(2, 3, UNITS))  # loss = sum(weights * h)
     kernel = layer.cell.kernel
-    (analytic,) = gradients(lambda: keras.ops.sum(weights * layer(x)), variables=[kernel])
+    (analytic,) = gradients(lambda: keras.ops.sum(keras.ops.multiply(weights, layer(x))),
+                            variables=[kernel])
     analytic = keras.ops.convert_to_numpy(analytic)
     saved = keras.ops.convert_to_numpy(kernel)
 
