@@ -2,8 +2,23 @@
 
 import os
 import pathlib
+import shutil
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# JAX's persistent compilation cache, one folder per test session shared by the xdist workers
+# and every child process they start (they inherit the environment; set before Keras imports
+# JAX): many tests compile the same tiny programs, and JAX keys the cache by the program, so a
+# hit is exactly the executable a compile would give. Measured: the JAX run of tests/models on
+# two workers 214 -> 153 s. Every entry is kept (no minimum compile time or size); the folder
+# goes at the end of the session (`pytest_unconfigure`), unless the environment named its own.
+_JAX_CACHE = "JAX_COMPILATION_CACHE_DIR"
+if _JAX_CACHE not in os.environ:
+    os.environ[_JAX_CACHE] = tempfile.mkdtemp(prefix="seqrecipes-tests-jax-cache-")
+    os.environ["SEQRECIPES_TESTS_OWN_JAX_CACHE"] = os.environ[_JAX_CACHE]
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
@@ -62,3 +77,10 @@ def pytest_collection_modifyitems(config, items):
         return rank.get(path.relative_to(config.rootpath).as_posix(), len(rank))
 
     items[:] = sorted(items, key=file_rank)  # stable: the order within a rank is kept
+
+
+def pytest_unconfigure(config):
+    """The session's JAX cache folder goes with the session that made it (not a worker's)."""
+    own = os.environ.get("SEQRECIPES_TESTS_OWN_JAX_CACHE")
+    if own and not hasattr(config, "workerinput") and os.environ.get(_JAX_CACHE) == own:
+        shutil.rmtree(own, ignore_errors=True)
