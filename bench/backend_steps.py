@@ -1,4 +1,4 @@
-"""Training-step time on each Keras backend (TensorFlow, JAX, PyTorch), and LazyAdam's update on JAX.
+"""Training-step time on each Keras backend (TensorFlow, JAX, PyTorch); LazyAdam's update on JAX.
 
 Two models, the shapes of issue 21's measurements, synthetic ids (speed does not depend on
 the words), right-padded batches with masks:
@@ -15,9 +15,9 @@ median of the timed steps is printed in ms. PyTorch (`--backends torch`, with to
 offered for training: with a mask (and an `Embedding` with `mask_zero` always makes one),
 Keras 3.15 sends its LSTM and GRU to the generic loop over time steps
 (`keras/src/backend/torch/rnn.py` raises NotImplementedError for a mask; its fused path is
-CUDA only). It times 1 warm-up step and 3 steps (`SLOW`). On JAX it also times the optimizer update alone
-for a 20,000 x 100 embedding table (jitted `stateless_apply`): LazyAdam's masked dense update
-against Keras's Adam.
+CUDA only). It times 1 warm-up step and 3 steps (`SLOW`). On JAX it also times the optimizer
+update alone for a 20,000 x 100 embedding table (jitted `stateless_apply`): LazyAdam's masked
+dense update against Keras's Adam.
 
     taskset -c 1 python bench/backend_steps.py [--backends tensorflow jax]
 """

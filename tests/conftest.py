@@ -14,9 +14,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # two workers 214 -> 153 s. Every entry is kept (no minimum compile time or size); the folder
 # goes at the end of the session (`pytest_unconfigure`), unless the environment named its own.
 _JAX_CACHE = "JAX_COMPILATION_CACHE_DIR"
+_OWN_JAX_CACHE = None  # the folder this process made: the controller's; workers inherit it
 if _JAX_CACHE not in os.environ:
-    os.environ[_JAX_CACHE] = tempfile.mkdtemp(prefix="seqrecipes-tests-jax-cache-")
-    os.environ["SEQRECIPES_TESTS_OWN_JAX_CACHE"] = os.environ[_JAX_CACHE]
+    _OWN_JAX_CACHE = os.environ[_JAX_CACHE] = tempfile.mkdtemp(
+        prefix="seqrecipes-tests-jax-cache-")
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
 
@@ -80,7 +81,6 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_unconfigure(config):
-    """The session's JAX cache folder goes with the session that made it (not a worker's)."""
-    own = os.environ.get("SEQRECIPES_TESTS_OWN_JAX_CACHE")
-    if own and not hasattr(config, "workerinput") and os.environ.get(_JAX_CACHE) == own:
-        shutil.rmtree(own, ignore_errors=True)
+    """The session's JAX cache folder goes with the process that made it (not a worker)."""
+    if _OWN_JAX_CACHE is not None:
+        shutil.rmtree(_OWN_JAX_CACHE, ignore_errors=True)

@@ -1,5 +1,6 @@
 """Gradients in tests, on the backend Keras runs: `tf.GradientTape`, `jax.grad` or
-`torch.autograd.grad`; and `numpy`, a model's output as NumPy on any of them.
+`torch.autograd.grad`. (A model's output is read with `keras.ops.convert_to_numpy`, which
+works on all three; `np.asarray` fails on a PyTorch tensor that requires a gradient.)
 
 PyTorch is not a backend seqrecipes trains on (README, "Backends": masked recurrent layers take
 Keras's generic loop there), but the model tests run on it too when torch is installed:
@@ -46,11 +47,6 @@ def gradients(loss, inputs=(), variables=()):
                                         allow_unused=True))
     raise NotImplementedError(f"gradients on the {backend} backend")
 
-
-def numpy(value):
-    """A tensor as NumPy on any backend (`np.asarray` fails on a PyTorch tensor that requires
-    a gradient, as a model's output does there)."""
-    return keras.ops.convert_to_numpy(value)
 
 
 def dense(gradient):

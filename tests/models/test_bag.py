@@ -20,7 +20,8 @@ def test_bag_is_embedding_masked_mean_and_head():
 def test_padding_and_order_do_not_change_the_answer_and_empty_texts_are_finite():
     model = models.build_bag_classifier(20, 3, embedding_dim=4)
     alone = convert_to_numpy(model(np.array([[3, 4, 5]])))
-    np.testing.assert_allclose(convert_to_numpy(model(np.array([[5, 3, 4, 0, 0, 0]]))), alone, atol=1e-6)
+    np.testing.assert_allclose(convert_to_numpy(model(np.array([[5, 3, 4, 0, 0, 0]]))), alone,
+                               atol=1e-6)
     empty = convert_to_numpy(model(np.array([[0, 0]])))
     assert np.isfinite(empty).all()
     np.testing.assert_allclose(empty, convert_to_numpy(keras.activations.softmax(

@@ -17,7 +17,6 @@ from seqrecipes.models.bilm import reversal_index
 from seqrecipes.recipes import bilm as bilm_recipe
 from seqrecipes.recipes.engine.artifacts import load_run
 from tests.backend_e2e import one_bucket
-from tests.models.backend_helpers import numpy
 
 NER_TINY = ["--embedding-dim", "8", "--units", "4", "--char-features", "none",
             "--batch-size", "16", "--epochs", "1", "--verbose", "0"]
@@ -60,10 +59,10 @@ def test_backward_states_are_the_backward_model_read_on_the_reversed_sentence():
             hidden = layer(hidden)
             expected.append(hidden)
         for state, reference in zip(states, expected):
-            reference = numpy(reference)
+            reference = convert_to_numpy(reference)
             if direction == "backward":
                 reference = reference[:, ::-1]  # back into the sentence's own order
-            np.testing.assert_allclose(numpy(state)[:, :4, half], reference, atol=1e-5)
+            np.testing.assert_allclose(convert_to_numpy(state)[:, :4, half], reference, atol=1e-5)
 
 
 def test_each_direction_reads_only_its_own_side_of_a_word():

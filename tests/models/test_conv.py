@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 import keras
+from keras.ops import convert_to_numpy
 
 from seqrecipes import models
 from seqrecipes.errors import InvalidArgumentError
-from tests.models.backend_helpers import numpy
 
 
 def test_one_kernel_is_sequential_with_conv_and_max_pool():
@@ -28,8 +28,8 @@ def test_three_kernels_concatenate_three_branches():
 def test_padding_and_short_texts_do_not_change_the_answer(kernel_size):
     model = models.build_conv_classifier(20, 3, kernel_size=kernel_size, filters=4)
     for text in ([3, 4, 5, 6, 7, 8], [3, 4]):  # the second is shorter than every kernel
-        alone = numpy(model(np.array([text])))
-        padded = numpy(model(np.array([text + [0] * 9])))
+        alone = convert_to_numpy(model(np.array([text])))
+        padded = convert_to_numpy(model(np.array([text + [0] * 9])))
         np.testing.assert_allclose(padded, alone, atol=1e-6)
 
 

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 import keras
+from keras.ops import convert_to_numpy
 
 from seqrecipes import models
 from seqrecipes.errors import InvalidArgumentError
-from tests.models.backend_helpers import numpy
 
 CELLS = ["simple_rnn", "lstm", "gru"]
 VOCABULARY, LENGTH, BATCH = 20, 5, 2
@@ -65,9 +65,9 @@ def test_padding_does_not_change_the_answer(cell, bidirectional, pooling):
     model = models.build_sequence_classifier(
         VOCABULARY, 3, cell=cell, units=(4, 3), bidirectional=bidirectional, pooling=pooling
     )
-    alone = numpy(model(np.array([[3, 4, 5]])))
-    post = numpy(model(np.array([[3, 4, 5, 0, 0, 0]])))
-    pre = numpy(model(np.array([[0, 0, 3, 4, 5]])))
+    alone = convert_to_numpy(model(np.array([[3, 4, 5]])))
+    post = convert_to_numpy(model(np.array([[3, 4, 5, 0, 0, 0]])))
+    pre = convert_to_numpy(model(np.array([[0, 0, 3, 4, 5]])))
     np.testing.assert_allclose(post, alone, atol=1e-6)
     if pooling == "last":
         np.testing.assert_allclose(pre, alone, atol=1e-6)
@@ -88,7 +88,7 @@ def test_encoder_states_match_the_layer(cell, names):
     """The named states are the layer's own: for a forward encoder `output` equals `h`."""
     model = models.build_recurrent_encoder(VOCABULARY, cell=cell, units=(4, 6))
     assert model.output_names == names
-    outputs = [numpy(output) for output in model(padded_batch())]
+    outputs = [convert_to_numpy(output) for output in model(padded_batch())]
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)
     assert outputs[0].shape == (BATCH, 6)
 

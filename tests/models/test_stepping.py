@@ -1,4 +1,5 @@
 import keras
+from keras.ops import convert_to_numpy
 import numpy as np
 import pytest
 
@@ -13,7 +14,6 @@ from seqrecipes.models.stepping import (
     sequence_loss,
     state_names,
 )
-from tests.models.backend_helpers import numpy
 
 VOCABULARY = 20
 
@@ -32,7 +32,7 @@ def test_explicit_states_give_the_models_own_output(cell):
     model = build_language_model(VOCABULARY, cell=cell, units=(5, 4), dropout=0.5)
     batch = ids()
     logits, states = run_recurrent(model, batch)
-    np.testing.assert_allclose(logits, numpy(model(batch)), atol=1e-5)
+    np.testing.assert_allclose(logits, convert_to_numpy(model(batch)), atol=1e-5)
     # Two chunks with the state carried read like one long sequence.
     first, carried = run_recurrent(model, batch[:, :3])
     second, _ = run_recurrent(model, batch[:, 3:], carried)
@@ -50,7 +50,7 @@ def test_a_compiled_run_reads_the_weights_of_the_moment():
     model.train_on_batch(batch, ids(seed=1))
     after, _ = run_recurrent(model, batch)
     assert np.abs(after - before).max() > 1e-4
-    np.testing.assert_allclose(after, numpy(model(batch)), atol=1e-5)
+    np.testing.assert_allclose(after, convert_to_numpy(model(batch)), atol=1e-5)
 
 
 def test_recorded_states_are_named_and_end_in_the_final_states():
