@@ -1,9 +1,11 @@
-"""Real process deaths: `kill -9` in the middle of training and in the middle of writing a run.
+"""Real process deaths: `kill -9` in the middle of training and in the middle of writing a run;
+Ctrl-C (SIGINT) in the middle of training.
 
-The in-process versions (a KeyboardInterrupt from a callback, an exception between two renames)
-are in tests/test_training.py, tests/test_sentiment.py and tests/test_artifacts.py. Here the
-process gets SIGKILL, so no `finally`, no `except` and no Keras callback runs: only what was
-already on disk counts.
+The in-process versions (a KeyboardInterrupt or a SIGINT from a callback, an exception between
+two renames) are in tests/recipes/engine/test_training.py, tests/recipes/sentiment/
+test_sentiment.py and tests/recipes/engine/test_artifacts.py. Here a process gets SIGKILL, so no
+`finally`, no `except` and no Keras callback runs: only what was already on disk counts; or
+SIGINT, as from Ctrl-C in a terminal.
 """
 
 import json
@@ -106,6 +108,32 @@ def test_sigkill_mid_epoch_then_the_same_command_resumes_and_matches(tmp_path, c
                                   reference.history().drop(columns="epoch_seconds"))
     assert resumed.metrics["test"] == reference.metrics["test"]
     assert resumed.metrics["best_epoch"] == reference.metrics["best_epoch"]
+
+
+def test_ctrl_c_mid_epoch_stops_the_command_with_its_finished_epochs_kept(tmp_path):
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "seqrecipes", "sentiment", "train", "--run-dir",
+               str(run_dir), *FLAGS]
+    state_path = run_dir / ".training" / "state.json"
+    # As from a terminal: SIGINT handled by Python (a background job's shell ignores it).
+    process = subprocess.Popen(command, cwd=tmp_path, env=environment(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        wait_for(lambda: epochs_done(state_path) >= 1, process, "epoch 1 was committed")
+        process.send_signal(signal.SIGINT)  # Ctrl-C, during epoch 2
+        _, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    err = err.decode(errors="replace")
+    assert process.returncode == 130, err[-3000:]
+    assert "Ctrl-C again to stop at once" in err and "seqrecipes: interrupted" in err
+    state = json.loads(state_path.read_text())
+    assert 1 <= state["epochs_done"] < EPOCHS
+    for key in ("last_weights", "best_weights"):
+        assert (state_path.parent / state[key]).is_file(), key
+    assert not (run_dir / _artifacts.MANIFEST).exists()
 
 
 class _StandInModel:

@@ -21,6 +21,10 @@ a function of (seed, epoch) only:
 * dropout: every `SeedGenerator` of the model is re-seeded from (seed, epoch, index) at the
   start of each epoch.
 
+Ctrl-C stops training at the end of the current block of batches, on every backend
+(`interrupt`: Python's own handler could raise inside library code that swallowed it); a
+second Ctrl-C stops at once.
+
 A NaN or infinite loss stops training at once with a message naming the epoch and batch, and
 the weights of the last good epoch are kept.
 
@@ -44,6 +48,7 @@ from seqrecipes.errors import RunDirectoryError, SeqrecipesError
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import fingerprint as _fingerprint
 from seqrecipes.recipes.engine import folders as _folders
+from seqrecipes.recipes.engine import interrupt as _interrupt
 from seqrecipes.recipes.engine import lock as _lock
 from seqrecipes.recipes.engine import os_errors as _os_errors
 from seqrecipes.recipes.engine import resume as _resume
@@ -278,6 +283,7 @@ def fit_resumable(
     if not state["stopped_early"] and state["epochs_done"] < epochs:
         try:
             with warnings.catch_warnings(), run_batches(model, steps_per_execution), \
+                    _interrupt.deferred() as noted, \
                     _strategy.data_parallel(model, (train_data, validation_data),
                                             class_weight) as ((train_data, validation_data),
                                                               class_weight):
@@ -290,7 +296,10 @@ def fit_resumable(
                     validation_data=validation_data,
                     epochs=epochs,
                     initial_epoch=state["epochs_done"],
-                    callbacks=[*callbacks, commit, *progress],
+                    # After the commit: Ctrl-C stops at the end of a block of batches or
+                    # of an epoch, the epochs finished so far kept (`interrupt`).
+                    callbacks=[*callbacks, commit, _interrupt.stop_on_interrupt(noted),
+                               *progress],
                     class_weight=class_weight,
                     verbose=verbose,
                     shuffle=False,  # the pipeline shuffles, per epoch, from (seed, epoch)

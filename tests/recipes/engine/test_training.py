@@ -1,4 +1,8 @@
 import json
+import os
+import signal
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -260,3 +264,90 @@ def test_an_interrupted_run_moved_elsewhere_resumes_there(tmp_path):
     (tmp_path / "run").rename(tmp_path / "moved")
     _, result = train(tmp_path / "moved", config={**config, "run_dir": str(tmp_path / "moved")})
     assert result.resumed_from_epoch == 1
+
+
+# Ctrl-C for real: SIGINT sent to this process while `fit_resumable` trains (engine/interrupt).
+
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own SIGINT handler in place, as in a command started from a terminal."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers can be set from the main thread only")
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+class CtrlC(keras.callbacks.Callback):
+    """Sends SIGINT to this process at the start of a batch, `times` times, inside a
+    `try/except KeyboardInterrupt: pass`, as library code that swallows it would (a
+    `__del__`, a callback called from C++); `reached` says whether the code after it ran."""
+
+    def __init__(self, epoch, batch, times=1):
+        super().__init__()
+        self.at, self.times = (epoch, batch), times
+        self.epoch, self.reached, self.batches_after = None, False, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.reached:
+            self.batches_after += 1
+        if (self.epoch, batch) != self.at:
+            return
+        try:
+            for _ in range(self.times):
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)  # the interpreter runs the handler meanwhile
+            self.reached = True
+        except KeyboardInterrupt:
+            pass
+
+
+def test_ctrl_c_swallowed_by_library_code_still_stops_at_the_end_of_the_batches(
+        tmp_path, python_sigint_handler, capsys):
+    ctrl_c = CtrlC(epoch=1, batch=2)  # blocks of 2 batches begin at 0, 2, 4
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "run", callbacks=[ctrl_c], steps_per_execution=2)
+    # Python's handler would have raised inside the `try` and been swallowed there, and
+    # training gone on; here the interrupt was noted and raised at the end of the block.
+    assert ctrl_c.reached and ctrl_c.batches_after == 0
+    state = json.loads((tmp_path / "run" / ".training" / "state.json").read_text())
+    assert state["epochs_done"] == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert "Ctrl-C again to stop at once" in capsys.readouterr().err
+    _, result = train(tmp_path / "run")
+    assert result.resumed_from_epoch == 1
+
+
+def test_a_second_ctrl_c_stops_at_once(tmp_path, python_sigint_handler):
+    ctrl_c = CtrlC(epoch=1, batch=2, times=2)
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "run", callbacks=[ctrl_c], steps_per_execution=2)
+    assert not ctrl_c.reached  # the second SIGINT raised inside the callback
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_during_an_epochs_last_callbacks_keeps_that_epoch(tmp_path, python_sigint_handler):
+    class DevPass(keras.callbacks.Callback):  # as a recipe's dev-set scoring at epoch end
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)
+
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "run", callbacks=[DevPass()])
+    state = json.loads((tmp_path / "run" / ".training" / "state.json").read_text())
+    assert state["epochs_done"] == 2
+
+
+def test_a_sigint_handler_the_caller_installed_is_left_alone(tmp_path, python_sigint_handler):
+    received = []
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    ctrl_c = CtrlC(epoch=1, batch=1)
+    _, result = train(tmp_path / "run", callbacks=[ctrl_c])
+    assert received == [signal.SIGINT] and ctrl_c.reached
+    assert len(result.history) == 4  # the caller's handler decides; it did not stop
+    assert signal.getsignal(signal.SIGINT) not in (signal.default_int_handler,
+                                                   signal.SIG_DFL, signal.SIG_IGN)
