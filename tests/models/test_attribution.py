@@ -6,10 +6,11 @@ import pytest
 
 from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models import attribution
+from seqrecipes.recipes.engine.backend import BACKENDS as TRAINING_BACKENDS
 from seqrecipes.recipes.sentiment import model as _model_flags
 
 pytestmark = pytest.mark.skipif(
-    keras.backend.backend() not in ("tensorflow", "jax"),
+    keras.backend.backend() not in TRAINING_BACKENDS,
     reason="integrated gradients run on the backends seqrecipes trains on, TensorFlow and JAX "
     "(attribution._gradients refuses any other, a message that names them)")
 

@@ -16,6 +16,7 @@ from seqrecipes.models import BiLMFeatures, build_bilm, build_ner_tagger
 from seqrecipes.models.bilm import reversal_index
 from seqrecipes.recipes import bilm as bilm_recipe
 from seqrecipes.recipes.engine.artifacts import load_run
+from seqrecipes.recipes.engine.backend import BACKENDS as TRAINING_BACKENDS
 from tests.backend_e2e import one_bucket
 
 NER_TINY = ["--embedding-dim", "8", "--units", "4", "--char-features", "none",
@@ -185,7 +186,7 @@ def _all_layers(model):
 
 @pytest.fixture(scope="module")
 def bilm_run(tmp_path_factory):
-    if keras.backend.backend() not in ("tensorflow", "jax"):
+    if keras.backend.backend() not in TRAINING_BACKENDS:
         pytest.skip("the recipes train on TensorFlow and JAX only (README, \"Backends\")")
     run_dir = tmp_path_factory.mktemp("bilm") / "run"
     with one_bucket():  # on JAX: few compiled shapes (tests/backend_e2e.py)

@@ -5,6 +5,7 @@ import pytest
 from seqrecipes import models
 from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models import params
+from seqrecipes.recipes.engine.backend import BACKENDS as TRAINING_BACKENDS
 
 CELLS = ["simple_rnn", "lstm", "gru"]
 VOCABULARY, EMBEDDING = 20, 4
@@ -339,7 +340,7 @@ def test_tagger_whose_last_layer_drops_the_steps():
     assert "one per step" in finding.message and "return_sequences=True" in finding.fix
 
 
-@pytest.mark.skipif(keras.backend.backend() not in ("tensorflow", "jax"),
+@pytest.mark.skipif(keras.backend.backend() not in TRAINING_BACKENDS,
                     reason="reads the fit error of the backends seqrecipes trains on; PyTorch's "
                     "words differ")
 def test_dense_on_3d_input_where_2d_was_meant():
