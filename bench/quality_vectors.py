@@ -85,6 +85,9 @@ def ner(name, folder, args, scratch):
         train, dev, budget = train_file, folder / "valid.txt", []
     rows = []
     for label, extra in variants(vectors):
+        # A training file of 1 MB or more gets word2vec on its own tokens by default
+        # (`--own-vectors`): the "no vectors" row turns that off.
+        extra = extra or ["--no-own-vectors"]
         run_dir = scratch / f"ner_{label.replace(' ', '_')}"
         # TensorFlow, where README's figures were measured (all of train.txt would take JAX).
         seconds = timed(["ner", "train", "--backend", "tensorflow", "--train", str(train),

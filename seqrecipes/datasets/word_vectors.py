@@ -38,6 +38,8 @@ FORMATS = {  # format -> how messages and the coverage line name it
     "word2vec_text": "word2vec text",
     "word2vec_binary": "word2vec binary",
     "fasttext_binary": "fastText binary",
+    # Not a file: trained by `ner train` on its own training tokens (`--own-vectors`).
+    "word2vec_own": "word2vec on the training tokens",
 }
 # The first int32 of a Facebook-format fastText model (gensim's
 # `models._fasttext_bin._FASTTEXT_FILEFORMAT_MAGIC`, fastText's FASTTEXT_FILEFORMAT_MAGIC_INT32).
@@ -65,9 +67,12 @@ class WordVectors:
         return len(self.keyed_vectors.index_to_key)
 
     def describe(self):
-        """E.g. "glove.txt (GloVe text, 50 dims, 400,000 words)"."""
-        return (f"{os.path.basename(self.path)} ({FORMATS[self.format]}, {self.dim} dims, "
-                f"{self.num_words:,} words)")
+        """E.g. "glove.txt (GloVe text, 50 dims, 400,000 words)"; vectors not read from a
+        file (`path` None): "word2vec on the training tokens (100 dims, 4,630 words)"."""
+        figures = f"{self.dim} dims, {self.num_words:,} words"
+        if self.path is None:
+            return f"{FORMATS[self.format]} ({figures})"
+        return f"{os.path.basename(self.path)} ({FORMATS[self.format]}, {figures})"
 
 
 def import_gensim(purpose="Reading `word_vectors`"):
@@ -334,8 +339,10 @@ def coverage_line(coverage):
     parts = [f"{coverage['exact']:,} exact", f"{coverage['lowercase']:,} lower-cased"]
     if coverage["subword"]:
         parts.append(f"{coverage['subword']:,} from subword n-grams")
-    line = (f"{os.path.basename(coverage['path'])} ({FORMATS[coverage['format']]}"
-            f", {coverage['dim']} dims): {found:,} of {coverage['words']:,} words "
+    kind = FORMATS[coverage["format"]]
+    source = (f"{kind} ({coverage['dim']} dims)" if coverage["path"] is None
+              else f"{os.path.basename(coverage['path'])} ({kind}, {coverage['dim']} dims)")
+    line = (f"{source}: {found:,} of {coverage['words']:,} words "
             f"({_share(found, coverage['words'])}: {', '.join(parts)})")
     if "tokens" in coverage:
         covered = coverage["tokens"] - coverage["missing_tokens"]

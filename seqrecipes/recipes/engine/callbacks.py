@@ -1,7 +1,8 @@
 """The Keras callbacks of the resumable training loop (`training.fit_resumable`).
 
-`EpochCommit` commits the training state at the end of every epoch, `EpochTimer` logs each
-epoch's seconds, and `ProgressBar` is Keras's progress bar made honest for blocks of batches:
+`EpochCommit` commits the training state at the end of every epoch, `AveragedWeights` puts
+the weights' moving average in the model for scoring and keeping (optimizers with
+`use_ema=True`), `EpochTimer` logs each epoch's seconds, and `ProgressBar` is Keras's progress bar made honest for blocks of batches:
 `training.run_batches` runs 16 batches per call of the compiled train function, and Keras's
 own bar then counts the last batch index of each block against the epoch's total
 (``128/118 ... -1s``) and, since `keras.utils.Progbar` redraws with ANSI codes and
@@ -170,6 +171,23 @@ class EpochCommit(keras.callbacks.Callback):
                 path.unlink()
         if state["stopped_early"]:
             self.model.stop_training = True
+
+
+class AveragedWeights(keras.callbacks.SwapEMAWeights):
+    """Keras's `SwapEMAWeights(swap_on_epoch=True)`, resumable: from the end of an epoch to
+    the start of the next the model holds the optimizer's moving average of its weights (and
+    the optimizer's average slots the weights trained), so the dev-set figures, early
+    stopping and the committed weights files are the averaged weights'; training goes on
+    with the trained ones. Put it before the callbacks that score the epoch.
+
+    A committed file holds that swapped pair, so a resumed run starts with the averages in
+    the model: `in_model=True` swaps them back at the first epoch's start, and the resumed
+    run trains exactly as the uninterrupted one.
+    """
+
+    def __init__(self, *, in_model):
+        super().__init__(swap_on_epoch=True)
+        self._ema_weights_in_model = in_model
 
 
 class EpochTimer(keras.callbacks.Callback):

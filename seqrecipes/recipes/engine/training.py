@@ -83,12 +83,18 @@ class TrainingResult:
     resumed_from_epoch: int
 
 
-def adam(learning_rate, *, clipnorm=None):
+def adam(learning_rate, *, clipnorm=None, ema_momentum=None):
     """The optimizer every recipe trains with: Adam, as `models.LazyAdam` (sparse and exact
-    updates of embedding rows: faster, and a token used twice in a batch counts once)."""
+    updates of embedding rows: faster, and a token used twice in a batch counts once).
+
+    `ema_momentum`: keep an exponential moving average of the weights, updated every step
+    with this momentum (Keras's `use_ema`); `fit_resumable` then scores, keeps and returns
+    the averaged weights (`callbacks.AveragedWeights`). None: no average."""
     from seqrecipes.models import LazyAdam
 
-    return LazyAdam(learning_rate, clipnorm=clipnorm)
+    if ema_momentum is None:
+        return LazyAdam(learning_rate, clipnorm=clipnorm)
+    return LazyAdam(learning_rate, clipnorm=clipnorm, use_ema=True, ema_momentum=ema_momentum)
 
 
 def plain_paths(settings):
@@ -213,7 +219,9 @@ def fit_resumable(
 ):
     """Trains `model` with early stopping, resuming from `state_dir` if a run was interrupted.
 
-    The model must be built and compiled. At the end it holds the weights of the best epoch.
+    The model must be built and compiled. At the end it holds the weights of the best epoch:
+    with an optimizer that keeps a moving average of the weights (`adam(ema_momentum=)`),
+    the average's, which are also what each epoch's validation figures score.
 
     Args:
         model: a built, compiled Keras model.
@@ -270,6 +278,9 @@ def fit_resumable(
     train_data = _strategy.shard_by_data(train_data)
     validation_data = _strategy.shard_by_data(validation_data)
     _strategy.prepare_model(model, train_data)
+    if getattr(model.optimizer, "use_ema", False):
+        # First: the recipe's scoring, the commit and early stopping see the averages.
+        callbacks = [_callbacks.AveragedWeights(in_model=resumed_from > 0), *callbacks]
     commit = _callbacks.EpochCommit(
         state_dir, state, state_file=STATE_FILE, seed=seed, monitor=monitor, mode=mode,
         patience=patience,

@@ -92,12 +92,21 @@ def _train_parser(subparsers):
     model.add_argument("--freeze-vectors", action=boolean, default=None,
                        help="keep the word vectors unchanged in training (default: "
                        "fine-tuned); only with --word-vectors")
+    model.add_argument("--own-vectors", action=boolean, default=None,
+                       help="start the word embedding from word2vec trained (seconds) on "
+                       "--train's own tokens, no other text (default: on for a --train "
+                       "file of 1 MB or more when gensim is installed and no --word-vectors "
+                       "is given: measured better on CoNLL-2003)")
     training = _cli.add_training_flags(
         parser, default_run_dir=DEFAULT_RUN_DIR, epochs=50, batch_size=32, learning_rate=1e-3,
         patience=5, backend=_cli.DEFAULT_BACKENDS["ner"],
     )
     training.add_argument("--learning-rate-decay", type=float, default=0.0,
                           help="the rate is learning-rate / (1 + decay * epoch)")
+    training.add_argument("--ema-momentum", type=float, default=0.0,
+                          help="keep a moving average of the weights, updated every step "
+                          "with this momentum (e.g. 0.995), and score, keep and serve it "
+                          "instead of the last weights; 0: off")
 
     from seqrecipes.recipes import ner
 

@@ -30,6 +30,7 @@ FASTTEXT_SETTINGS = ("min_n", "max_n", "buckets")
 # vector, so the .bin holds 2M x embedding_dim floats: 800 MB at 100 dimensions (measured:
 # 800,128,888 bytes on the English sample), whatever the corpus size.
 FASTTEXT_DEFAULTS = {"min_n": 3, "max_n": 6, "buckets": 2_000_000}
+MIN_COUNT = 5  # word2vec's and gensim's default: a word seen fewer times gets no vector
 
 
 def import_gensim():
@@ -52,7 +53,7 @@ def train(
     architecture="skipgram",
     embedding_dim=100,
     window=5,
-    min_count=5,
+    min_count=MIN_COUNT,
     epochs=5,
     min_n=None,
     max_n=None,
@@ -186,10 +187,10 @@ def train(
     if note:
         print(f"note: {note}")
 
-    from gensim.models.word2vec_inner import MAX_WORDS_IN_BATCH
-
-    sentences, cut = _pieces(corpus.sentences, MAX_WORDS_IN_BATCH)
-    model, vocabulary, train_seconds = _fit(gensim, sentences, corpus, config, verbose)
+    files = ", ".join(source.path for source in corpus.sources)
+    model, vocabulary, cut, train_seconds = fit(
+        corpus.sentences, source=files, gensim=gensim,
+        **{name: config[name] for name in FIT_SETTINGS}, verbose=verbose)
     config["corpus"] = {**corpus.describe(), "texts_cut": cut, "vocabulary": vocabulary,
                         "vectors": len(model.wv)}
     metrics = {"read_seconds": round(read_seconds, 2),
@@ -211,6 +212,37 @@ def train(
 run = train  # every recipe's entry point has both names
 
 
+# `train`'s settings that `fit` takes, with `train`'s defaults there too.
+FIT_SETTINGS = ("algorithm", "architecture", "embedding_dim", "window", "min_count", "epochs",
+                "min_n", "max_n", "buckets", "workers", "seed")
+
+
+def fit(sentences, *, source, algorithm="word2vec", architecture="skipgram", embedding_dim=100,
+        window=5, min_count=MIN_COUNT, epochs=5, min_n=None, max_n=None, buckets=None, workers=1,
+        seed=1234, verbose=1, gensim=None):
+    """Trains gensim's Word2Vec or FastText on token lists, as `train` does with the same
+    settings (checked by the caller; fastText's n-gram settings filled in); returns
+    (model, distinct words, texts cut into pieces, seconds). `ner train` calls it on its
+    training tokens (`--own-vectors`).
+
+    Raises:
+        DataError: no word occurs `min_count` times (`source` names the text in the message).
+    """
+    gensim = import_gensim() if gensim is None else gensim
+    from gensim.models.word2vec_inner import MAX_WORDS_IN_BATCH
+
+    if algorithm == "fasttext":
+        min_n, max_n, buckets = (value if value is not None else FASTTEXT_DEFAULTS[name]
+                                 for name, value in (("min_n", min_n), ("max_n", max_n),
+                                                     ("buckets", buckets)))
+    sentences, cut = _pieces(sentences, MAX_WORDS_IN_BATCH)
+    config = dict(algorithm=algorithm, architecture=architecture, embedding_dim=embedding_dim,
+                  window=window, min_count=min_count, epochs=epochs, min_n=min_n, max_n=max_n,
+                  buckets=buckets, workers=workers, seed=seed)
+    model, vocabulary, seconds = _fit(gensim, sentences, source, config, verbose)
+    return model, vocabulary, cut, seconds
+
+
 def _pieces(sentences, limit):
     """`(sentences, number cut)`: every token list longer than `limit` cut into pieces.
 
@@ -225,7 +257,7 @@ def _pieces(sentences, limit):
             for start in range(0, len(sentence), limit)], long
 
 
-def _fit(gensim, sentences, corpus, config, verbose):
+def _fit(gensim, sentences, source, config, verbose):
     """Builds the vocabulary of `sentences` (refusing an empty one) and trains; returns
     (model, distinct words in the corpus, seconds)."""
     options = dict(vector_size=config["embedding_dim"], window=config["window"],
@@ -247,10 +279,10 @@ def _fit(gensim, sentences, corpus, config, verbose):
         vocabulary = len(model.raw_vocab)  # every distinct word, before min_count
         model.raw_vocab = {}  # not needed to train: free it
         if not len(model.wv):
-            files = ", ".join(source.path for source in corpus.sources)
+            tokens = sum(len(sentence) for sentence in sentences)
             raise DataError(
-                f"{files}: no word occurs min_count={config['min_count']} times in the "
-                f"{corpus.num_tokens:,} tokens ({vocabulary:,} distinct words), so no word gets "
+                f"{source}: no word occurs min_count={config['min_count']} times in the "
+                f"{tokens:,} tokens ({vocabulary:,} distinct words), so no word gets "
                 "a vector. Lower `min_count` (1 keeps every word) or give more text.")
         model.train(sentences, total_examples=len(sentences), epochs=config["epochs"])
         return model, vocabulary, time.perf_counter() - started

@@ -26,20 +26,22 @@ def dataset():
     return batches.apply(tf.data.experimental.assert_cardinality(len(X) // 8))
 
 
-def model():
+def model(ema_momentum=None):
     keras.utils.set_random_seed(SEED)
     net = keras.Sequential([
         keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dropout(0.5),
         keras.layers.Dense(1, activation="sigmoid"),
     ])
-    net.compile(keras.optimizers.Adam(0.01), "binary_crossentropy", metrics=["accuracy"])
+    net.compile(_training.adam(0.01, ema_momentum=ema_momentum), "binary_crossentropy",
+                metrics=["accuracy"])
     return net
 
 
-def train(run_dir, epochs=4, callbacks=(), config=None, steps_per_execution=1):
+def train(run_dir, epochs=4, callbacks=(), config=None, steps_per_execution=1,
+          ema_momentum=None):
     config = config or {"epochs": epochs, "units": 8}
     state_dir = _training.prepare_run_dir(run_dir, config)
-    net = model()
+    net = model(ema_momentum)
     validation = tf.data.Dataset.from_tensor_slices((X[:16], Y[:16])).batch(8)
     result = _training.fit_resumable(
         net, dataset(), validation_data=validation, epochs=epochs, state_dir=state_dir,
@@ -109,6 +111,27 @@ def test_interrupted_mid_epoch_resumes_and_matches_an_uninterrupted_run(tmp_path
         [row["val_loss"] for row in expected.history], rtol=1e-6,
     )
     for a, b in zip(resumed.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_averaged_weights_are_what_is_scored_kept_and_resumed(tmp_path):
+    plain_net, plain = train(tmp_path / "plain")
+    net, result = train(tmp_path / "ema", ema_momentum=0.9)
+    assert [row["val_loss"] for row in result.history] != [
+        row["val_loss"] for row in plain.history]
+    # The kept weights are the ones the best epoch's validation figure scored: the averages.
+    best = min(result.history, key=lambda row: row["val_loss"])
+    validation = net.evaluate(X[:16], Y[:16], verbose=0, return_dict=True)
+    assert validation["loss"] == pytest.approx(best["val_loss"], rel=1e-5)
+    assert any(not np.allclose(a, b) for a, b in zip(net.get_weights(), plain_net.get_weights()))
+    # Interrupted and resumed, it trains exactly as without the interruption.
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "run", callbacks=[Interrupt(epoch=2, batch=4)], ema_momentum=0.9)
+    resumed, again = train(tmp_path / "run", ema_momentum=0.9)
+    assert again.resumed_from_epoch == 2
+    np.testing.assert_allclose([row["val_loss"] for row in again.history],
+                               [row["val_loss"] for row in result.history], rtol=1e-6)
+    for a, b in zip(resumed.get_weights(), net.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 

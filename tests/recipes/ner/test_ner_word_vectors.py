@@ -142,3 +142,78 @@ def test_python_api_names_the_arguments(folder):
 
     with pytest.raises(InvalidArgumentError, match=r"but embedding_dim=8\. .*embedding_dim=3"):
         ner.train(word_vectors=folder / "vectors.bin", embedding_dim=8)
+
+
+# `--own-vectors`: word2vec on the training file's own tokens (engine/word_vectors.py).
+
+def test_own_vectors_start_the_embedding_as_vectors_train_makes_them(folder, tmp_path,
+                                                                      monkeypatch):
+    from seqrecipes.recipes import vectors
+    from seqrecipes.recipes.ner import training as _ner_training
+
+    made = vectors.train(data=str(folder / "train.conll"), run_dir=tmp_path / "vectors",
+                         verbose=0)
+    expected = gensim_models.KeyedVectors.load_word2vec_format(str(made.word_vectors))
+    tables = []
+    build = _ner_training._build_model
+    monkeypatch.setattr(_ner_training, "_build_model", lambda settings, vocabularies, *args:
+                        tables.append((args[2], vocabularies)) or build(settings, vocabularies,
+                                                                        *args))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main(["ner", "train", "--train", str(folder / "train.conll"), "--dev",
+                       str(folder / "dev.conll"), "--run-dir", str(tmp_path / "run"),
+                       "--own-vectors", "--embedding-dim", "100", *TINY])
+    assert status == 0
+    (table, vocabularies), = tables
+    vocabulary = [str(word) for word in vocabularies.tokens.get_vocabulary()]
+    assert sorted(expected.index_to_key) == ["ada", "paris"]  # the words seen 5 times or more
+    for word in expected.index_to_key:
+        np.testing.assert_allclose(table[vocabulary.index(word)], expected[word], rtol=1e-6)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    coverage = config["word_vectors_coverage"]
+    assert config["own_vectors"] is True and config["word_vectors"] is None
+    assert (coverage["format"], coverage["path"], coverage["exact"], coverage["words"]) == (
+        "word2vec_own", None, 2, 10)
+    assert ("Word vectors: word2vec on the training tokens (100 dims): 2 of 10 words (20.0%: "
+            "2 exact, 0 lower-cased); 33.3% of training tokens") in out.getvalue()
+
+
+def test_own_vectors_by_default_for_a_training_file_of_a_megabyte(tmp_path, monkeypatch,
+                                                                  capsys):
+    from seqrecipes.datasets import word_vectors as _files
+    from seqrecipes.errors import InvalidArgumentError, MissingDependencyError
+    from seqrecipes.recipes.engine import word_vectors as _recipe_vectors
+
+    small, large = tmp_path / "small.conll", tmp_path / "large.conll"
+    small.write_bytes(b"x O\n" * 1000)
+    with open(large, "wb") as handle:  # the rule reads the size only
+        handle.truncate(_recipe_vectors.OWN_VECTORS_MIN_BYTES)
+    decide = _recipe_vectors.own_vectors
+    assert decide(None, None, str(large)) is True
+    assert decide(None, None, str(small)) is False
+    assert decide(None, "vectors.vec", str(large)) is False  # the file's vectors instead
+    assert decide(None, None, None) is False  # the embedded sample
+    assert decide(True, None, str(small)) is True and decide(False, None, str(large)) is False
+    with pytest.raises(InvalidArgumentError, match="pass one"):
+        decide(True, "vectors.vec", str(large))
+
+    def missing(purpose="Reading `word_vectors`"):
+        raise MissingDependencyError(f"{purpose} needs gensim: {_files.VECTORS_INSTALL}")
+
+    monkeypatch.setattr(_files, "import_gensim", missing)
+    capsys.readouterr()
+    assert decide(None, None, str(large)) is False
+    assert 'pip install "seqrecipes[vectors]"' in capsys.readouterr().out
+    with pytest.raises(MissingDependencyError, match=r"own_vectors.*seqrecipes\[vectors\]"):
+        decide(True, None, str(large))
+
+
+def test_own_vectors_on_text_too_small_for_any_vector_say_so(tmp_path, capsys):
+    # no word 5 times; the dev split (a tenth of the sentences, rounded up) leaves 8 tokens
+    train = write_conll(tmp_path / "train.conll", SENTENCES[:3])
+    status = main(["ner", "train", "--train", str(train), "--run-dir", str(tmp_path / "run"),
+                   "--own-vectors", *TINY])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "no word occurs 5 times in the 8 tokens trained on" in err and "--no-own-vectors" in err
