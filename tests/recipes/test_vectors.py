@@ -243,7 +243,7 @@ def test_a_text_over_gensims_limit_is_cut_not_truncated(tmp_path):
     # The pieces gensim is given: every token, none longer than its limit.
     from gensim.models.word2vec_inner import MAX_WORDS_IN_BATCH
 
-    from seqrecipes.recipes.vectors.training import _pieces
+    from seqrecipes.recipes.engine.vector_training import _pieces
 
     pieces, cut = _pieces([["a"] * 25_000, ["b"] * 3], MAX_WORDS_IN_BATCH)
     assert cut == 1 and [len(piece) for piece in pieces] == [10_000, 10_000, 5_000, 3]

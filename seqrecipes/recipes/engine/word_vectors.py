@@ -98,7 +98,7 @@ def train_own(sentences, *, embedding_dim, seed, source):
     """
     from seqrecipes.datasets.word_vectors import WordVectors
     from seqrecipes.errors import DataError
-    from seqrecipes.recipes.vectors import training as _vectors
+    from seqrecipes.recipes.engine import vector_training as _vectors
 
     try:
         model, _, _, seconds = _vectors.fit(sentences, source=source,

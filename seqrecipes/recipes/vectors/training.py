@@ -1,11 +1,11 @@
 """`vectors.train`: word2vec or fastText vectors on the user's own text, with gensim.
 
 gensim is the library made for this (Word2Vec and FastText, with the Facebook `.bin` writer);
-it is imported here, inside the functions, so `seqrecipes --help` stays light. The run holds no
-Keras model, so TensorFlow is never imported either.
+it is imported inside the functions, so `seqrecipes --help` stays light. The training itself is
+`engine.vector_training.fit`, which `ner train --own-vectors` shares. The run holds no Keras
+model, so TensorFlow is never imported either.
 """
 
-import logging
 import pathlib
 import time
 
@@ -13,9 +13,11 @@ from seqrecipes import _validation
 from seqrecipes.datasets import sample_path
 from seqrecipes.datasets import word_vectors
 from seqrecipes.datasets._files import expand_paths
-from seqrecipes.errors import DataError
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import training as _training
+from seqrecipes.recipes.engine.vector_training import (  # noqa: F401  (the recipe's constants)
+    FASTTEXT_DEFAULTS, FIT_SETTINGS, MIN_COUNT, fit,
+)
 from seqrecipes.recipes.sentiment.data import SAMPLES
 from seqrecipes.recipes.vectors import data as _data
 
@@ -26,11 +28,6 @@ ARCHITECTURES = ("skipgram", "cbow")
 VECTORS_FILE = "vectors.vec"  # word2vec text format with its header line = fastText's .vec
 FASTTEXT_FILE = "vectors.bin"  # Facebook's fastText binary: subword n-grams included
 FASTTEXT_SETTINGS = ("min_n", "max_n", "buckets")
-# fastText's (and gensim's) defaults: character 3- to 6-grams hashed into 2M buckets, each a
-# vector, so the .bin holds 2M x embedding_dim floats: 800 MB at 100 dimensions (measured:
-# 800,128,888 bytes on the English sample), whatever the corpus size.
-FASTTEXT_DEFAULTS = {"min_n": 3, "max_n": 6, "buckets": 2_000_000}
-MIN_COUNT = 5  # word2vec's and gensim's default: a word seen fewer times gets no vector
 
 
 def import_gensim():
@@ -210,84 +207,6 @@ def train(
 
 
 run = train  # every recipe's entry point has both names
-
-
-# `train`'s settings that `fit` takes, with `train`'s defaults there too.
-FIT_SETTINGS = ("algorithm", "architecture", "embedding_dim", "window", "min_count", "epochs",
-                "min_n", "max_n", "buckets", "workers", "seed")
-
-
-def fit(sentences, *, source, algorithm="word2vec", architecture="skipgram", embedding_dim=100,
-        window=5, min_count=MIN_COUNT, epochs=5, min_n=None, max_n=None, buckets=None, workers=1,
-        seed=1234, verbose=1, gensim=None):
-    """Trains gensim's Word2Vec or FastText on token lists, as `train` does with the same
-    settings (checked by the caller; fastText's n-gram settings filled in); returns
-    (model, distinct words, texts cut into pieces, seconds). `ner train` calls it on its
-    training tokens (`--own-vectors`).
-
-    Raises:
-        DataError: no word occurs `min_count` times (`source` names the text in the message).
-    """
-    gensim = import_gensim() if gensim is None else gensim
-    from gensim.models.word2vec_inner import MAX_WORDS_IN_BATCH
-
-    if algorithm == "fasttext":
-        min_n, max_n, buckets = (value if value is not None else FASTTEXT_DEFAULTS[name]
-                                 for name, value in (("min_n", min_n), ("max_n", max_n),
-                                                     ("buckets", buckets)))
-    sentences, cut = _pieces(sentences, MAX_WORDS_IN_BATCH)
-    config = dict(algorithm=algorithm, architecture=architecture, embedding_dim=embedding_dim,
-                  window=window, min_count=min_count, epochs=epochs, min_n=min_n, max_n=max_n,
-                  buckets=buckets, workers=workers, seed=seed)
-    model, vocabulary, seconds = _fit(gensim, sentences, source, config, verbose)
-    return model, vocabulary, cut, seconds
-
-
-def _pieces(sentences, limit):
-    """`(sentences, number cut)`: every token list longer than `limit` cut into pieces.
-
-    gensim's compiled training reads the first 10,000 tokens of a text (`MAX_WORDS_IN_BATCH`)
-    and drops the rest without a word (its Word2Vec docstring says so); cut into pieces, every
-    token is trained on, and only the windows across a cut lose their context.
-    """
-    long = sum(1 for sentence in sentences if len(sentence) > limit)
-    if not long:
-        return sentences, 0
-    return [sentence[start:start + limit] for sentence in sentences
-            for start in range(0, len(sentence), limit)], long
-
-
-def _fit(gensim, sentences, source, config, verbose):
-    """Builds the vocabulary of `sentences` (refusing an empty one) and trains; returns
-    (model, distinct words in the corpus, seconds)."""
-    options = dict(vector_size=config["embedding_dim"], window=config["window"],
-                   min_count=config["min_count"], sg=int(config["architecture"] == "skipgram"),
-                   workers=config["workers"], seed=config["seed"])
-    if config["algorithm"] == "fasttext":
-        model = gensim.models.FastText(min_n=config["min_n"], max_n=config["max_n"],
-                                       bucket=config["buckets"], **options)
-    else:
-        model = gensim.models.Word2Vec(**options)
-    logger = logging.getLogger("gensim")
-    level = logger.level
-    if verbose == 2:
-        logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
-        logger.setLevel(logging.INFO)
-    try:
-        started = time.perf_counter()
-        model.build_vocab(sentences, keep_raw_vocab=True)
-        vocabulary = len(model.raw_vocab)  # every distinct word, before min_count
-        model.raw_vocab = {}  # not needed to train: free it
-        if not len(model.wv):
-            tokens = sum(len(sentence) for sentence in sentences)
-            raise DataError(
-                f"{source}: no word occurs min_count={config['min_count']} times in the "
-                f"{tokens:,} tokens ({vocabulary:,} distinct words), so no word gets "
-                "a vector. Lower `min_count` (1 keeps every word) or give more text.")
-        model.train(sentences, total_examples=len(sentences), epochs=config["epochs"])
-        return model, vocabulary, time.perf_counter() - started
-    finally:
-        logger.setLevel(level)
 
 
 class VectorsResult:
