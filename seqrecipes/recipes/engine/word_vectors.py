@@ -84,7 +84,7 @@ def own_vectors(own, word_vectors, train):
     except ImportError:
         print("Word vectors: none. With gensim (`pip install \"seqrecipes[vectors]\"`) a "
               "training file this large starts the word embedding from word2vec on its own "
-              "tokens (`own_vectors`, measured better; README).")
+              "tokens (measured better: README, \"Named-entity tagging\").")
         return False
     return True
 
