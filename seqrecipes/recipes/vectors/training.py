@@ -11,12 +11,11 @@ import time
 
 from seqrecipes import _validation
 from seqrecipes.datasets import sample_path
-from seqrecipes.datasets import word_vectors
 from seqrecipes.datasets._files import expand_paths
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import training as _training
-from seqrecipes.recipes.engine.vector_training import (  # noqa: F401  (the recipe's constants)
-    FASTTEXT_DEFAULTS, FIT_SETTINGS, MIN_COUNT, fit,
+from seqrecipes.recipes.engine.vector_training import (
+    FASTTEXT_DEFAULTS, FIT_SETTINGS, MIN_COUNT, fit, import_gensim,
 )
 from seqrecipes.recipes.sentiment.data import SAMPLES
 from seqrecipes.recipes.vectors import data as _data
@@ -28,11 +27,6 @@ ARCHITECTURES = ("skipgram", "cbow")
 VECTORS_FILE = "vectors.vec"  # word2vec text format with its header line = fastText's .vec
 FASTTEXT_FILE = "vectors.bin"  # Facebook's fastText binary: subword n-grams included
 FASTTEXT_SETTINGS = ("min_n", "max_n", "buckets")
-
-
-def import_gensim():
-    """Returns the `gensim` module, or raises `MissingDependencyError` with the pip command."""
-    return word_vectors.import_gensim("Training word vectors")
 
 
 @_training.releases_locks
