@@ -189,6 +189,16 @@ class AveragedWeights(keras.callbacks.SwapEMAWeights):
         super().__init__(swap_on_epoch=True)
         self._ema_weights_in_model = in_model
 
+    def _finalize_ema_values(self):
+        """Nothing: the last epoch's pair stays swapped like every other epoch's.
+
+        Keras's callback sets the average slots to the weights after the fit's last epoch. On
+        JAX its `assign` makes both variables share one buffer, which the next compiled
+        predict (a dev-set score) takes over and deletes, so the epoch's commit failed; and a
+        run later resumed for more epochs would have trained on from the averages, not from
+        the trained weights an uninterrupted run has.
+        """
+
 
 class EpochTimer(keras.callbacks.Callback):
     """Logs each epoch's seconds as `epoch_seconds` (pass it after the callbacks whose work
