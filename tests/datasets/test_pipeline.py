@@ -293,6 +293,25 @@ def test_tagger_predictions_come_back_in_order_and_cut_to_length():
         np.testing.assert_allclose(result, alone, rtol=1e-5, atol=1e-6)
 
 
+def test_batches_built_once_predict_as_often_as_asked_with_the_current_weights():
+    """`OrderedBatches`: the pipeline a dev set is scored through after every epoch, built
+    once; each `predict` reads the model as it is then."""
+    from seqrecipes.datasets.pipeline import OrderedBatches
+
+    sentences = [["a"] * n for n in (5, 1, 3, 7, 2, 4)]
+    tokens = datasets.build_token_lookup(sentences)
+    model = build_sequence_tagger(tokens.vocabulary_size(), 4, embedding_dim=4, units=4)
+    encoded = datasets.encode_sentences(sentences, tokens)
+    batches = OrderedBatches(encoded, batch_size=2)
+    first = batches.predict(model, per_token=True)
+    model.set_weights([weights * 2 for weights in model.get_weights()])
+    for again in (batches.predict(model, per_token=True), batches.predict(model, per_token=True)):
+        expected = datasets.predict_in_order(model, encoded, batch_size=2, per_token=True)
+        for have, want, before in zip(again, expected, first, strict=True):
+            np.testing.assert_array_equal(have, want)
+            assert have.shape == before.shape and not np.allclose(have, before)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

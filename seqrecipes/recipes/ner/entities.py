@@ -15,7 +15,7 @@ import numpy as np
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.metrics.sequence_labeling import get_entities
 
-from seqrecipes.datasets.pipeline import predict_in_order
+from seqrecipes.datasets.pipeline import OrderedBatches
 from seqrecipes.errors import DataError, InvalidArgumentError
 # Re-exported: `ner predict` and the portable reader share them (no Keras there).
 from seqrecipes.portable.ner_spans import entity_spans, token_offsets  # noqa: F401
@@ -151,7 +151,7 @@ class EntityF1(keras.callbacks.Callback):
         self.features, self.gold, self.split = features, gold, split
         self.tag_vocabulary, self.batch_size = list(tag_vocabulary), batch_size
         self.last_scores = None
-        self._predictor = None
+        self._predictor = self._batches = None
 
     def on_epoch_end(self, epoch, logs=None):
         if self._predictor is None:  # built once: its predict function is traced once
@@ -159,8 +159,8 @@ class EntityF1(keras.callbacks.Callback):
                 # the pipeline gives a dict unless the token ids are the only input
                 self.model if set(self.features) != {"token_ids"} else _dict_input(self.model)
             )
-        outputs = predict_in_order(self._predictor, self.features, batch_size=self.batch_size,
-                                   per_token=True)
+            self._batches = OrderedBatches(self.features, batch_size=self.batch_size)
+        outputs = self._batches.predict(self._predictor, per_token=True)
         predicted = model_tags(outputs, self.tag_vocabulary)
         if self.split is not None:
             predicted = self.split(predicted)
