@@ -159,6 +159,20 @@ def test_averaged_weights_are_committed_when_the_run_reaches_its_last_epoch(tmp_
         best["val_loss"], rel=1e-5)
 
 
+@pytest.mark.backends
+def test_a_finished_averaged_run_given_more_epochs_trains_on_as_an_uninterrupted_one(tmp_path):
+    """`--epochs` may be raised on resume: the run that stopped at its cap goes on from the
+    trained weights, not from their average (what Keras's last-epoch step would have left)."""
+    longer, expected = train(tmp_path / "longer", epochs=6, ema_momentum=0.9)
+    train(tmp_path / "run", epochs=4, ema_momentum=0.9)
+    resumed, again = train(tmp_path / "run", epochs=6, ema_momentum=0.9)
+    assert again.resumed_from_epoch == 4
+    np.testing.assert_allclose([row["val_loss"] for row in again.history],
+                               [row["val_loss"] for row in expected.history], rtol=1e-6)
+    for a, b in zip(resumed.get_weights(), longer.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
 def test_resuming_with_other_settings_is_refused(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         train(tmp_path / "run", callbacks=[Interrupt(epoch=1, batch=0)])
