@@ -29,12 +29,13 @@ FIT_SETTINGS = ("algorithm", "architecture", "embedding_dim", "window", "min_cou
 
 
 def fit(sentences, *, source, algorithm="word2vec", architecture="skipgram", embedding_dim=100,
-        window=5, min_count=MIN_COUNT, epochs=5, min_n=None, max_n=None, buckets=None, workers=1,
+        window=5, min_count=MIN_COUNT, epochs=5, min_n=FASTTEXT_DEFAULTS["min_n"],
+        max_n=FASTTEXT_DEFAULTS["max_n"], buckets=FASTTEXT_DEFAULTS["buckets"], workers=1,
         seed=1234, verbose=1, gensim=None):
     """Trains gensim's Word2Vec or FastText on token lists, as `vectors.train` does with the
-    same settings (checked by the caller; fastText's n-gram settings filled in); returns
-    (model, distinct words, texts cut into pieces, seconds). `ner train` calls it on its
-    training tokens (`--own-vectors`).
+    same settings (checked by the caller; `min_n`, `max_n` and `buckets` are read for fastText
+    only); returns (model, distinct words, texts cut into pieces, seconds). `ner train` calls
+    it on its training tokens (`--own-vectors`).
 
     Raises:
         DataError: no word occurs `min_count` times (`source` names the text in the message).
@@ -42,15 +43,14 @@ def fit(sentences, *, source, algorithm="word2vec", architecture="skipgram", emb
     gensim = import_gensim() if gensim is None else gensim
     from gensim.models.word2vec_inner import MAX_WORDS_IN_BATCH
 
+    options = dict(vector_size=embedding_dim, window=window, min_count=min_count,
+                   sg=int(architecture == "skipgram"), epochs=epochs, workers=workers, seed=seed)
     if algorithm == "fasttext":
-        min_n, max_n, buckets = (value if value is not None else FASTTEXT_DEFAULTS[name]
-                                 for name, value in (("min_n", min_n), ("max_n", max_n),
-                                                     ("buckets", buckets)))
+        model = gensim.models.FastText(min_n=min_n, max_n=max_n, bucket=buckets, **options)
+    else:
+        model = gensim.models.Word2Vec(**options)
     sentences, cut = _pieces(sentences, MAX_WORDS_IN_BATCH)
-    config = dict(algorithm=algorithm, architecture=architecture, embedding_dim=embedding_dim,
-                  window=window, min_count=min_count, epochs=epochs, min_n=min_n, max_n=max_n,
-                  buckets=buckets, workers=workers, seed=seed)
-    model, vocabulary, seconds = _fit(gensim, sentences, source, config, verbose)
+    vocabulary, seconds = _train(model, sentences, source, verbose)
     return model, vocabulary, cut, seconds
 
 
@@ -68,17 +68,9 @@ def _pieces(sentences, limit):
             for start in range(0, len(sentence), limit)], long
 
 
-def _fit(gensim, sentences, source, config, verbose):
-    """Builds the vocabulary of `sentences` (refusing an empty one) and trains; returns
-    (model, distinct words in the corpus, seconds)."""
-    options = dict(vector_size=config["embedding_dim"], window=config["window"],
-                   min_count=config["min_count"], sg=int(config["architecture"] == "skipgram"),
-                   workers=config["workers"], seed=config["seed"])
-    if config["algorithm"] == "fasttext":
-        model = gensim.models.FastText(min_n=config["min_n"], max_n=config["max_n"],
-                                       bucket=config["buckets"], **options)
-    else:
-        model = gensim.models.Word2Vec(**options)
+def _train(model, sentences, source, verbose):
+    """Builds `model`'s vocabulary of `sentences` (refusing an empty one) and trains it for its
+    `epochs`; returns (distinct words in the corpus, seconds)."""
     logger = logging.getLogger("gensim")
     level = logger.level
     if verbose == 2:
@@ -92,12 +84,10 @@ def _fit(gensim, sentences, source, config, verbose):
         if not len(model.wv):
             tokens = sum(len(sentence) for sentence in sentences)
             raise DataError(
-                f"{source}: no word occurs min_count={config['min_count']} times in the "
+                f"{source}: no word occurs min_count={model.min_count} times in the "
                 f"{tokens:,} tokens ({vocabulary:,} distinct words), so no word gets "
                 "a vector. Lower `min_count` (1 keeps every word) or give more text.")
-        model.train(sentences, total_examples=len(sentences), epochs=config["epochs"])
-        return model, vocabulary, time.perf_counter() - started
+        model.train(sentences, total_examples=len(sentences), epochs=model.epochs)
+        return vocabulary, time.perf_counter() - started
     finally:
         logger.setLevel(level)
-
-
