@@ -9,18 +9,15 @@ process, through the command line in a new process whose KERAS_BACKEND=jax the c
 overrides. One file per recipe, so that pytest-xdist's two workers share them.
 """
 
-import contextlib
 import json
 import os
 import pathlib
 import subprocess
 import sys
-from unittest import mock
 
 import keras
 import numpy as np
 
-from seqrecipes.datasets import bucketing
 from seqrecipes.recipes.engine import artifacts as _artifacts
 from seqrecipes.recipes.engine import backend as _backend
 from tests.cli_runner import run_main
@@ -52,22 +49,9 @@ def serve(*argv):
     return done.returncode, done.stdout, done.stderr
 
 
-@contextlib.contextmanager
-def one_bucket():
-    """Under JAX, one length bucket: each bucket's shapes compile the step again (seconds
-    apiece), and these tests check the wiring, not the buckets (tests/datasets/
-    test_fixed_shapes.py does). TensorFlow keeps the recipes' own buckets."""
-    if not bucketing.fixed_shapes():
-        yield
-        return
-    with mock.patch.object(bucketing, "bucket_boundaries", lambda lengths, **_: []):
-        yield
-
-
 def train(*argv):
     """`seqrecipes ARGV --verbose 0` in-process; asserts it succeeded; its standard output."""
-    with one_bucket():
-        status, out, err = run_main(*argv, "--verbose", "0")
+    status, out, err = run_main(*argv, "--verbose", "0")
     assert status == 0, err
     return out
 

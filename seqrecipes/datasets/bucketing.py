@@ -26,8 +26,9 @@ compiled (17 compiles made its first epoch 121 s). So under JAX (`fixed_shapes()
 `bucketed_columns` pads each batch's token axis to its bucket's longest possible row, not to
 its own longest row, and the character axis to a power of two: a pass then has at most two
 shapes per bucket (its full batches and its last one) times a few character widths, every
-later pass the same ones. TensorFlow's traced step takes any length, so there batches stay
-padded to their own longest row (less padding to run the cells over).
+later pass the same ones; and a set too small to fill its buckets gets fewer of them
+(`BATCHES_PER_FIXED_BUCKET`). TensorFlow's traced step takes any length, so there batches
+stay padded to their own longest row (less padding to run the cells over).
 """
 
 import logging
@@ -50,6 +51,14 @@ NUM_BUCKETS = 16
 # halve that one-off cost for a little more padding (CoNLL-2003's 2,231 chunks: 16 buckets
 # pad to 3% more steps than the rows hold, 8 to 7%).
 FIXED_SHAPE_BUCKETS = 8
+# ... and only where they pay: a bucket that holds few batches compiles its shapes for a
+# handful of steps. Under JAX the default buckets are capped at one per this many batches of a
+# pass (quantiles only, no geometric tail below the cap). The sentiment sample (15 batches)
+# compiled the training step 15 times in 15 steps (first epoch 44 s of a 45 s run, one core);
+# the NER sample 80 s of 125. CoNLL-2003's training chunks (279 batches of 8) keep their 8
+# buckets; its dev and test sets (70 and 65 batches, scored with a prediction step of their
+# own) get 2.
+BATCHES_PER_FIXED_BUCKET = 32
 
 
 def bucket_boundaries(lengths, *, num_buckets=16, growth=1.25):
@@ -57,15 +66,15 @@ def bucket_boundaries(lengths, *, num_buckets=16, growth=1.25):
 
     The boundaries are the `num_buckets` quantiles of `lengths`, plus a geometric series
     (each boundary at most `growth` times the previous) from the median to the longest
-    length. Quantiles alone leave the long tail in one wide bucket where short rows are
+    length (`growth=None`: the quantiles alone). Quantiles alone leave the long tail in one wide bucket where short rows are
     padded to the longest: on NSMC syllables (batches of 64), 8 quantile buckets keep 80% of
     the padded steps useful, 8 plus the geometric tail 90%, 16 plus the tail 94%.
 
     Args:
         lengths: 1-D array-like of int. Length of every training sequence.
         num_buckets: int. Number of quantile buckets. Defaults to 16.
-        growth: float > 1. Largest ratio between two consecutive boundaries above the
-            median. Defaults to 1.25.
+        growth: float > 1, or None. Largest ratio between two consecutive boundaries
+            above the median; None adds no geometric tail. Defaults to 1.25.
 
     Returns:
         Sorted list of int; bucket i holds lengths in `[boundaries[i-1], boundaries[i])`.
@@ -76,9 +85,10 @@ def bucket_boundaries(lengths, *, num_buckets=16, growth=1.25):
     [4, 5, 7, 9]
     """
     _validation.check_positive_int("num_buckets", num_buckets, allow_none=True)
-    _validation.check_positive_float("growth", growth)
+    _validation.check_positive_float("growth", growth, allow_none=True)
     _validation.check_conflict(
-        growth <= 1, f"`growth` must be greater than 1. Received: growth={growth!r}."
+        growth is not None and growth <= 1,
+        f"`growth` must be greater than 1. Received: growth={growth!r}.",
     )
     lengths = np.asarray(lengths)
     if lengths.ndim != 1 or lengths.size == 0 or lengths.dtype.kind not in "iu":
@@ -90,7 +100,7 @@ def bucket_boundaries(lengths, *, num_buckets=16, growth=1.25):
     quantiles = np.quantile(lengths, np.arange(1, num_buckets) / num_buckets, method="higher")
     boundaries = {int(q) + 1 for q in quantiles}
     step = max(2, int(np.median(lengths)) + 1)
-    while step <= longest:
+    while growth is not None and step <= longest:
         boundaries.add(step)
         step = max(step + 1, int(np.ceil(step * growth)))
     return sorted(b for b in boundaries if 1 < b <= longest)
@@ -116,19 +126,22 @@ def check_batching(batch_size, boundaries, num_buckets, min_length, max_length, 
         )
 
 
-def default_num_buckets():
-    """Quantile buckets when a caller names none: `NUM_BUCKETS`, or `FIXED_SHAPE_BUCKETS`
-    under `fixed_shapes()`, where each bucket costs compiles (module docstring)."""
-    return FIXED_SHAPE_BUCKETS if fixed_shapes() else NUM_BUCKETS
-
-
-def resolve_boundaries(boundaries, lengths, num_buckets, max_length):
-    if num_buckets is None:
-        num_buckets = default_num_buckets()
-    if boundaries is None:
-        lengths = np.minimum(lengths, max_length) if max_length else lengths
-        boundaries = bucket_boundaries(lengths, num_buckets=num_buckets) if len(lengths) else []
-    return [int(b) for b in boundaries]
+def resolve_boundaries(boundaries, lengths, num_buckets, max_length, batch_size):
+    """`boundaries` as given, or derived from `lengths`: `num_buckets` quantile buckets and
+    the tail (`bucket_boundaries`); with neither given, under `fixed_shapes()`, at most one
+    bucket per `BATCHES_PER_FIXED_BUCKET` batches of `batch_size` rows."""
+    if boundaries is not None:
+        return [int(b) for b in boundaries]
+    if not len(lengths):
+        return []
+    lengths = np.minimum(lengths, max_length) if max_length else np.asarray(lengths)
+    if num_buckets is not None or not fixed_shapes():
+        return bucket_boundaries(lengths, num_buckets=num_buckets or NUM_BUCKETS)
+    boundaries = bucket_boundaries(lengths, num_buckets=FIXED_SHAPE_BUCKETS)
+    most = max(1, -(-len(lengths) // batch_size) // BATCHES_PER_FIXED_BUCKET)
+    if len(boundaries) + 1 > most:
+        boundaries = bucket_boundaries(lengths, num_buckets=most, growth=None)
+    return boundaries
 
 
 def log_truncation(lengths, max_length, what):

@@ -79,8 +79,8 @@ def classification_dataset(
             texts' lengths (`bucket_boundaries`). Pass the training boundaries to evaluate
             with the same shapes, or any other list.
         num_buckets: int or None. Quantile buckets when `boundaries` is None. Defaults to
-            16 (8 on JAX, where every batch shape compiles the step again:
-            `bucketing.default_num_buckets`).
+            16; on JAX, where every batch shape compiles the step again, 8 and at most one
+            per 32 batches (`bucketing.resolve_boundaries`).
         shuffle: bool. Reshuffle the texts every epoch (before bucketing). Defaults to False.
         seed: int or None. Shuffle seed: the same seed gives the same batches, epoch by epoch.
         min_length: int. Pad every batch to at least this many steps (a `Conv1D` with
@@ -106,7 +106,8 @@ def classification_dataset(
     ids = encoding.as_ids("texts", texts, vectorizer)
     size = int(ids.nrows())
     lengths = ids.row_lengths().numpy()
-    boundaries = bucketing.resolve_boundaries(boundaries, lengths, num_buckets, max_length)
+    boundaries = bucketing.resolve_boundaries(boundaries, lengths, num_buckets, max_length,
+                                             batch_size)
     bucketing.log_truncation(lengths, max_length, "texts")
     elements = {"token_ids": ids}
     if labels is not None:
@@ -185,7 +186,8 @@ def tagging_dataset(
         "`sample_weights=True` weighs the tags, so it needs `tags`. Pass tags or set "
         "`sample_weights=False`.",
     )
-    boundaries = bucketing.resolve_boundaries(boundaries, lengths, num_buckets, max_length)
+    boundaries = bucketing.resolve_boundaries(boundaries, lengths, num_buckets, max_length,
+                                             batch_size)
     bucketing.log_truncation(lengths, max_length, "sentences")
 
     def to_output(batch):
@@ -253,7 +255,8 @@ class OrderedBatches:
         elements = dict(features, index=tf.range(len(self.lengths)))
         self.dataset = bucketing.bucketed_columns(
             elements, lengths=self.lengths, batch_size=batch_size,
-            boundaries=bucketing.resolve_boundaries(boundaries, self.lengths, num_buckets, None),
+            boundaries=bucketing.resolve_boundaries(boundaries, self.lengths, num_buckets, None,
+                                               batch_size),
             shuffle=False, seed=None, max_length=None, min_length=min_length,
             to_output=lambda batch: (_x(batch), batch["index"]),
         )

@@ -398,7 +398,7 @@ def stream_classification_dataset(
                 if len(sample_texts) >= BOUNDARY_SAMPLE:
                     break
         lengths = encode_texts(list(sample_texts), vectorizer).row_lengths().numpy()
-        boundaries = bucketing.resolve_boundaries(None, lengths, None, max_length)
+        boundaries = bucketing.resolve_boundaries(None, lengths, None, max_length, batch_size)
     dataset = tf.data.Dataset.from_generator(
         chunks,
         output_signature=(

@@ -119,7 +119,7 @@ def language_model_batches(ids, *, batch_size, shuffle, seed):
         inputs = {"forward_ids": forward[:, :-1], "backward_ids": backward[:, :-1]}
         return inputs, {"forward": forward[:, 1:], "backward": backward[:, 1:]}
 
-    boundaries = bucketing.resolve_boundaries(None, lengths, None, None)
+    boundaries = bucketing.resolve_boundaries(None, lengths, None, None, batch_size)
     return bucketing.bucketed_columns(
         elements, lengths=lengths, batch_size=batch_size, boundaries=boundaries,
         shuffle=shuffle, seed=seed if shuffle else None, max_length=None, min_length=2,

@@ -8,6 +8,7 @@ import tensorflow as tf
 from seqrecipes.datasets import bucketing
 
 pytestmark = pytest.mark.backends  # run again by CI under KERAS_BACKEND=jax
+NUM_BUCKETS = 8
 
 
 def batches():
@@ -16,7 +17,8 @@ def batches():
     widths = [rng.integers(1, 20, size=n) for n in lengths]
     tokens = tf.ragged.constant([list(range(1, n + 1)) for n in lengths])
     chars = tf.ragged.constant([[[7] * w for w in row] for row in widths], ragged_rank=2)
-    boundaries = bucketing.resolve_boundaries(None, lengths, None, None)
+    # 25 batches: under JAX the default would be one bucket (next test); name the buckets here
+    boundaries = bucketing.resolve_boundaries(None, lengths, NUM_BUCKETS, None, 16)
     dataset = bucketing.bucketed_columns(
         {"token_ids": tokens, "char_ids": chars}, lengths=lengths, batch_size=16,
         boundaries=boundaries, shuffle=True, seed=3, max_length=None, min_length=1,
@@ -29,8 +31,7 @@ def batches():
 def test_padding_follows_the_backend_and_never_changes_a_row():
     boundaries, lengths, passes = batches()
     jax = keras.backend.backend() == "jax"
-    expected = bucketing.FIXED_SHAPE_BUCKETS if jax else bucketing.NUM_BUCKETS
-    assert boundaries == bucketing.bucket_boundaries(lengths, num_buckets=expected)
+    assert len(boundaries) >= NUM_BUCKETS - 1
     assert sum(len(batch["token_ids"]) for batch in passes) == len(lengths)
     for batch in passes:
         ids, chars = batch["token_ids"], batch["char_ids"]
@@ -50,3 +51,27 @@ def test_padding_follows_the_backend_and_never_changes_a_row():
     shapes = {(batch["token_ids"].shape, batch["char_ids"].shape[2]) for batch in passes}
     if jax:  # full and last batch per bucket, times a few character widths
         assert len({shape for shape, _ in shapes}) <= 2 * (len(boundaries) + 1)
+
+
+@pytest.mark.parametrize("rows", [100, 2_000, 20_000])
+def test_default_buckets_are_few_on_jax_when_the_set_is_small(rows):
+    """Each bucket costs JAX compiles of the step: at most one per 32 batches by default."""
+    lengths = np.random.default_rng(1).integers(1, 60, size=rows)
+    batch_size = 16
+    boundaries = bucketing.resolve_boundaries(None, lengths, None, None, batch_size)
+    if keras.backend.backend() != "jax":  # TensorFlow: always the 16 quantiles and the tail
+        assert boundaries == bucketing.bucket_boundaries(lengths, num_buckets=16)
+        return
+    batches = -(-rows // batch_size)
+    assert 1 <= len(boundaries) + 1 <= max(1, batches // 32)
+    if batches >= 32 * (len(bucketing.bucket_boundaries(lengths, num_buckets=8)) + 1):
+        assert boundaries == bucketing.bucket_boundaries(lengths, num_buckets=8)
+    every_batch = bucketing.bucketed_columns(
+        {"token_ids": tf.ragged.constant([[1] * n for n in lengths])}, lengths=lengths,
+        batch_size=batch_size, boundaries=boundaries, shuffle=True, seed=0, max_length=None,
+        min_length=1, to_output=lambda batch: batch["token_ids"])
+    shapes = {tuple(batch.shape) for batch in every_batch}
+    assert len(shapes) <= 2 * (len(boundaries) + 1)
+    # a caller's own number of buckets is kept
+    assert (bucketing.resolve_boundaries(None, lengths, 4, None, batch_size)
+            == bucketing.bucket_boundaries(lengths, num_buckets=4))

@@ -17,7 +17,6 @@ from seqrecipes.models.bilm import reversal_index
 from seqrecipes.recipes import bilm as bilm_recipe
 from seqrecipes.recipes.engine.artifacts import load_run
 from seqrecipes.recipes.engine.backend import BACKENDS as TRAINING_BACKENDS
-from tests.backend_e2e import one_bucket
 
 NER_TINY = ["--embedding-dim", "8", "--units", "4", "--char-features", "none",
             "--batch-size", "16", "--epochs", "1", "--verbose", "0"]
@@ -189,10 +188,9 @@ def bilm_run(tmp_path_factory):
     if keras.backend.backend() not in TRAINING_BACKENDS:
         pytest.skip("the recipes train on TensorFlow and JAX only (README, \"Backends\")")
     run_dir = tmp_path_factory.mktemp("bilm") / "run"
-    with one_bucket():  # on JAX: few compiled shapes (tests/backend_e2e.py)
-        status = main(["bilm", "train", "--run-dir", str(run_dir), "--epochs", "2", "--units",
-                       "4", "--num-layers", "2", "--batch-size", "32", "--learning-rate",
-                       "0.02", "--verbose", "0"])
+    status = main(["bilm", "train", "--run-dir", str(run_dir), "--epochs", "2", "--units", "4",
+                   "--num-layers", "2", "--batch-size", "32", "--learning-rate", "0.02",
+                   "--verbose", "0"])
     assert status == 0
     return run_dir
 
