@@ -75,3 +75,32 @@ def test_default_buckets_are_few_on_jax_when_the_set_is_small(rows):
     # a caller's own number of buckets is kept
     assert (bucketing.resolve_boundaries(None, lengths, 4, None, batch_size)
             == bucketing.bucket_boundaries(lengths, num_buckets=4))
+
+
+def test_a_stream_is_padded_to_few_shapes_on_jax_and_to_its_own_rows_elsewhere():
+    """A stream's length is unknown: past the last boundary JAX pads to a power of two."""
+    lengths = np.random.default_rng(2).integers(1, 70, size=300)
+    elements = tf.data.Dataset.from_tensor_slices(
+        {"token_ids": tf.ragged.constant([list(range(1, n + 1)) for n in lengths]),
+         "y": np.zeros(len(lengths), "int32")})
+    dataset = bucketing.bucketed(
+        elements, batch_size=8, boundaries=[5, 10], shuffle=True, seed=0, max_length=None,
+        min_length=1, to_output=lambda batch: batch["token_ids"], shuffle_buffer=300)
+    jax = keras.backend.backend() == "jax"
+    widths, rows = set(), 0
+    for ids in dataset.as_numpy_iterator():
+        real = (ids != 0).sum(axis=1)
+        for row, n in zip(ids, real):
+            assert row[:n].tolist() == list(range(1, n + 1)) and not row[n:].any()
+        rows += len(ids)
+        widths.add(ids.shape[1])
+        if jax:
+            longest = real.max()
+            power = 2 ** int(np.ceil(np.log2(longest)))
+            expected = 4 if longest < 5 else 9 if longest < 10 else power
+            assert ids.shape[1] == expected
+        else:
+            assert ids.shape[1] == real.max()
+    assert rows == len(lengths)
+    if jax:
+        assert widths <= {4, 9, 16, 32, 64, 128}
