@@ -28,9 +28,10 @@ its own longest row, and the character axis to a power of two: a pass then has a
 shapes per bucket (its full batches and its last one) times a few character widths, every
 later pass the same ones; and a set too small to fill its buckets gets fewer of them
 (`BATCHES_PER_FIXED_BUCKET`). `bucketed` (a stream) pads the same way, and past its last
-boundary, where a stream's longest row is unknown, to a power of two: its sentiment sample
-compiled the step 9 times in 2 epochs of 9 steps before, 4 after. TensorFlow's traced step takes any length, so there batches
-stay padded to their own longest row (less padding to run the cells over).
+boundary, where a stream's longest row is unknown, to a power of two: the sentiment sample
+streamed compiled the step 9 times in 2 epochs of 9 steps before, 4 after. TensorFlow's
+traced step takes any length, so there batches stay padded to their own longest row (less
+padding to run the cells over).
 """
 
 import logging
@@ -56,10 +57,10 @@ FIXED_SHAPE_BUCKETS = 8
 # ... and only where they pay: a bucket that holds few batches compiles its shapes for a
 # handful of steps. Under JAX the default buckets are capped at one per this many batches of a
 # pass (quantiles only, no geometric tail below the cap). The sentiment sample (15 batches)
-# compiled the training step 15 times in 15 steps (first epoch 44 s of a 45 s run, one core);
-# the NER sample 80 s of 125. CoNLL-2003's training chunks (279 batches of 8) keep their 8
-# buckets; its dev and test sets (70 and 65 batches, scored with a prediction step of their
-# own) get 2.
+# compiled the training step 15 times in 15 steps: a first epoch of 44 s, 6 s with the cap
+# (one core); the NER sample's 80 s, 13-15 s with it. CoNLL-2003's training chunks (279
+# batches of 8) keep their 8 buckets; its dev and test sets (70 and 65 batches, scored with a
+# prediction step of their own) get 2.
 BATCHES_PER_FIXED_BUCKET = 32
 
 
