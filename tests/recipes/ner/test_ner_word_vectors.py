@@ -152,7 +152,7 @@ def test_own_vectors_start_the_embedding_as_vectors_train_makes_them(folder, tmp
     from seqrecipes.recipes.ner import training as _ner_training
 
     made = vectors.train(data=str(folder / "train.conll"), run_dir=tmp_path / "vectors",
-                         verbose=0)
+                         epochs=20, verbose=0)
     expected = gensim_models.KeyedVectors.load_word2vec_format(str(made.word_vectors))
     tables = []
     build = _ner_training._build_model
