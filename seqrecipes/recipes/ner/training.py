@@ -251,10 +251,11 @@ def run(
             or fine-tune them (False, the default when left out); only with `word_vectors`.
         own_vectors: bool or None. Start the word embedding from word2vec vectors trained
             (gensim, seconds) on the training file's own tokens, as `seqrecipes vectors
-            train --epochs 20` would make them: no other text. None (the default): yes for a `train` file
-            of at least 1 MB (where they were measured: on CoNLL-2003 +0.5 test F1 on JAX,
-            +1.1 on TensorFlow, +1.3 on its first 1 MB) when gensim is installed and no
-            `word_vectors` file is given; no otherwise. The coverage is printed and stored
+            train --epochs 20` would make them: no other text. None (the default): yes for a
+            `train` file of at least 1 MB (where they were measured: on CoNLL-2003 +0.5 test
+            F1 on JAX, +1.1 on TensorFlow, +1.3 on its first 1 MB, with 5 passes; 20 passes
+            added 0.3-1.1 more on JAX) when gensim is installed and no `word_vectors` file is
+            given; no otherwise. The coverage is printed and stored
             as with a file.
         bilm: str or None. A run directory of `seqrecipes bilm train`: its frozen forward
             and backward language models add ELMo-style features to every word (a learned
