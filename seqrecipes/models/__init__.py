@@ -9,7 +9,7 @@ from seqrecipes import _lazy
 __getattr__, __dir__, __all__ = _lazy.attach(__name__, {
     "bag": ["build_bag_classifier"],
     "nbsvm": ["build_nbsvm_classifier", "log_count_ratios"],
-    "conv": ["build_conv_classifier"],
+    "conv": ["build_conv_classifier", "dilated_conv_stack"],
     "recurrent": [
         "build_recurrent_encoder",
         "build_sequence_classifier",

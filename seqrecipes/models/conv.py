@@ -1,7 +1,11 @@
-"""Convolutional text classifier: Embedding -> Conv1D -> GlobalMaxPooling1D -> Dense.
+"""Convolutions over token sequences: a text classifier and a tagger's encoder.
 
-One kernel size gives a `Sequential` model; several (Kim 2014 uses 3, 4 and 5) give a functional
-model with one convolution + max-pool branch per size, concatenated before the head.
+`build_conv_classifier`: Embedding -> Conv1D -> GlobalMaxPooling1D -> Dense. One kernel size
+gives a `Sequential` model; several (Kim 2014 uses 3, 4 and 5) give a functional model with one
+convolution + max-pool branch per size, concatenated before the head.
+
+`dilated_conv_stack`: one vector per token from a stack of dilated convolutions with residual
+connections, the encoder of `build_ner_tagger(encoder="cnn")`.
 """
 
 import keras
@@ -116,3 +120,58 @@ def build_conv_classifier(
     for layer in tail:
         x = layer(x)
     return keras.Model(inputs, x, name=name)
+
+
+def check_conv_stack(filters, kernel_size, dilations, dropout, *, names=None):
+    """Checks `dilated_conv_stack`'s settings; returns `dilations` as a tuple of ints.
+
+    `names` maps each setting to the argument name the caller's user knows it by
+    (`build_ner_tagger`'s `conv_filters`, say)."""
+    names = {"filters": "filters", "kernel_size": "kernel_size", **(names or {})}
+    _validation.check_positive_int(names["filters"], filters)
+    _validation.check_positive_int(names["kernel_size"], kernel_size)
+    _validation.check_fraction("dropout", dropout)
+    return _validation.check_positive_ints("dilations", dilations)
+
+
+def dilated_conv_stack(features, *, filters=200, kernel_size=3, dilations=(1, 2, 4, 8),
+                       dropout=0.2, name="conv"):
+    """Encodes every token with dilated convolutions; returns `[batch, words, filters]`.
+
+    After the iterated dilated CNN of Strubell et al. (2017, "Fast and Accurate Entity
+    Recognition with Iterated Dilated Convolutions"), without its parameter sharing: a ReLU
+    `Dense` projection to `filters`, then one ReLU convolution per entry of `dilations`, each
+    added to its input (a residual connection) after dropout. Dilations 1, 2, 4, 8 with
+    windows of 3 let each token see 15 words on either side in four layers, and every
+    position is computed at once, where a recurrent layer steps through the words one by
+    one. The mask of `features` is kept, and masked steps are zeroed before every convolution
+    (`MaskedConv1D`), so a token's output does not depend on how far its batch is padded.
+
+    Args:
+        features: a symbolic float tensor `[batch, words, width]`, masked at padding.
+        filters: int. The width of every layer and of the output. Defaults to 200.
+        kernel_size: int. The window of every convolution. Defaults to 3.
+        dilations: int or tuple of ints. One convolution per entry, with that dilation
+            rate. Defaults to (1, 2, 4, 8).
+        dropout: float. Dropout on each convolution's output. Defaults to 0.2.
+        name: str. Prefix of the layers' names.
+
+    Returns:
+        The encoded tensor, with the mask of `features`.
+
+    Example:
+
+    >>> words = keras.Input(shape=(None, 8))
+    >>> dilated_conv_stack(words, filters=4, dilations=(1, 2)).shape
+    (None, None, 4)
+    """
+    dilations = check_conv_stack(filters, kernel_size, dilations, dropout)
+    _validation.check_string("name", name)
+    x = keras.layers.Dense(filters, activation="relu", name=f"{name}_projection")(features)
+    for index, rate in enumerate(dilations, start=1):
+        branch = MaskedConv1D(filters, kernel_size, dilation_rate=rate, activation="relu",
+                              name=f"{name}_{index}")(x)
+        if dropout:
+            branch = keras.layers.Dropout(dropout, name=f"{name}_{index}_dropout")(branch)
+        x = keras.layers.Add(name=f"{name}_{index}_residual")([x, branch])
+    return x

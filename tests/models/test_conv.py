@@ -6,6 +6,7 @@ from keras.ops import convert_to_numpy
 
 from seqrecipes import models
 from seqrecipes.errors import InvalidArgumentError
+from seqrecipes.models import dilated_conv_stack
 
 
 def test_one_kernel_is_sequential_with_conv_and_max_pool():
@@ -46,3 +47,21 @@ def test_unmasked_kernel_longer_than_fixed_length_is_refused():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(InvalidArgumentError, match=message):
         models.build_conv_classifier(20, **kwargs)
+
+
+def test_dilated_conv_stack_sees_fifteen_words_on_either_side_with_dilations_1_2_4_8():
+    """Windows of 3 with dilations 1, 2, 4, 8 reach 1 + 2 + 4 + 8 = 15 steps each way: a change
+    15 steps away moves a step's output, 16 steps away does not (the wiring of `dilations`)."""
+    words = keras.Input(shape=(None, 3))
+    model = keras.Model(words, dilated_conv_stack(words, filters=4, dropout=0.0))
+    rng = np.random.default_rng(0)
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype(weight.dtype))
+    x = rng.normal(size=(1, 40, 3)).astype("float32")
+    base = keras.ops.convert_to_numpy(model(x))
+    assert base.shape == (1, 40, 4)
+    for distance, moves in ((15, True), (16, False), (-15, True), (-16, False)):
+        changed = x.copy()
+        changed[0, 20 + distance] += 1.0
+        output = keras.ops.convert_to_numpy(model(changed))
+        assert np.allclose(output[0, 20], base[0, 20], atol=1e-5) != moves, distance

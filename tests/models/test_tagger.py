@@ -10,6 +10,7 @@ from seqrecipes.models.token_features import CharacterEncoder, WordDropout
 
 VOCABULARY, CHARS, NUM_TAGS = 20, 9, 3
 TINY = dict(embedding_dim=4, units=4, char_embedding_dim=3, char_filters=4, char_units=2)
+TINY_CNN = dict(TINY, units=None, encoder="cnn", conv_filters=4, dilations=(1, 2))
 
 
 def characters(token_ids):
@@ -89,10 +90,12 @@ def toy_tagging_data(count, seed):
     return batch(token_ids), tags
 
 
-def test_tiny_crf_tagger_learns_a_context_rule():
+@pytest.mark.parametrize("encoder", [dict(units=8), dict(encoder="cnn", conv_filters=8,
+                                                           dilations=(1, 2), dropout=0.0)])
+def test_tiny_crf_tagger_learns_a_context_rule(encoder):
     model = models.build_ner_tagger(
-        VOCABULARY, NUM_TAGS, char_vocabulary_size=CHARS, embedding_dim=8, units=8,
-        char_filters=4, embedding_dropout=0.0, head_dropout=0.0, word_dropout=0.05,
+        VOCABULARY, NUM_TAGS, char_vocabulary_size=CHARS, embedding_dim=8, char_filters=4,
+        embedding_dropout=0.0, head_dropout=0.0, word_dropout=0.05, **encoder,
     )
     model.compile(optimizer=keras.optimizers.Adam(0.05))
     x, y = toy_tagging_data(256, seed=0)
@@ -106,11 +109,12 @@ def test_tiny_crf_tagger_learns_a_context_rule():
     assert (predicted == 2)[inside].mean() > 0.8
 
 
-@pytest.mark.parametrize("char_features", ["cnn", "lstm"])
-def test_save_and_load_with_safe_mode_decodes_identically(tmp_path, char_features):
+@pytest.mark.parametrize("char_features, sizes", [("cnn", TINY), ("lstm", TINY),
+                                                  ("cnn", TINY_CNN)])
+def test_save_and_load_with_safe_mode_decodes_identically(tmp_path, char_features, sizes):
     model = models.build_ner_tagger(
         VOCABULARY, NUM_TAGS, char_vocabulary_size=CHARS, char_features=char_features,
-        word_dropout=0.1, **{k: v for k, v in TINY.items()},
+        word_dropout=0.1, **sizes,
     )
     x, y = toy_tagging_data(32, seed=2)
     model.crf.transitions.assign(np.random.default_rng(0).normal(size=(NUM_TAGS, NUM_TAGS)))
@@ -165,6 +169,15 @@ BAD_ARGUMENTS = [
     (dict(merge_mode="max"), "`merge_mode` must be one of"),
     (dict(recurrent_dropout=2), r"`recurrent_dropout` must be a number in \[0, 1\)"),
     (dict(name=""), "`name` must be a non-empty string"),
+    (dict(encoder="transformer"), "`encoder` must be one of 'rnn', 'cnn'"),
+    (dict(encoder="cnn", units=8), r"encoder='cnn' does not use `units` \(used by rnn\)"),
+    (dict(encoder="cnn", cell="gru", bidirectional=False), "does not use `cell`"),
+    (dict(conv_filters=8), r"encoder='rnn' does not use `conv_filters` \(used by cnn\)"),
+    (dict(dilations=(1, 2)), "encoder='rnn' does not use `dilations`"),
+    (dict(encoder="cnn", conv_filters=0), "`conv_filters` must be a positive integer"),
+    (dict(encoder="cnn", conv_kernel_size=2.5), "`conv_kernel_size` must be a positive"),
+    (dict(encoder="cnn", dilations=(1, 0)), "`dilations` must be a positive integer or a"),
+    (dict(encoder="cnn", dropout=1.0), r"`dropout` must be a number in \[0, 1\)"),
 ]
 
 
@@ -175,3 +188,25 @@ def test_bad_arguments_are_refused_before_building(kwargs, message):
     with pytest.raises(InvalidArgumentError, match=message):
         models.build_ner_tagger(arguments.pop("vocabulary_size"), arguments.pop("num_tags"),
                                 **arguments)
+
+
+def test_cnn_encoder_output_does_not_depend_on_padding_or_batch_neighbours():
+    """Dilated convolutions see 2 x (1 + 2) words on either side here: padding steps must not
+    be among them, so every weight is made non-zero (a zero bias would hide a leak)."""
+    model = models.build_ner_tagger(VOCABULARY, NUM_TAGS, char_vocabulary_size=CHARS,
+                                    **TINY_CNN)
+    rng = np.random.default_rng(0)
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype(weight.dtype))
+    scores = next(layer for layer in model.layers if layer.name == "emissions")
+    emissions = keras.Model(model.input, scores.output)
+    sentences = [[3, 4, 5, 0, 0, 0], [7, 8, 9, 10, 11, 12]]
+    both = keras.ops.convert_to_numpy(emissions(batch(sentences)))
+    more = keras.ops.convert_to_numpy(
+        emissions(batch(np.pad(sentences, [(0, 0), (0, 7)]), char_padding=3)))
+    alone = keras.ops.convert_to_numpy(emissions(batch([[3, 4, 5]])))
+    np.testing.assert_allclose(more[:, :6], both, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(both[0, :3], alone[0], rtol=1e-4, atol=1e-4)
+    # ...while a real word three steps away does change a word's scores.
+    changed = keras.ops.convert_to_numpy(emissions(batch([[3, 4, 5, 6]])))
+    assert not np.allclose(changed[0, 0], alone[0, 0], atol=1e-3)

@@ -26,10 +26,12 @@ from seqrecipes.recipes.engine.strategy import STRATEGIES as _STRATEGIES
 # embedded sample: 12 compiles outlast TensorFlow's whole run). char-lm: JAX (windows have one
 # shape, ~2 s of compiling; 1.5x less CPU on Tiny Shakespeare, 0.011 bits/char behind on two
 # seeds each, TensorFlow's own two seeds as far apart; 38 s against 55 s on the embedded play),
-# but TensorFlow for --mode stateful, which JAX cannot train (`models.language`).
+# but TensorFlow for --mode stateful, which JAX cannot train (`models.language`). ner
+# --encoder cnn: TensorFlow (CoNLL-2003: epochs of ~20 s there, where JAX's first took 168 s of
+# compiles).
 DEFAULT_BACKENDS = {
     "sentiment": "tensorflow",
-    "ner": _backend.PreferJax(data="train", min_bytes=1_000_000),
+    "ner": _backend.PreferJax(data="train", min_bytes=1_000_000, unless=(("encoder", "cnn"),)),
     "char-lm": _backend.PreferJax(unless=(("mode", "stateful"),)),
     "bilm": "tensorflow",
     "seq2seq": "tensorflow",

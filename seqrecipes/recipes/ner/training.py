@@ -8,18 +8,18 @@
 
 `train` (also `run`) reads CoNLL column files (by default the embedded English sample), builds word,
 character and tag vocabularies on the training split, trains `build_ner_tagger` (word
-embedding + character CNN or BiLSTM -> BiLSTM -> CRF) with early stopping on the dev set's
-seqeval entity F1, and writes a run directory (`model.keras`, `config.json`, `metrics.json`,
-`history.csv`, `training_curves.png`, `report.txt`, `dev_predictions.conll`,
-`test_predictions.conll`, and `train_entities.jsonl` for the scores of the entities seen and
-unseen in training, `seqrecipes.recipes.ner.seen`). The saved model takes token strings and
-returns tag names and per-token confidences (see `_string_tagger`), so `evaluate`, `predict`
-and `export` need only the run directory.
+embedding + character CNN or BiLSTM -> BiLSTM, or dilated convolutions with `encoder="cnn"`
+-> CRF) with early stopping on the dev set's seqeval entity F1, and writes a run directory
+(`model.keras`, `config.json`, `metrics.json`, `history.csv`, `training_curves.png`,
+`report.txt`, `dev_predictions.conll`, `test_predictions.conll`, and `train_entities.jsonl`
+for the scores of the entities seen and unseen in training, `seqrecipes.recipes.ner.seen`).
+The saved model takes token strings and returns tag names and per-token confidences (see
+`_string_tagger`), so `evaluate`, `predict` and `export` need only the run directory.
 """
 
 from seqrecipes import _validation
 from seqrecipes.models import wiring
-from seqrecipes.models.options import CHAR_FEATURES
+from seqrecipes.models.options import CHAR_FEATURES, ENCODERS
 from seqrecipes.recipes.engine import flags as _cli
 from seqrecipes.recipes.engine import word_vectors as _word_vectors
 from seqrecipes.recipes.ner import data as _ner_data
@@ -41,6 +41,14 @@ CHAR_SETTINGS = {
 # given where it does not apply is refused instead of ignored.
 DEFAULTS = {"dev_fraction": 0.1, "char_embedding_dim": 30, "char_filters": 30,
             "char_kernel_size": 3, "char_units": 25}
+# The encoder settings each `encoder` reads (`build_ner_tagger`), with the recipe's defaults
+# there (None until checked, as above). The cnn's were measured on CoNLL-2003 (README).
+ENCODER_DEFAULTS = {
+    "rnn": {"cell": "lstm", "units": [200], "bidirectional": True, "dropout": 0.0,
+            "recurrent_dropout": 0.0},
+    "cnn": {"conv_filters": 200, "conv_kernel_size": 3, "dilations": [1, 2, 4, 8],
+            "dropout": 0.2},
+}
 PLOTTED = ("epoch", "loss", "val_entity_f1")  # the curves of training_curves.png
 EMBEDDING_DIM = 100  # the word embedding's width without `word_vectors` (with: the file's)
 
@@ -64,7 +72,13 @@ def _check_settings(settings):
         _validation.check_not_given(
             settings, ("dev_fraction",), reason=f"The `dev` file {settings['dev']!r} is the "
             "dev set", fix="Leave it out, or leave out `dev` to hold part of `train` out.")
-    settings = _validation.with_defaults(settings, DEFAULTS)
+    _validation.check_choice("encoder", settings["encoder"], ENCODERS)
+    _validation.check_settings_used(
+        "encoder", settings["encoder"], ENCODER_DEFAULTS,
+        {name: settings[name] for defaults in ENCODER_DEFAULTS.values() for name in defaults},
+    )
+    settings = _validation.with_defaults(
+        settings, {**DEFAULTS, **ENCODER_DEFAULTS[settings["encoder"]]})
     _validation.check_fraction("dev_fraction", settings["dev_fraction"])
     _validation.check_conflict(
         settings["dev_fraction"] == 0 and settings["dev"] is None
@@ -75,8 +89,18 @@ def _check_settings(settings):
     _validation.check_choice("scheme", settings["scheme"], SCHEMES)
     _validation.check_string("delimiter", settings["delimiter"], allow_none=True)
     _validation.check_choice("invalid", settings["invalid"], _ner_data.INVALID)
-    _validation.check_choice("cell", settings["cell"], wiring.CELLS)
-    _validation.check_positive_ints("units", settings["units"])
+    if settings["encoder"] == "rnn":  # lists, as config.json keeps them
+        _validation.check_choice("cell", settings["cell"], wiring.CELLS)
+        settings["units"] = list(_validation.check_positive_ints("units", settings["units"]))
+        _validation.check_bool("bidirectional", settings["bidirectional"])
+        _validation.check_fraction("recurrent_dropout", settings["recurrent_dropout"])
+    else:
+        from seqrecipes.models.conv import check_conv_stack
+
+        settings["dilations"] = list(check_conv_stack(
+            settings["conv_filters"], settings["conv_kernel_size"], settings["dilations"],
+            settings["dropout"], names={"filters": "conv_filters",
+                                        "kernel_size": "conv_kernel_size"}))
     _validation.check_positive_int("max_chars", settings["max_chars"], allow_none=True)
     _validation.check_non_negative_int("context_tokens", settings["context_tokens"])
     for name in ("min_frequency", "char_embedding_dim", "char_filters", "char_kernel_size",
@@ -88,10 +112,9 @@ def _check_settings(settings):
     if settings["freeze_vectors"] is not None:
         _validation.check_bool("freeze_vectors", settings["freeze_vectors"])
     _word_vectors.check_freeze(settings["word_vectors"], settings["freeze_vectors"])
-    for name in ("word_dropout", "dropout", "recurrent_dropout", "embedding_dropout",
-                 "head_dropout"):
+    for name in ("word_dropout", "dropout", "embedding_dropout", "head_dropout"):
         _validation.check_fraction(name, settings[name])
-    for name in ("lowercase", "bidirectional", "crf"):
+    for name in ("lowercase", "crf"):
         _validation.check_bool(name, settings[name])
     _validation.check_fraction("ema_momentum", settings["ema_momentum"])
     if settings["learning_rate_decay"] != 0:
@@ -136,11 +159,15 @@ def _build_model(settings, vocabularies, steps_per_epoch, bilm_features=None,
         char_filters=settings["char_filters"],
         char_kernel_size=settings["char_kernel_size"],
         char_units=settings["char_units"],
+        encoder=settings["encoder"],  # the other encoder's settings are None
         cell=settings["cell"],
-        units=tuple(settings["units"]),
+        units=None if settings["units"] is None else tuple(settings["units"]),
         bidirectional=settings["bidirectional"],
         dropout=settings["dropout"],
         recurrent_dropout=settings["recurrent_dropout"],
+        conv_filters=settings["conv_filters"],
+        conv_kernel_size=settings["conv_kernel_size"],
+        dilations=None if settings["dilations"] is None else tuple(settings["dilations"]),
         embedding_dropout=settings["embedding_dropout"],
         head_dropout=settings["head_dropout"],
         crf=settings["crf"],
@@ -187,11 +214,15 @@ def run(
     char_units=None,
     embedding_dim=None,
     word_dropout=0.3,
-    cell="lstm",
-    units=(200,),
-    bidirectional=True,
-    dropout=0.0,
-    recurrent_dropout=0.0,
+    encoder="rnn",
+    cell=None,
+    units=None,
+    bidirectional=None,
+    dropout=None,
+    recurrent_dropout=None,
+    conv_filters=None,
+    conv_kernel_size=None,
+    dilations=None,
     embedding_dropout=0.5,
     head_dropout=0.5,
     crf=True,
@@ -235,8 +266,14 @@ def run(
             together, in chunks of at most this many tokens (see `_ner_context`); 0 reads
             sentences alone (as does a file without documents).
         char_features, char_embedding_dim, char_filters, char_kernel_size, char_units,
-            word_dropout, cell, units, bidirectional, dropout, recurrent_dropout,
-            embedding_dropout, head_dropout, crf: as in `build_ner_tagger`.
+            word_dropout, embedding_dropout, head_dropout, crf: as in `build_ner_tagger`.
+        encoder: str. "rnn" (the default: a BiLSTM of 200 units, or as `cell`, `units`,
+            `bidirectional`, `dropout` and `recurrent_dropout` say) or "cnn" (dilated
+            convolutions, `dilated_conv_stack`: `conv_filters` 200, `conv_kernel_size` 3,
+            `dilations` 1, 2, 4, 8 and `dropout` 0.2 unless given), as in
+            `build_ner_tagger`; the other encoder's settings are refused.
+        cell, units, bidirectional, dropout, recurrent_dropout, conv_filters,
+            conv_kernel_size, dilations: as in `build_ner_tagger`; None: `ENCODER_DEFAULTS`.
         embedding_dim: int or None. Width of the word embedding. None: 100, or with
             `word_vectors` the file's dimension (which a given value must equal).
         word_vectors: str or None. A GloVe, word2vec (text or binary) or fastText (`.vec`
@@ -283,7 +320,6 @@ def run(
     from seqrecipes.recipes.ner.entities import EntityF1, entity_metrics, summary_line
     from seqrecipes.recipes.ner.tagger import build_string_tagger, tag_encoded
 
-    settings["units"] = list(_validation.check_positive_ints("units", units))
     bilm = settings["bilm"]
     settings = _check_settings(settings)
     vectors = None

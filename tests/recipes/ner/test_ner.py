@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
+import keras
+
 from seqrecipes.cli import main
 from seqrecipes.datasets import sample_path
 from seqrecipes.errors import InvalidArgumentError
@@ -45,14 +47,9 @@ def write_conll(path, sentences, document_size=None):
     return path
 
 
-@pytest.fixture(scope="module")
-def learned_run(tmp_path_factory):
-    """A tagger trained until it finds the entities of a tiny, regular language.
-
-    It reads the sentences of a document two at a time (`--context-tokens 14`), so the dev
-    scores go through chunks cut back into sentences.
-    """
-    folder = tmp_path_factory.mktemp("learned")
+def tiny_language(folder):
+    """Writes train and dev files of a tiny, regular language: Ada Lovelace (PER) and Paris
+    (LOC) among filler words, in documents of four sentences; returns their paths."""
     rng = np.random.default_rng(0)
     fillers = ["the", "a", "met", "saw", "in", "today", "we", "they", "then", "and"]
     sentences = []
@@ -63,15 +60,27 @@ def learned_run(tmp_path_factory):
                 ["Paris"], ["B-LOC"])
             units.insert(int(rng.integers(0, len(units) + 1)), entity)
         sentences.append(([w for u in units for w in u[0]], [t for u in units for t in u[1]]))
-    train = write_conll(folder / "train.conll", sentences[:50], document_size=4)
-    dev = write_conll(folder / "dev.conll", sentences[50:], document_size=4)
+    return (write_conll(folder / "train.conll", sentences[:50], document_size=4),
+            write_conll(folder / "dev.conll", sentences[50:], document_size=4))
+
+
+LEARNING = ["--char-features", "none", "--embedding-dim", "8", "--epochs", "6",
+            "--patience", "3", "--learning-rate", "0.05", "--batch-size", "8", "--verbose", "0",
+            "--embedding-dropout", "0", "--head-dropout", "0", "--context-tokens", "14"]
+
+
+@pytest.fixture(scope="module")
+def learned_run(tmp_path_factory):
+    """A tagger trained until it finds the entities of a tiny, regular language.
+
+    It reads the sentences of a document two at a time (`--context-tokens 14`), so the dev
+    scores go through chunks cut back into sentences.
+    """
+    folder = tmp_path_factory.mktemp("learned")
+    train, dev = tiny_language(folder)
     run_dir = folder / "run"
-    status = main([
-        "ner", "train", "--train", str(train), "--dev", str(dev), "--run-dir", str(run_dir),
-        "--char-features", "none", "--embedding-dim", "8", "--units", "8", "--epochs", "6",
-        "--patience", "3", "--learning-rate", "0.05", "--batch-size", "8", "--verbose", "0",
-        "--embedding-dropout", "0", "--head-dropout", "0", "--context-tokens", "14",
-    ])
+    status = main(["ner", "train", "--train", str(train), "--dev", str(dev), "--run-dir",
+                   str(run_dir), "--units", "8", *LEARNING])
     assert status == 0
     return run_dir
 
@@ -103,6 +112,30 @@ def test_dev_f1_of_the_callback_equals_the_saved_model_dev_f1(learned_run):
     best = history.loc[history["epoch"] == loaded.metrics["best_epoch"], "val_entity_f1"]
     assert float(best.iloc[0]) == pytest.approx(loaded.metrics["dev"]["f1"])
     assert loaded.metrics["dev"]["f1"] == 1.0  # the tiny language is learned
+
+
+def test_cnn_encoder_learns_the_tiny_language_and_records_its_settings(tmp_path, capsys):
+    train, dev = tiny_language(tmp_path)
+    run_dir = tmp_path / "run"
+    assert main(["ner", "train", "--train", str(train), "--dev", str(dev), "--run-dir",
+                 str(run_dir), "--encoder", "cnn", "--conv-filters", "8", "--dilations", "1",
+                 "2", *LEARNING]) == 0
+    loaded = load_run(run_dir)
+    assert loaded.metrics["dev"]["f1"] == 1.0
+    settings = {name: loaded.config[name] for name in (
+        "encoder", "conv_filters", "conv_kernel_size", "dilations", "dropout", "cell", "units",
+        "bidirectional", "recurrent_dropout")}
+    assert settings == {"encoder": "cnn", "conv_filters": 8, "conv_kernel_size": 3,
+                        "dilations": [1, 2], "dropout": 0.2, "cell": None, "units": None,
+                        "bidirectional": None, "recurrent_dropout": None}
+    assert not any(layer.name.startswith("lstm") for layer in
+                   next(layer for layer in loaded.model.layers
+                        if isinstance(layer, keras.Model)).layers)
+    capsys.readouterr()
+    assert main(["ner", "predict", str(run_dir), "we met Ada Lovelace in Paris"]) == 0
+    entities = json.loads(capsys.readouterr().out)["entities"]
+    assert [(entity["text"], entity["type"]) for entity in entities] == [
+        ("Ada Lovelace", "PER"), ("Paris", "LOC")]
 
 
 def test_dev_predictions_are_what_the_saved_string_model_gives(learned_run):
@@ -282,6 +315,12 @@ def test_malformed_training_files_are_refused_with_file_and_line(tmp_path, capsy
         (["--dev-fraction", "1.5"], "`--dev-fraction`"),
         (["--units", "0"], "`--units`"),
         (["--cell", "transformer"], "`--cell`"),
+        (["--encoder", "cnn", "--units", "8"],
+         "--encoder cnn does not use `--units` (used by rnn)"),
+        (["--conv-filters", "8"], "--encoder rnn does not use `--conv-filters` (used by cnn)"),
+        (["--encoder", "cnn", "--dilations", "1", "0"], "`--dilations`"),
+        (["--encoder", "cnn", "--conv-kernel-size", "0"], "`--conv-kernel-size`"),
+        (["--encoder", "transformer"], "--encoder: invalid choice"),
     ],
 )
 def test_bad_flags_are_refused_before_training(tmp_path, capsys, flags, message):
