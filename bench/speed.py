@@ -73,6 +73,8 @@ from seqrecipes import datasets  # noqa: E402
 from seqrecipes.recipes.sentiment import model as _model_flags  # noqa: E402
 from seqrecipes.recipes.ner import documents as _ner_context  # noqa: E402
 from seqrecipes.recipes.ner import data as _ner_data  # noqa: E402
+from seqrecipes.recipes.ner import training as _ner_training  # noqa: E402
+from seqrecipes import _validation  # noqa: E402
 from seqrecipes.recipes.sentiment import data as _sentiment_text  # noqa: E402
 from seqrecipes.recipes.sentiment import training as _sentiment_train  # noqa: E402
 from seqrecipes.recipes.engine import training as _training  # noqa: E402
@@ -254,6 +256,10 @@ def train_conll(args, crf, echo):
         tokens, tags, documents = conll_subset(data, size)
     settings = {name: parameter.default
                 for name, parameter in inspect.signature(ner.run).parameters.items()}
+    # What the recipe fills in for the arguments left at None (its BiLSTM's among them).
+    settings = _validation.with_defaults(settings, {
+        **_ner_training.DEFAULTS, **_ner_training.ENCODER_DEFAULTS["rnn"],
+        "embedding_dim": _ner_training.EMBEDDING_DIM, "freeze_vectors": False})
     settings["crf"] = crf
     if args.context_tokens is not None:
         settings["context_tokens"] = args.context_tokens
@@ -276,7 +282,8 @@ def train_conll(args, crf, echo):
     )
 
     def build():
-        return ner._build_model(settings, vocabularies, -(-len(chunk_lengths) // batch_size))
+        return _ner_training._build_model(settings, vocabularies,
+                                          -(-len(chunk_lengths) // batch_size))
 
     length = fixed_length(lengths, args.fixed_percentile)
     chars = fixed_length(char_lengths, args.fixed_percentile)
