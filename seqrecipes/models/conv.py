@@ -11,6 +11,7 @@ connections, the encoder of `build_ner_tagger(encoder="cnn")`.
 import keras
 
 from seqrecipes import _validation
+from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.models.embedding import token_embedding
 from seqrecipes.models.layers import MaskedConv1D, MaskedGlobalMaxPooling1D
 
@@ -169,9 +170,56 @@ def dilated_conv_stack(features, *, filters=200, kernel_size=3, dilations=(1, 2,
     _validation.check_string("name", name)
     x = keras.layers.Dense(filters, activation="relu", name=f"{name}_projection")(features)
     for index, rate in enumerate(dilations, start=1):
-        branch = MaskedConv1D(filters, kernel_size, dilation_rate=rate, activation="relu",
-                              name=f"{name}_{index}")(x)
-        if dropout:
-            branch = keras.layers.Dropout(dropout, name=f"{name}_{index}_dropout")(branch)
-        x = keras.layers.Add(name=f"{name}_{index}_residual")([x, branch])
+        x = ResidualConv1D(filters, kernel_size, dilation_rate=rate, dropout=dropout,
+                           name=f"{name}_{index}")(x)
     return x
+
+
+@keras.saving.register_keras_serializable(package="seqrecipes")
+class ResidualConv1D(keras.layers.Layer):
+    """`inputs + Dropout(MaskedConv1D(inputs))` with a ReLU, keeping the mask: one layer of
+    `dilated_conv_stack`.
+
+    One layer rather than `MaskedConv1D`, `Dropout` and `Add`: Keras's `Add` merges its two
+    (equal) masks with a `logical_or` op of the functional graph, and such ops, named by a
+    per-process counter, can clash when a model saved on JAX is reloaded on TensorFlow and a
+    model is made from its tensors (`CRFModel.predict_marginals`: "The name ... is used 2
+    times in the model"); `tests/models/test_cross_backend.py` reloads one.
+
+    Args:
+        filters: int. The width of the input and of the output (a residual keeps it).
+        kernel_size: int. The convolution's window.
+        dilation_rate: int. The convolution's dilation.
+        dropout: float. Dropout on the convolution's output, in training.
+    """
+
+    def __init__(self, filters, kernel_size, dilation_rate=1, dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size = filters, kernel_size
+        self.dilation_rate, self.rate = dilation_rate, dropout
+        self.conv = MaskedConv1D(filters, kernel_size, dilation_rate=dilation_rate,
+                                 activation="relu", name="conv")
+        self.dropout = keras.layers.Dropout(dropout, name="dropout")
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        if input_shape[-1] != self.filters:
+            raise InvalidArgumentError(
+                f"A residual convolution keeps its input's width, so the input must have "
+                f"`filters` = {self.filters} features. Received: input of shape "
+                f"{tuple(input_shape)}.")
+        self.conv.build(input_shape)
+
+    def call(self, inputs, mask=None, training=None):
+        return inputs + self.dropout(self.conv(inputs, mask=mask), training=training)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": self.kernel_size, "dilation_rate": self.dilation_rate,
+                "dropout": self.rate}

@@ -2,7 +2,9 @@
 
 The model is built, trained one step and saved in a child process run with the other backend
 (`KERAS_BACKEND`), which also writes its own predictions; this process loads the file and
-predicts the same batch. A sequence classifier (Adam) and the CRF tagger (LazyAdam).
+predicts the same batch. A sequence classifier (Adam) and the CRF tagger (LazyAdam), with its
+BiLSTM and with its dilated convolutions (whose dilated "same" padding both backends must
+place alike).
 """
 
 import os
@@ -39,12 +41,18 @@ CHILD = textwrap.dedent("""
     tagger = build_ner_tagger(20, 5, embedding_dim=4, units=(4,))
     tagger.compile(optimizer=LazyAdam(0.01))
     tagger.train_on_batch({"token_ids": ids}, np.array([[1, 2, 3, 4, 0], [2, 2, 0, 0, 0]]))
+    conv = build_ner_tagger(20, 5, embedding_dim=4, encoder="cnn", conv_filters=4,
+                            dilations=(1, 2))
+    conv.compile(optimizer=LazyAdam(0.01))
+    conv.train_on_batch({"token_ids": ids}, np.array([[1, 2, 3, 4, 0], [2, 2, 0, 0, 0]]))
     classifier.save(f"{folder}/classifier.keras")
     tagger.save(f"{folder}/tagger.keras")
+    conv.save(f"{folder}/conv_tagger.keras")
     np.savez(f"{folder}/predictions.npz",
              classifier=classifier.predict(ids, verbose=0),
              tags=tagger.predict({"token_ids": ids}, verbose=0),
-             marginals=tagger.predict_marginals({"token_ids": ids}, verbose=0))
+             marginals=tagger.predict_marginals({"token_ids": ids}, verbose=0),
+             conv_marginals=conv.predict_marginals({"token_ids": ids}, verbose=0))
 """)
 
 
@@ -79,3 +87,11 @@ def test_the_crf_tagger_with_lazy_adam_loads_and_decodes_the_same(saved_on_the_o
     np.testing.assert_array_equal(model.predict(x, verbose=0), expected["tags"])
     np.testing.assert_allclose(model.predict_marginals(x, verbose=0), expected["marginals"],
                                atol=1e-5)
+
+
+def test_the_dilated_cnn_tagger_loads_and_scores_the_same(saved_on_the_other_backend):
+    folder, expected = saved_on_the_other_backend
+    model = keras.saving.load_model(folder / "conv_tagger.keras")
+    assert any(layer.name == "conv_2" for layer in model.layers)  # the dilated layer came
+    np.testing.assert_allclose(model.predict_marginals({"token_ids": IDS}, verbose=0),
+                               expected["conv_marginals"], atol=1e-5)
