@@ -259,6 +259,7 @@ def train_conll(args, crf, echo):
     # What the recipe fills in for the arguments left at None (its BiLSTM's among them).
     settings = _validation.with_defaults(settings, {
         **_ner_training.DEFAULTS, **_ner_training.ENCODER_DEFAULTS["rnn"],
+        **_ner_training.TRAINING_DEFAULTS["rnn"],
         "embedding_dim": _ner_training.EMBEDDING_DIM, "freeze_vectors": False})
     settings["crf"] = crf
     if args.context_tokens is not None:

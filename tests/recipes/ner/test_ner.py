@@ -124,10 +124,11 @@ def test_cnn_encoder_learns_the_tiny_language_and_records_its_settings(tmp_path,
     assert loaded.metrics["dev"]["f1"] == 1.0
     settings = {name: loaded.config[name] for name in (
         "encoder", "conv_filters", "conv_kernel_size", "dilations", "dropout", "cell", "units",
-        "bidirectional", "recurrent_dropout")}
+        "bidirectional", "recurrent_dropout", "batch_size", "learning_rate")}
     assert settings == {"encoder": "cnn", "conv_filters": 8, "conv_kernel_size": 3,
                         "dilations": [1, 2], "dropout": 0.2, "cell": None, "units": None,
-                        "bidirectional": None, "recurrent_dropout": None}
+                        "bidirectional": None, "recurrent_dropout": None,
+                        "batch_size": 8, "learning_rate": 0.05}  # given: kept
     assert not any(layer.name.startswith("lstm") for layer in
                    next(layer for layer in loaded.model.layers
                         if isinstance(layer, keras.Model)).layers)
@@ -136,6 +137,18 @@ def test_cnn_encoder_learns_the_tiny_language_and_records_its_settings(tmp_path,
     entities = json.loads(capsys.readouterr().out)["entities"]
     assert [(entity["text"], entity["type"]) for entity in entities] == [
         ("Ada Lovelace", "PER"), ("Paris", "LOC")]
+
+
+@pytest.mark.parametrize("encoder, sizes, batch_size, learning_rate", [
+    ("rnn", dict(units=4), 8, 1e-3),
+    ("cnn", dict(conv_filters=4, dilations=[1]), 16, 2e-3),
+])
+def test_each_encoder_trains_with_its_own_batch_and_rate_unless_given(
+        tmp_path, encoder, sizes, batch_size, learning_rate):
+    result = ner.train(run_dir=tmp_path / "run", epochs=1, encoder=encoder, embedding_dim=4,
+                       char_embedding_dim=4, char_filters=4, verbose=0, **sizes)
+    config = load_run(result["run_dir"]).config
+    assert (config["batch_size"], config["learning_rate"]) == (batch_size, learning_rate)
 
 
 def test_dev_predictions_are_what_the_saved_string_model_gives(learned_run):
