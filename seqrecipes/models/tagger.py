@@ -150,8 +150,8 @@ def build_ner_tagger(
         dilations: int or tuple of ints. One convolution per entry, with that dilation rate
             (cnn). Defaults to (1, 2, 4, 8).
         embedding_dropout: float. Dropout on the word features (embedding and characters)
-            before the recurrent stack. Defaults to 0.5.
-        head_dropout: float. Dropout on the recurrent output before the emission layer.
+            before the encoder. Defaults to 0.5.
+        head_dropout: float. Dropout on the encoder's output before the emission layer.
             Defaults to 0.5.
         crf: bool. CRF head (True) or softmax head (False). Defaults to True.
         bilm: a `BiLMFeatures` layer or None. ELMo-style contextual features (Peters et al.
