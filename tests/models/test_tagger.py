@@ -191,8 +191,9 @@ def test_bad_arguments_are_refused_before_building(kwargs, message):
 
 
 def test_cnn_encoder_output_does_not_depend_on_padding_or_batch_neighbours():
-    """Dilated convolutions see 2 x (1 + 2) words on either side here: padding steps must not
-    be among them, so every weight is made non-zero (a zero bias would hide a leak)."""
+    """Dilations 1 and 2 with windows of 3 see 1 + 2 = 3 words on either side here: padding
+    steps must not be among them, so every weight is made non-zero (a zero bias would hide a
+    leak)."""
     model = models.build_ner_tagger(VOCABULARY, NUM_TAGS, char_vocabulary_size=CHARS,
                                     **TINY_CNN)
     rng = np.random.default_rng(0)
