@@ -74,7 +74,6 @@ from seqrecipes.recipes.sentiment import model as _model_flags  # noqa: E402
 from seqrecipes.recipes.ner import documents as _ner_context  # noqa: E402
 from seqrecipes.recipes.ner import data as _ner_data  # noqa: E402
 from seqrecipes.recipes.ner import training as _ner_training  # noqa: E402
-from seqrecipes import _validation  # noqa: E402
 from seqrecipes.recipes.sentiment import data as _sentiment_text  # noqa: E402
 from seqrecipes.recipes.sentiment import training as _sentiment_train  # noqa: E402
 from seqrecipes.recipes.engine import training as _training  # noqa: E402
@@ -256,11 +255,10 @@ def train_conll(args, crf, echo):
         tokens, tags, documents = conll_subset(data, size)
     settings = {name: parameter.default
                 for name, parameter in inspect.signature(ner.run).parameters.items()}
-    # What the recipe fills in for the arguments left at None (its BiLSTM's among them).
-    settings = _validation.with_defaults(settings, {
-        **_ner_training.DEFAULTS, **_ner_training.ENCODER_DEFAULTS["rnn"],
-        **_ner_training.TRAINING_DEFAULTS["rnn"],
-        "embedding_dim": _ner_training.EMBEDDING_DIM, "freeze_vectors": False})
+    # What the recipe fills in for the arguments left at None (its BiLSTM's among them): its
+    # own checks, then run()'s embedding width and unfrozen embedding without vectors.
+    settings = _ner_training._check_settings(settings)
+    settings.update(embedding_dim=_ner_training.EMBEDDING_DIM, freeze_vectors=False)
     settings["crf"] = crf
     if args.context_tokens is not None:
         settings["context_tokens"] = args.context_tokens
