@@ -40,6 +40,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqrecipes import _seeding, _validation
+from seqrecipes.datasets.options import without_autotuner
 from seqrecipes.errors import InvalidArgumentError
 
 _LOG = logging.getLogger("seqrecipes.datasets.pipeline")
@@ -219,6 +220,12 @@ def _padder(min_length, min_chars, per_token, to_output):
     return pad
 
 
+def finished(dataset, prefetch):
+    """Every pipeline's last step: prefetch (AUTOTUNE) if asked, and no tf.data autotuning
+    thread (`seqrecipes.datasets.options`)."""
+    return without_autotuner(dataset.prefetch(AUTOTUNE) if prefetch else dataset)
+
+
 def bucketed_columns(
     columns, *, lengths, batch_size, boundaries, shuffle, seed, max_length, min_length,
     to_output, min_chars=1, per_token=False, prefetch=True,
@@ -289,7 +296,7 @@ def bucketed_columns(
         dataset = tf.data.Dataset.range(1).flat_map(lambda _: one_pass(None))
     dataset = dataset.map(gather_and_pad, num_parallel_calls=AUTOTUNE)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
-    return dataset.prefetch(AUTOTUNE) if prefetch else dataset
+    return finished(dataset, prefetch)
 
 
 def bucketed(
@@ -344,4 +351,4 @@ def bucketed(
         dataset = _seeding.shuffled(dataset, BATCH_SHUFFLE_BUFFER, seed + 1)
     elif shuffle:
         dataset = dataset.shuffle(BATCH_SHUFFLE_BUFFER, reshuffle_each_iteration=True)
-    return dataset.prefetch(AUTOTUNE) if prefetch else dataset
+    return finished(dataset, prefetch)

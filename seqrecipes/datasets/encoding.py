@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqrecipes import _validation
+from seqrecipes.datasets.options import without_autotuner
 from seqrecipes.datasets.vocab import in_pipeline
 from seqrecipes.errors import InvalidArgumentError
 
@@ -39,7 +40,8 @@ def encode_texts(texts, vectorizer, *, batch_size=1024):
             f"Received: vectorizer={vectorizer!r:.80} ({type(vectorizer).__name__})."
         )
     texts = _validation.check_strings("texts", texts)
-    batches = tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)).batch(batch_size)
+    batches = without_autotuner(
+        tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)).batch(batch_size))
     # The vectorizer pads each batch with 0; real ids are >= 1, so stripping the trailing
     # zeros gives back each text's exact tokens.
     vectorize = in_pipeline(vectorizer)

@@ -346,4 +346,4 @@ def language_model_dataset(
         elif shuffle:
             dataset = dataset.shuffle(steps, reshuffle_each_iteration=True)
         dataset = dataset.batch(batch_size)
-    return dataset.prefetch(AUTOTUNE) if prefetch else dataset
+    return bucketing.finished(dataset, prefetch)

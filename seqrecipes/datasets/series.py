@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqrecipes import _seeding, _validation
+from seqrecipes.datasets.options import without_autotuner
 from seqrecipes.errors import InvalidArgumentError
 
 
@@ -113,4 +114,5 @@ def shuffled_batches(inputs, targets, *, batch_size, seed):
     batches = _seeding.shuffled(
         tf.data.Dataset.from_tensor_slices((inputs, targets)), size, seed
     ).batch(batch_size)
-    return batches.apply(tf.data.experimental.assert_cardinality(-(-size // batch_size)))
+    return without_autotuner(
+        batches.apply(tf.data.experimental.assert_cardinality(-(-size // batch_size))))

@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqrecipes import _validation
+from seqrecipes.datasets.options import without_autotuner
 from seqrecipes.errors import InvalidArgumentError
 
 from seqrecipes.ids import OOV_ID, OOV_TOKEN, PAD_ID, PAD_TOKEN  # noqa: F401 (0 and 1)
@@ -187,7 +188,8 @@ def build_text_vectorizer(
     _validation.check_positive_int("batch_size", batch_size)
     _validation.check_string("name", name)
     texts = _validation.check_strings("texts", texts, max_samples)
-    batches = tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)).batch(batch_size)
+    batches = without_autotuner(
+        tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)).batch(batch_size))
     # Dense ids, padded with 0 per batch (`ragged=True` runs on TensorFlow only): the padding
     # is counted in `counts[0]`, which is never read.
     full = keras.layers.TextVectorization(max_tokens=None, **options)

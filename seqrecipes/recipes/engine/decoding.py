@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from seqrecipes import _seeding
+from seqrecipes.datasets.options import without_autotuner
 from seqrecipes.models.seq2seq import PAD_ID, greedy_decode, inference_models
 from seqrecipes.recipes.engine import plots as _plots
 from seqrecipes.recipes.engine import training as _training
@@ -47,7 +48,7 @@ def training_batches(inputs, target, *, batch_size, seed):
             tf.random.experimental.stateless_shuffle(tf.range(count), seed=shuffle_seed)
         )
 
-    return (
+    return without_autotuner(
         tf.data.Dataset.range(1).flat_map(order)
         .batch(batch_size)
         .map(lambda index: (tuple(tf.gather(x, index) for x in inputs),
@@ -62,7 +63,8 @@ def evaluation_batches(inputs, target, *, batch_size):
     """Returns the batches, in order, of a validation or test split."""
     import tensorflow as tf
 
-    return tf.data.Dataset.from_tensor_slices((tuple(inputs), target)).batch(batch_size)
+    return without_autotuner(
+        tf.data.Dataset.from_tensor_slices((tuple(inputs), target)).batch(batch_size))
 
 
 def compile_decoder(model, *, learning_rate, clipnorm):

@@ -250,6 +250,7 @@ def fit_resumable(
         TrainingDivergedError: the loss became NaN or infinite (the last good weights are kept).
     """
     from seqrecipes._seeding import release_epoch
+    from seqrecipes.datasets.options import without_autotuner
     from seqrecipes.recipes.engine import callbacks as _callbacks
 
     state_dir = pathlib.Path(state_dir)
@@ -274,9 +275,10 @@ def fit_resumable(
             "checksums": {},
         }
     resumed_from = state["epochs_done"]
-    # Under a multi-worker strategy each worker keeps its share of the batches (no-op otherwise).
-    train_data = _strategy.shard_by_data(train_data)
-    validation_data = _strategy.shard_by_data(validation_data)
+    # Under a multi-worker strategy each worker keeps its share of the batches (no-op otherwise),
+    # and no dataset pays tf.data's autotuner at the end of each pass (`datasets.options`).
+    train_data = without_autotuner(_strategy.shard_by_data(train_data))
+    validation_data = without_autotuner(_strategy.shard_by_data(validation_data))
     _strategy.prepare_model(model, train_data)
     if getattr(model.optimizer, "use_ema", False):
         # First: the recipe's scoring, the commit and early stopping see the averages.
