@@ -343,3 +343,41 @@ def test_misaligned_tags_and_raw_texts_without_vectorizer():
                                         shuffle=True)
     with pytest.raises(InvalidArgumentError, match="too few for one batch"):
         datasets.language_model_dataset([1, 2], sequence_length=5)
+
+
+def test_every_pipeline_runs_without_tf_datas_autotuning_thread(tmp_path, vectorizer):
+    """The tuner's thread made every pass last until its next wake-up (datasets.options)."""
+    from seqrecipes.datasets import series
+    from seqrecipes.datasets.pipeline import OrderedBatches
+    from seqrecipes.recipes.engine import decoding
+
+    def tuned(batches):
+        return batches.options().autotune.enabled is not False  # unset (None): on
+
+    texts = random_texts(12, seed=3)
+    sentences, tags = [["a", "b"], ["c"]], [["X", "Y"], ["X"]]
+    path = tmp_path / "texts.tsv"
+    path.write_text("text\tlabel\n" + "".join(f"{t}\t{i % 2}\n" for i, t in enumerate(texts)))
+    built = {
+        "classification": datasets.classification_dataset(
+            texts, np.arange(12) % 2, vectorizer=vectorizer, batch_size=4, shuffle=True, seed=1),
+        "unprefetched": datasets.classification_dataset(
+            texts, np.arange(12) % 2, vectorizer=vectorizer, batch_size=4, prefetch=False),
+        "tagging": datasets.tagging_dataset(
+            sentences, tags, token_lookup=datasets.build_token_lookup(sentences),
+            tag_lookup=datasets.build_tag_lookup(tags), batch_size=2),
+        "stream": datasets.stream_classification_dataset(
+            path, vectorizer=vectorizer, text_column="text", label_column="label",
+            batch_size=4, shuffle_buffer=4, seed=1),
+        "language model": datasets.language_model_dataset(
+            list(range(1, 30)), sequence_length=4, batch_size=2),
+        "predict_in_order": OrderedBatches(texts, vectorizer=vectorizer).dataset,
+        "series": series.shuffled_batches(np.zeros((6, 3)), np.zeros(6), batch_size=2, seed=1),
+        "seq2seq training": decoding.training_batches(
+            [np.zeros((6, 3))], np.zeros((6, 3)), batch_size=2, seed=1),
+        "seq2seq evaluation": decoding.evaluation_batches(
+            [np.zeros((6, 3))], np.zeros((6, 3)), batch_size=2),
+    }
+    assert {name: tuned(batches) for name, batches in built.items()} == {
+        name: False for name in built}
+    assert tuned(tf.data.Dataset.range(3))  # tf.data's default, which the check would miss

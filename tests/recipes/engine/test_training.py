@@ -412,3 +412,18 @@ def test_a_sigint_handler_the_caller_installed_is_left_alone(tmp_path, python_si
     assert len(result.history) == 4  # the caller's handler decides; it did not stop
     assert signal.getsignal(signal.SIGINT) not in (signal.default_int_handler,
                                                    signal.SIG_DFL, signal.SIG_IGN)
+
+
+def test_fit_gets_its_datasets_without_tf_datas_autotuning_thread(tmp_path, monkeypatch):
+    """Any recipe's own dataset too (tf.data's default tunes): see datasets.options."""
+    seen = []
+    fit = keras.Model.fit
+
+    def spy(self, x=None, *args, validation_data=None, **kwargs):
+        seen.extend(data.options().autotune.enabled is not False  # unset (None): on
+                    for data in (x, validation_data))
+        return fit(self, x, *args, validation_data=validation_data, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", spy)
+    train(tmp_path / "run", epochs=1)  # gives it tf.data's defaults
+    assert seen == [False, False]
