@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from seqrecipes import _seeding, _validation
 from seqrecipes.datasets import bucketing, encoding
-from seqrecipes.datasets.bucketing import AUTOTUNE, bucket_boundaries  # noqa: F401
+from seqrecipes.datasets.bucketing import bucket_boundaries  # noqa: F401
 from seqrecipes.errors import InvalidArgumentError
 from seqrecipes.ids import corpus_ids, stream_chunks
 
