@@ -7,7 +7,8 @@ in `RootDataset::Iterator::~Iterator`, the tuner in `Model::OptimizeLoop`'s time
 Keras makes a new iterator for every epoch, `evaluate` and `predict`. So each pass lasted
 until the next of 10, 30, 70, ... 5,110, 10,230, 20,470 ms after it began: on this project's
 2-core machine a plain Keras `fit` of four `Conv1D` layers took 10.2 s of wall time for 8.1 s
-of work each epoch, 8.1 s without the tuner, and the NER recipe's cnn 20 s for 13 s.
+of work in alternate epochs (8.1 s in every epoch without the tuner), and the NER recipe's
+cnn epochs on CoNLL-2003 took 20 s (15.3 s without; README, "Performance").
 
 Our pipelines gather and pad one batch per step (an epoch of CoNLL-2003 iterates in 0.1 s):
 the tuner has nothing to win there. Without it `map`'s AUTOTUNE parallelism is the number of
