@@ -387,7 +387,7 @@ def run(
             vectors, vocabularies.tokens.get_vocabulary(), train_features["token_ids"],
             embedding_dim=settings["embedding_dim"], seed=seed,
         )
-    # about: buckets add a few
+    # About the batches an epoch holds: buckets add a few.
     steps_per_epoch = -(-len(chunks["train"].tokens) // settings["batch_size"])
     model = _build_model(settings, vocabularies, steps_per_epoch, bilm_features, embeddings)
     features = {role: vocabularies.features(chunks[role].tokens)
