@@ -40,7 +40,10 @@ own training seconds (epochs and dev scoring) are listed too. `--max-minutes N` 
 peer at N minutes of wall time: the child gets SIGINT, spaCy then keeps its best checkpoint
 so far, and the recipe keeps its last finished epoch, which a second `ner train --epochs
 <epochs done>` on the same run directory resumes and scores (the recipe's own resumption). A
-capped row says `capped`.
+capped row says `capped`. `--recipe-at-spacy-time` caps the recipe instead at the wall seconds
+the spaCy peer before it took in this same run, on the same data (issue 18's time target: the
+recipe's test F1 at spaCy's time, both measured under the same conditions; spaCy's own time
+moved from 6.4 to 14.6 minutes between two runs of the same command).
 
 Time to an F1: test F1 is computed once, after training (early stopping reads dev only), so
 the time a peer needs to reach a test F1 is not observable. Its dev curve is: every dev
@@ -52,6 +55,8 @@ out, in the JSON; `--time-to-dev-f1 F` prints when each peer first reached dev F
     python bench/peers_ner.py --data conll2003 --peers spacy-efficiency recipe \\
         --recipe-flags="--units 100"
     python bench/peers_ner.py --data conll2003 --time-to-dev-f1 0.9
+    python bench/peers_ner.py --data conll2003 --peers spacy-efficiency recipe \\
+        --recipe-at-spacy-time --recipe-flags="--encoder cnn"
 
 Prints a table (peer, config, dev F1, test F1, training seconds, epochs) and writes every
 figure to bench/results/peers_ner.json. The data are read from ../shared/data beside the
@@ -283,6 +288,9 @@ def main(argv=None):
     parser.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS)
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="wall-clock cap of every peer's training (default: none)")
+    parser.add_argument("--recipe-at-spacy-time", action="store_true",
+                        help="cap the recipe at the wall seconds the spaCy peer listed "
+                             "before it took in this run")
     parser.add_argument("--recipe-flags", type=shlex.split, default=[],
                         help='flags for `seqrecipes ner train`, e.g. --recipe-flags="--units 100"')
     parser.add_argument("--time-to-dev-f1", type=float, default=None, metavar="F1",
@@ -294,10 +302,16 @@ def main(argv=None):
         parser.error(f"--max-minutes must be above 0 (received {args.max_minutes:g})")
     cap = args.max_minutes * 60 if args.max_minutes else None
     peers = list(args.peers)
+    if args.recipe_at_spacy_time and not _spacy_before_recipe(peers):
+        parser.error("--recipe-at-spacy-time needs a spaCy peer listed before `recipe` in "
+                     f"--peers (received --peers {' '.join(peers)})")
     if any(peer.startswith("spacy-") for peer in peers):
         try:
             import spacy as _  # noqa: F401
         except ImportError:
+            if args.recipe_at_spacy_time:
+                parser.error('--recipe-at-spacy-time needs spaCy, which is not installed: '
+                             'pip install "seqrecipes[bench]"')
             print('skipped spaCy: not installed (pip install "seqrecipes[bench]")')
             peers = [peer for peer in peers if not peer.startswith("spacy-")]
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="peers_ner_"))
@@ -313,13 +327,20 @@ def main(argv=None):
         sizes = dict(zip(("train", "dev", "test"), map(len, splits)))
         print(f"{name}: {sizes} sentences; chunks of at most {settings.context_tokens} "
               "tokens", flush=True)
+        spacy_seconds = None  # the last spaCy peer's wall seconds on this data set
         for peer in peers:
             try:
                 if peer == "recipe":
-                    row = recipe_peer(files, args.recipe_flags, scratch, cap)
+                    if args.recipe_at_spacy_time and spacy_seconds is None:
+                        raise PeerFailed("--recipe-at-spacy-time: the spaCy peer before it "
+                                         "failed, so there is no time to cap it at")
+                    recipe_cap = spacy_seconds if args.recipe_at_spacy_time else cap
+                    row = recipe_peer(files, args.recipe_flags, scratch, recipe_cap)
+                    row["cap_seconds"] = recipe_cap
                 else:
                     row = spacy_peer(peer.removeprefix("spacy-"), LANGUAGE[name], splits,
                                      settings.context_tokens, scratch, cap)
+                    spacy_seconds = row["seconds"]
             except PeerFailed as error:  # the other peers still run
                 row = {"error": str(error)}
             row.update(data=name, peer=peer, sentences=sizes)
@@ -334,10 +355,17 @@ def main(argv=None):
     args.results_dir.mkdir(parents=True, exist_ok=True)
     output = args.results_dir / "peers_ner.json"
     output.write_text(json.dumps({"max_minutes": args.max_minutes,
+                                  "recipe_at_spacy_time": args.recipe_at_spacy_time,
                                   "recipe_flags": args.recipe_flags,
                                   "time_to_dev_f1": args.time_to_dev_f1, "rows": rows},
                                  indent=1) + "\n")
     print(f"written to {output}")
+
+
+def _spacy_before_recipe(peers):
+    """Whether `peers` lists a spaCy peer before the recipe (`--recipe-at-spacy-time`)."""
+    return "recipe" in peers and any(peer.startswith("spacy-")
+                                     for peer in peers[:peers.index("recipe")])
 
 
 def _table(rows):

@@ -1,5 +1,6 @@
 """bench/peers_ner.py: spaCy is given exactly the recipe's sentences, tokens, tags and chunks."""
 
+import json
 import pathlib
 import sys
 
@@ -50,3 +51,43 @@ def test_spacy_log_gives_epochs_steps_and_dev_curve():
     log = peers_ner._spacy_log(lines, config)
     assert log == {"epochs": 2, "steps": 400, "best_step": 200, "stopped": "patience",
                    "dev_curve": [[2.0, 0.0], [3.0, 0.4166], [4.0, 0.3801]]}
+
+
+def _fake_row(seconds):
+    scores = {"f1": 0.5, "spacy_scorer_f1": 0.5}
+    return {"dev": scores, "test": scores, "seconds": seconds, "cpu_seconds": seconds,
+            "epochs": 1, "capped": False, "stopped": "patience", "training_seconds": seconds,
+            "dev_curve": []}
+
+
+def test_recipe_at_spacy_time_caps_the_recipe_at_spacys_wall_seconds(tmp_path, monkeypatch):
+    folder = tmp_path / "conll2003"
+    folder.mkdir()
+    for split, name in (("train", "train.txt"), ("dev", "valid.txt"), ("test", "test.txt")):
+        (folder / name).write_text(sample_path(ner_data.SAMPLES[split]).read_text())
+    caps = {}
+
+    def spacy_peer(optimize, language, splits, context_tokens, scratch, cap_seconds):
+        caps[optimize] = cap_seconds
+        return _fake_row(321.5)
+
+    def recipe_peer(files, flags, scratch, cap_seconds):
+        caps["recipe"] = cap_seconds
+        return _fake_row(300.0)
+
+    monkeypatch.setattr(peers_ner, "spacy_peer", spacy_peer)
+    monkeypatch.setattr(peers_ner, "recipe_peer", recipe_peer)
+    peers_ner.main(["--data", "conll2003", "--peers", "spacy-efficiency", "recipe",
+                    "--recipe-at-spacy-time", "--data-dir", str(tmp_path),
+                    "--results-dir", str(tmp_path / "results")])
+    assert caps == {"efficiency": None, "recipe": 321.5}
+    rows = json.loads((tmp_path / "results" / "peers_ner.json").read_text())["rows"]
+    assert rows[1]["cap_seconds"] == 321.5
+
+
+def test_recipe_at_spacy_time_needs_a_spacy_peer_before_the_recipe(capsys):
+    with pytest.raises(SystemExit) as stop:
+        peers_ner.main(["--peers", "recipe", "spacy-efficiency", "--recipe-at-spacy-time"])
+    assert stop.value.code == 2
+    assert "--recipe-at-spacy-time needs a spaCy peer listed before `recipe`" in (
+        capsys.readouterr().err)
