@@ -27,7 +27,7 @@ Data sets (../shared/data, or `--data-dir`):
     python bench/backends.py --data imdb nsmc --epochs 2       # a quicker comparison
     python bench/backends.py --data conll2003 --backends jax
     python bench/backends.py --data imdb -- --model cnn        # flags after -- go to train
-    python bench/backends.py --data conll2003 --conll-megabytes 1   # NER's size threshold
+    python bench/backends.py --data conll2003 --conll-megabytes 1   # below NER's 3-MB threshold
 
 Writes every figure to bench/results/backends.json (or `--results`).
 """
