@@ -43,7 +43,7 @@ so far, and the recipe keeps its last finished epoch, which a second `ner train 
 capped row says `capped`. `--recipe-at-spacy-time` caps the recipe instead at the wall seconds
 the spaCy peer before it took in this same run, on the same data (issue 18's time target: the
 recipe's test F1 at spaCy's time, both measured under the same conditions; spaCy's own time
-moved from 6.4 to 14.6 minutes between two runs of the same command).
+has moved between 6.4 and 16.4 minutes over runs of the same command).
 
 Time to an F1: test F1 is computed once, after training (early stopping reads dev only), so
 the time a peer needs to reach a test F1 is not observable. Its dev curve is: every dev
