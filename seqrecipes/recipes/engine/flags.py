@@ -31,8 +31,9 @@ from seqrecipes.recipes.engine.strategy import STRATEGIES as _STRATEGIES
 # ~15 s there, where JAX's first took 168 s of compiles).
 # char-lm: JAX (windows have one shape, ~2 s of compiling; 1.5x less CPU on Tiny Shakespeare,
 # 0.011 bits/char behind on two seeds each, TensorFlow's own two seeds as far apart; 38 s
-# against 55 s on the embedded play; measured before the tuner fix), but TensorFlow for --mode
-# stateful, which JAX cannot train (`models.language`).
+# against 55 s on the embedded play; after the tuner fix still 1.17x less wall time over 3
+# epochs of Tiny Shakespeare), but TensorFlow for --mode stateful, which JAX cannot train
+# (`models.language`).
 DEFAULT_BACKENDS = {
     "sentiment": "tensorflow",
     "ner": _backend.PreferJax(data="train", min_bytes=3_000_000, unless=(("encoder", "cnn"),)),
