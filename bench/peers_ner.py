@@ -327,7 +327,7 @@ def main(argv=None):
         sizes = dict(zip(("train", "dev", "test"), map(len, splits)))
         print(f"{name}: {sizes} sentences; chunks of at most {settings.context_tokens} "
               "tokens", flush=True)
-        spacy_seconds = None  # the last spaCy peer's wall seconds on this data set
+        spacy_seconds = None  # the wall seconds of the spaCy peer just before, on this data
         for peer in peers:
             try:
                 if peer == "recipe":
@@ -338,6 +338,7 @@ def main(argv=None):
                     row = recipe_peer(files, args.recipe_flags, scratch, recipe_cap)
                     row["cap_seconds"] = recipe_cap
                 else:
+                    spacy_seconds = None  # until this peer has a time (it may fail)
                     row = spacy_peer(peer.removeprefix("spacy-"), LANGUAGE[name], splits,
                                      settings.context_tokens, scratch, cap)
                     spacy_seconds = row["seconds"]

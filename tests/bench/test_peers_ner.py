@@ -60,11 +60,18 @@ def _fake_row(seconds):
             "dev_curve": []}
 
 
-def test_recipe_at_spacy_time_caps_the_recipe_at_spacys_wall_seconds(tmp_path, monkeypatch):
+@pytest.fixture
+def conll_folder(tmp_path):
+    """A --data-dir whose conll2003/ holds the embedded English sample's three files."""
     folder = tmp_path / "conll2003"
     folder.mkdir()
     for split, name in (("train", "train.txt"), ("dev", "valid.txt"), ("test", "test.txt")):
         (folder / name).write_text(sample_path(ner_data.SAMPLES[split]).read_text())
+    return tmp_path
+
+
+def test_recipe_at_spacy_time_caps_the_recipe_at_spacys_wall_seconds(conll_folder, tmp_path,
+                                                                       monkeypatch):
     caps = {}
 
     def spacy_peer(optimize, language, splits, context_tokens, scratch, cap_seconds):
@@ -78,7 +85,7 @@ def test_recipe_at_spacy_time_caps_the_recipe_at_spacys_wall_seconds(tmp_path, m
     monkeypatch.setattr(peers_ner, "spacy_peer", spacy_peer)
     monkeypatch.setattr(peers_ner, "recipe_peer", recipe_peer)
     peers_ner.main(["--data", "conll2003", "--peers", "spacy-efficiency", "recipe",
-                    "--recipe-at-spacy-time", "--data-dir", str(tmp_path),
+                    "--recipe-at-spacy-time", "--data-dir", str(conll_folder),
                     "--results-dir", str(tmp_path / "results")])
     assert caps == {"efficiency": None, "recipe": 321.5}
     rows = json.loads((tmp_path / "results" / "peers_ner.json").read_text())["rows"]
@@ -91,3 +98,23 @@ def test_recipe_at_spacy_time_needs_a_spacy_peer_before_the_recipe(capsys):
     assert stop.value.code == 2
     assert "--recipe-at-spacy-time needs a spaCy peer listed before `recipe`" in (
         capsys.readouterr().err)
+
+
+def test_recipe_at_spacy_time_is_not_capped_at_an_earlier_peer_when_the_last_one_failed(
+        conll_folder, tmp_path, monkeypatch):
+
+    def spacy_peer(optimize, language, splits, context_tokens, scratch, cap_seconds):
+        if optimize == "accuracy":
+            raise peers_ner.PeerFailed("spacy train wrote no model (exit status 1)")
+        return _fake_row(321.5)
+
+    def recipe_peer(files, flags, scratch, cap_seconds):
+        raise AssertionError(f"the recipe ran, capped at {cap_seconds}")
+
+    monkeypatch.setattr(peers_ner, "spacy_peer", spacy_peer)
+    monkeypatch.setattr(peers_ner, "recipe_peer", recipe_peer)
+    peers_ner.main(["--data", "conll2003", "--peers", "spacy-efficiency", "spacy-accuracy",
+                    "recipe", "--recipe-at-spacy-time", "--data-dir", str(conll_folder),
+                    "--results-dir", str(tmp_path / "results")])
+    rows = json.loads((tmp_path / "results" / "peers_ner.json").read_text())["rows"]
+    assert rows[2]["error"].startswith("--recipe-at-spacy-time: the spaCy peer before it failed")
